@@ -1,0 +1,36 @@
+# Shared by scripts/run.sh and scripts/test.sh: installs what is missing.
+# shellcheck shell=bash
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt_ensure PKG...: installs the Debian/Ubuntu packages that are not installed yet.
+apt_ensure() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "==> installing Debian packages: ${missing[*]}" >&2
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+}
+
+# rust_ensure: a Rust toolchain with rustfmt and clippy (rustup when cargo is missing).
+rust_ensure() {
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "==> installing Rust with rustup" >&2
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+        . "$HOME/.cargo/env"
+    fi
+    if command -v rustup >/dev/null 2>&1; then
+        for component in rustfmt clippy; do
+            rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+        done
+    fi
+}
+
+base_packages=(build-essential pkg-config curl ca-certificates)
