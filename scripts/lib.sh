@@ -33,4 +33,4 @@ rust_ensure() {
     fi
 }
 
-base_packages=(build-essential pkg-config curl ca-certificates)
+base_packages=(build-essential pkg-config curl ca-certificates dbus dbus-x11 gnome-keyring libdbus-1-dev xvfb xauth xclip)

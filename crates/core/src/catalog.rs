@@ -1,0 +1,570 @@
+//! The catalog: Latchkey's SQLite database (WAL, versioned migrations) of
+//! providers, key metadata and the audit log.
+//!
+//! It never holds a secret: keys are known by id, masked preview and SHA-256
+//! fingerprint. The audit log is append-only (triggers refuse UPDATE and
+//! DELETE) and hash-chained, so a removed or edited row is detectable.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: providers, keys, audit log.
+    r#"
+    CREATE TABLE providers (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        base_url TEXT NOT NULL,
+        project TEXT NOT NULL,
+        is_demo INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE keys (
+        id TEXT PRIMARY KEY,
+        provider_id TEXT NOT NULL REFERENCES providers(id),
+        remote_id TEXT,
+        name TEXT NOT NULL,
+        preview TEXT NOT NULL,
+        fingerprint TEXT,
+        scopes TEXT NOT NULL DEFAULT '[]',
+        environment TEXT NOT NULL DEFAULT '',
+        env_var TEXT NOT NULL DEFAULT '',
+        created_at TEXT,
+        expires_at TEXT,
+        last_used_at TEXT,
+        revoked_at TEXT,
+        has_secret INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (provider_id, remote_id)
+    );
+    CREATE UNIQUE INDEX keys_fingerprint ON keys(fingerprint) WHERE fingerprint IS NOT NULL;
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        key_id TEXT,
+        provider_id TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+];
+
+/// The kinds of provider Latchkey can talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// The reference key service contract (the Demo provider among them).
+    Keyservice,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keyservice => "keyservice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        (s == "keyservice").then_some(Self::Keyservice)
+    }
+}
+
+/// A provider connection. Its admin token is in the keychain, not here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderRecord {
+    pub id: String,
+    pub kind: ProviderKind,
+    pub name: String,
+    pub base_url: String,
+    pub project: String,
+    pub is_demo: bool,
+    pub created_at: String,
+}
+
+/// What Latchkey knows of a key: metadata only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub provider_id: String,
+    pub remote_id: Option<String>,
+    pub name: String,
+    pub preview: String,
+    pub fingerprint: Option<String>,
+    pub scopes: Vec<String>,
+    pub environment: String,
+    pub env_var: String,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub has_secret: bool,
+}
+
+/// One audit log row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: String,
+    pub action: String,
+    pub key_id: Option<String>,
+    pub provider_id: Option<String>,
+    pub detail: String,
+    pub hash: String,
+}
+
+/// The SQLite catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    conn: Connection,
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let mut catalog = Self { conn };
+        catalog.migrate()?;
+        Ok(catalog)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(Error::Database(format!(
+                "the catalog was made by a newer Latchkey (schema {version}); update Latchkey"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<usize> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    // ---- providers ----
+
+    pub fn insert_provider(&self, p: &ProviderRecord) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO providers (id, kind, name, base_url, project, is_demo, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    p.id,
+                    p.kind.as_str(),
+                    p.name,
+                    p.base_url,
+                    p.project,
+                    p.is_demo,
+                    p.created_at
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    Error::invalid(
+                        "name",
+                        format!(
+                            "A provider named \"{}\" already exists; pick another name",
+                            p.name
+                        ),
+                    )
+                }
+                e => e.into(),
+            })?;
+        Ok(())
+    }
+
+    pub fn update_provider_url(&self, id: &str, base_url: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE providers SET base_url = ?2 WHERE id = ?1",
+            params![id, base_url],
+        )?;
+        Ok(())
+    }
+
+    pub fn providers(&self) -> Result<Vec<ProviderRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers ORDER BY is_demo DESC, name",
+        )?;
+        let rows = stmt.query_map([], provider_from_row)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+
+    pub fn provider(&self, id: &str) -> Result<Option<ProviderRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers WHERE id = ?1",
+                [id],
+                provider_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn demo_provider(&self) -> Result<Option<ProviderRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers WHERE is_demo = 1",
+                [],
+                provider_from_row,
+            )
+            .optional()?)
+    }
+
+    // ---- keys ----
+
+    pub fn insert_key(&self, k: &KeyRecord) -> Result<()> {
+        insert_key_on(&self.conn, k)
+    }
+
+    /// Refreshes what the service reports of a key we already know.
+    pub fn update_remote_fields(&self, k: &KeyRecord) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET name = ?2, preview = ?3, scopes = ?4, created_at = ?5, expires_at = ?6,
+                             last_used_at = ?7, revoked_at = ?8 WHERE id = ?1",
+            params![
+                k.id,
+                k.name,
+                k.preview,
+                serde_json::to_string(&k.scopes).unwrap_or_else(|_| "[]".into()),
+                k.created_at,
+                k.expires_at,
+                k.last_used_at,
+                k.revoked_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_revoked(&self, id: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// Records that a key's secret is (now) in the keychain.
+    pub fn attach_secret(&self, id: &str, fingerprint: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET has_secret = 1, fingerprint = ?2 WHERE id = ?1",
+            params![id, fingerprint],
+        )?;
+        Ok(())
+    }
+
+    pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{KEY_SELECT} ORDER BY created_at DESC, name"))?;
+        let rows = stmt.query_map([], key_from_row)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+
+    pub fn key(&self, id: &str) -> Result<Option<KeyRecord>> {
+        Ok(self
+            .conn
+            .query_row(&format!("{KEY_SELECT} WHERE id = ?1"), [id], key_from_row)
+            .optional()?)
+    }
+
+    pub fn key_by_fingerprint(&self, fingerprint: &str) -> Result<Option<KeyRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{KEY_SELECT} WHERE fingerprint = ?1"),
+                [fingerprint],
+                key_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn key_by_remote(&self, provider_id: &str, remote_id: &str) -> Result<Option<KeyRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{KEY_SELECT} WHERE provider_id = ?1 AND remote_id = ?2"),
+                [provider_id, remote_id],
+                key_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Inserts many keys in one transaction (imports, benchmarks).
+    pub fn insert_keys(&mut self, keys: &[KeyRecord]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for k in keys {
+            insert_key_on(&tx, k)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- audit ----
+
+    /// Appends one hash-chained audit row. `detail` must never hold a secret.
+    pub fn append_audit(
+        &mut self,
+        at: &str,
+        action: &str,
+        key_id: Option<&str>,
+        provider_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let prev: String = tx
+            .query_row(
+                "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_else(|| GENESIS.to_owned());
+        let hash = chain_hash(&prev, at, action, key_id, provider_id, detail);
+        tx.execute(
+            "INSERT INTO audit (at, action, key_id, provider_id, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![at, action, key_id, provider_id, detail, prev, hash],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The audit log, newest first.
+    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, action, key_id, provider_id, detail, hash FROM audit ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                action: r.get(2)?,
+                key_id: r.get(3)?,
+                provider_id: r.get(4)?,
+                detail: r.get(5)?,
+                hash: r.get(6)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+
+    /// Walks the chain from the start; `Ok(false)` when any row was altered.
+    pub fn audit_chain_intact(&self) -> Result<bool> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, action, key_id, provider_id, detail, prev_hash, hash FROM audit ORDER BY seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut prev = GENESIS.to_owned();
+        while let Some(r) = rows.next()? {
+            let (at, action, key_id, provider_id, detail, prev_hash, hash): (
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                String,
+                String,
+                String,
+            ) = (
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            );
+            if prev_hash != prev
+                || hash
+                    != chain_hash(
+                        &prev,
+                        &at,
+                        &action,
+                        key_id.as_deref(),
+                        provider_id.as_deref(),
+                        &detail,
+                    )
+            {
+                return Ok(false);
+            }
+            prev = hash;
+        }
+        Ok(true)
+    }
+}
+
+fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
+    conn.execute(
+        "INSERT INTO keys (id, provider_id, remote_id, name, preview, fingerprint, scopes, environment,
+                           env_var, created_at, expires_at, last_used_at, revoked_at, has_secret)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            k.id,
+            k.provider_id,
+            k.remote_id,
+            k.name,
+            k.preview,
+            k.fingerprint,
+            serde_json::to_string(&k.scopes).unwrap_or_else(|_| "[]".into()),
+            k.environment,
+            k.env_var,
+            k.created_at,
+            k.expires_at,
+            k.last_used_at,
+            k.revoked_at,
+            k.has_secret
+        ],
+    )?;
+    Ok(())
+}
+
+fn chain_hash(
+    prev: &str,
+    at: &str,
+    action: &str,
+    key_id: Option<&str>,
+    provider_id: Option<&str>,
+    detail: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev,
+        at,
+        action,
+        key_id.unwrap_or(""),
+        provider_id.unwrap_or(""),
+        detail,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+const KEY_SELECT: &str =
+    "SELECT id, provider_id, remote_id, name, preview, fingerprint, scopes, environment, env_var,
+    created_at, expires_at, last_used_at, revoked_at, has_secret FROM keys";
+
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    let scopes: String = r.get(6)?;
+    Ok(KeyRecord {
+        id: r.get(0)?,
+        provider_id: r.get(1)?,
+        remote_id: r.get(2)?,
+        name: r.get(3)?,
+        preview: r.get(4)?,
+        fingerprint: r.get(5)?,
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        environment: r.get(7)?,
+        env_var: r.get(8)?,
+        created_at: r.get(9)?,
+        expires_at: r.get(10)?,
+        last_used_at: r.get(11)?,
+        revoked_at: r.get(12)?,
+        has_secret: r.get(13)?,
+    })
+}
+
+fn provider_from_row(r: &Row<'_>) -> rusqlite::Result<ProviderRecord> {
+    let kind: String = r.get(1)?;
+    Ok(ProviderRecord {
+        id: r.get(0)?,
+        kind: ProviderKind::parse(&kind).unwrap_or(ProviderKind::Keyservice),
+        name: r.get(2)?,
+        base_url: r.get(3)?,
+        project: r.get(4)?,
+        is_demo: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, Catalog) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let catalog = Catalog::open(&dir.path().join("catalog.db")).expect("open");
+        (dir, catalog)
+    }
+
+    #[test]
+    fn migrations_apply_once_and_reopen_cleanly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.db");
+        assert_eq!(
+            Catalog::open(&path)
+                .expect("first")
+                .schema_version()
+                .expect("v"),
+            MIGRATIONS.len()
+        );
+        assert_eq!(
+            Catalog::open(&path)
+                .expect("again")
+                .schema_version()
+                .expect("v"),
+            MIGRATIONS.len()
+        );
+    }
+
+    #[test]
+    fn audit_log_is_append_only_and_chained() {
+        let (_dir, mut c) = open();
+        c.append_audit(
+            "2026-01-01T00:00:00Z",
+            "create",
+            Some("k1"),
+            None,
+            "created \"a\"",
+        )
+        .expect("append");
+        c.append_audit("2026-01-01T00:00:01Z", "copy", Some("k1"), None, "copied")
+            .expect("append");
+        assert!(c.audit_chain_intact().expect("walk"));
+        assert!(c.conn.execute("UPDATE audit SET detail = 'x'", []).is_err());
+        assert!(c.conn.execute("DELETE FROM audit", []).is_err());
+        let rows = c.audit(10).expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].action, "copy");
+        // Tampering that bypasses the triggers breaks the chain.
+        c.conn
+            .execute_batch(
+                "DROP TRIGGER audit_no_update; UPDATE audit SET detail = 'forged' WHERE seq = 1;",
+            )
+            .expect("tamper");
+        assert!(!c.audit_chain_intact().expect("walk"));
+    }
+}

@@ -1,0 +1,247 @@
+//! Copying a key to the clipboard from Rust: the webview never holds it.
+//! The copy is hidden from clipboard history/managers where the OS allows
+//! (arboard's exclusion extensions) and cleared after a timeout (default
+//! 30 s), but only if the clipboard still holds our value, compared by
+//! fingerprint. The clear timer holds the fingerprint, never the key.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::secret::{Fingerprint, Secret};
+
+/// The default time before a copied key is cleared.
+pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
+
+/// A clipboard: the system one, or a test double.
+pub trait Clipboard: Send + Sync {
+    /// Puts a secret on the clipboard, excluded from history where possible.
+    fn set_secret(&self, secret: &Secret) -> Result<()>;
+    /// What the clipboard holds now, as a secret (it may be ours).
+    fn current(&self) -> Result<Option<Secret>>;
+    fn clear(&self) -> Result<()>;
+}
+
+type Job = Box<dyn FnOnce(&mut Option<arboard::Clipboard>) + Send>;
+
+/// The OS clipboard, owned by one thread that keeps serving our copy
+/// (on X11 a copy lives only while its owner does).
+pub struct SystemClipboard {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl SystemClipboard {
+    pub fn new() -> Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("latchkey-clipboard".into())
+            .spawn(move || {
+                let mut clipboard = arboard::Clipboard::new().ok();
+                while let Ok(job) = rx.recv() {
+                    job(&mut clipboard);
+                }
+            })
+            .map_err(|_| Error::Clipboard("could not start the clipboard thread".into()))?;
+        Ok(Self {
+            jobs: Mutex::new(tx),
+        })
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut arboard::Clipboard) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Box::new(move |slot| {
+                if slot.is_none() {
+                    *slot = arboard::Clipboard::new().ok();
+                }
+                let result = match slot.as_mut() {
+                    Some(clipboard) => job(clipboard),
+                    None => Err(Error::Clipboard(
+                        "no clipboard is available in this session".into(),
+                    )),
+                };
+                let _ = tx.send(result);
+            }));
+        sent.map_err(|_| Error::Clipboard("the clipboard thread stopped".into()))?;
+        rx.recv()
+            .map_err(|_| Error::Clipboard("the clipboard thread stopped".into()))?
+    }
+}
+
+impl Clipboard for SystemClipboard {
+    fn set_secret(&self, secret: &Secret) -> Result<()> {
+        let secret = secret.clone();
+        self.run(move |clipboard| {
+            let set = clipboard.set();
+            #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+            let set = {
+                use arboard::SetExtLinux;
+                set.exclude_from_history()
+            };
+            #[cfg(target_os = "windows")]
+            let set = {
+                use arboard::SetExtWindows;
+                set.exclude_from_history().exclude_from_cloud()
+            };
+            set.text(secret.expose_secret().to_owned())
+                .map_err(|_| Error::Clipboard("the clipboard refused the copy".into()))
+        })
+    }
+
+    fn current(&self) -> Result<Option<Secret>> {
+        self.run(|clipboard| match clipboard.get_text() {
+            Ok(text) => Ok(Some(Secret::new(text))),
+            Err(arboard::Error::ContentNotAvailable) => Ok(None),
+            Err(_) => Err(Error::Clipboard("the clipboard could not be read".into())),
+        })
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.run(|clipboard| {
+            clipboard
+                .clear()
+                .map_err(|_| Error::Clipboard("the clipboard could not be cleared".into()))
+        })
+    }
+}
+
+/// Copies with auto-clear. A newer copy cancels the older copy's timer.
+pub struct ClipboardGuard {
+    clipboard: Arc<dyn Clipboard>,
+    generation: Arc<AtomicU64>,
+}
+
+impl ClipboardGuard {
+    pub fn new(clipboard: Arc<dyn Clipboard>) -> Self {
+        Self {
+            clipboard,
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Copies `secret`, and clears it after `clear_after` if it is still there.
+    pub fn copy(&self, secret: &Secret, clear_after: Duration) -> Result<ClearTimer> {
+        self.clipboard.set_secret(secret)?;
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let (clipboard, current) = (self.clipboard.clone(), self.generation.clone());
+        let ours: Fingerprint = secret.fingerprint();
+        let handle = thread::Builder::new()
+            .name("latchkey-clipboard-clear".into())
+            .spawn(move || {
+                thread::sleep(clear_after);
+                if current.load(Ordering::SeqCst) != generation {
+                    return ClearOutcome::Superseded;
+                }
+                match clipboard.current() {
+                    Ok(Some(now)) if now.fingerprint() == ours => match clipboard.clear() {
+                        Ok(()) => ClearOutcome::Cleared,
+                        Err(_) => ClearOutcome::Failed,
+                    },
+                    Ok(_) => ClearOutcome::ChangedByUser,
+                    Err(_) => ClearOutcome::Failed,
+                }
+            })
+            .map_err(|_| Error::Clipboard("could not start the clear timer".into()))?;
+        Ok(ClearTimer(Some(handle)))
+    }
+}
+
+/// What the clear timer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearOutcome {
+    Cleared,
+    /// The user copied something else meanwhile: left alone.
+    ChangedByUser,
+    /// A newer copy took over.
+    Superseded,
+    Failed,
+}
+
+/// The pending clear; `wait` blocks until it ran (the CLI stays until then).
+#[derive(Debug)]
+pub struct ClearTimer(Option<thread::JoinHandle<ClearOutcome>>);
+
+impl ClearTimer {
+    pub fn wait(mut self) -> ClearOutcome {
+        self.0
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or(ClearOutcome::Failed)
+    }
+}
+
+/// An in-memory clipboard for pure unit tests.
+#[derive(Debug, Default)]
+pub struct MemoryClipboard(Mutex<Option<Secret>>);
+
+impl MemoryClipboard {
+    /// Simulates the user copying something else.
+    pub fn user_copies(&self, text: &str) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(Secret::new(text));
+    }
+}
+
+impl Clipboard for MemoryClipboard {
+    fn set_secret(&self, secret: &Secret) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(secret.clone());
+        Ok(())
+    }
+
+    fn current(&self) -> Result<Option<Secret>> {
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    fn clear(&self) -> Result<()> {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clears_only_our_own_value() {
+        let clip = Arc::new(MemoryClipboard::default());
+        let guard = ClipboardGuard::new(clip.clone());
+        let timer = guard
+            .copy(&Secret::new("ours"), Duration::from_millis(20))
+            .expect("copy");
+        assert_eq!(timer.wait(), ClearOutcome::Cleared);
+        assert!(clip.current().expect("read").is_none());
+
+        let timer = guard
+            .copy(&Secret::new("ours"), Duration::from_millis(20))
+            .expect("copy");
+        clip.user_copies("something else");
+        assert_eq!(timer.wait(), ClearOutcome::ChangedByUser);
+        assert_eq!(
+            clip.current().expect("read"),
+            Some(Secret::new("something else"))
+        );
+    }
+
+    #[test]
+    fn a_newer_copy_supersedes_the_older_timer() {
+        let clip = Arc::new(MemoryClipboard::default());
+        let guard = ClipboardGuard::new(clip.clone());
+        let first = guard
+            .copy(&Secret::new("one"), Duration::from_millis(10))
+            .expect("copy");
+        let second = guard
+            .copy(&Secret::new("two"), Duration::from_millis(40))
+            .expect("copy");
+        assert_eq!(first.wait(), ClearOutcome::Superseded);
+        assert_eq!(clip.current().expect("read"), Some(Secret::new("two")));
+        assert_eq!(second.wait(), ClearOutcome::Cleared);
+    }
+}

@@ -1,0 +1,401 @@
+//! The one HTTP engine every connector uses: reqwest + rustls, connect and
+//! total timeouts, bounded retries with jittered backoff that honour
+//! `Retry-After` (seconds or an HTTP date) for idempotent calls only, https
+//! only (plain http for loopback), no redirects, a response size cap, and
+//! typed errors for 401/403/404/409/422/429/5xx/timeouts/garbage.
+//!
+//! It never logs a request, and no error it returns carries a header value.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+    /// Attempts in all, for idempotent calls (non-idempotent ones get one).
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this is returned as `rate_limited`
+    /// instead of waited out.
+    pub max_retry_after: Duration,
+    pub max_response_bytes: usize,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            total_timeout: Duration::from_secs(20),
+            max_attempts: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(10),
+            max_response_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// An answer the engine did not turn into an error by itself.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as JSON, or `bad_response`.
+    pub fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body).map_err(|_| {
+            let looks_html = self.body.iter().take(256).any(|&b| b == b'<');
+            Error::BadResponse(if looks_html {
+                format!(
+                    "HTTP {} with an HTML page instead of JSON",
+                    self.status.as_u16()
+                )
+            } else {
+                format!("HTTP {} with a body that is not JSON", self.status.as_u16())
+            })
+        })
+    }
+
+    /// Maps a non-success answer to the error it means.
+    pub fn into_error(self) -> Error {
+        let status = self.status;
+        let body = self.json().ok();
+        let service_message = body
+            .as_ref()
+            .and_then(|b| b["error"]["message"].as_str())
+            .map(clean_text)
+            .unwrap_or_default();
+        match status.as_u16() {
+            401 => Error::ProviderUnauthorized,
+            403 => Error::ProviderForbidden,
+            404 => Error::NotFound("That key or project on the service".into()),
+            409 => Error::ProviderConflict(if service_message.is_empty() {
+                "the request conflicts with the service's state".into()
+            } else {
+                service_message
+            }),
+            422 => {
+                let field = body
+                    .as_ref()
+                    .and_then(|b| b["error"]["details"]["field"].as_str())
+                    .map(clean_text)
+                    .unwrap_or_else(|| "request".into());
+                let message = if service_message.is_empty() {
+                    "The service refused the request as invalid".into()
+                } else {
+                    format!("The service refused the request: {service_message}")
+                };
+                Error::InvalidInput { field, message }
+            }
+            429 => Error::RateLimited {
+                retry_after_secs: 1,
+            },
+            500..=599 => Error::ProviderUnavailable(status.as_u16()),
+            300..=399 => Error::BadResponse(format!(
+                "a redirect (HTTP {}), which Latchkey does not follow",
+                status.as_u16()
+            )),
+            other => Error::BadResponse(format!("HTTP {other}")),
+        }
+    }
+}
+
+/// Text from a service, made safe to show: no control characters, bounded.
+fn clean_text(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// Checks a provider URL: https, or http on a loopback host.
+pub fn check_base_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|_| {
+        Error::invalid("base_url", "Enter a full URL, e.g. https://api.example.com")
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(Error::InsecureUrl(
+            "Plain http is only allowed for this computer (localhost); use an https:// URL".into(),
+        )),
+        _ => Err(Error::invalid(
+            "base_url",
+            "The URL must start with https://",
+        )),
+    }
+}
+
+/// A configured HTTP client for one base URL.
+#[derive(Debug, Clone)]
+pub struct HttpEngine {
+    client: reqwest::Client,
+    base: Url,
+    policy: HttpPolicy,
+}
+
+/// One call: method, path under the base URL, bearer token, optional body.
+pub struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub token: &'a Secret,
+    pub body: Option<&'a Value>,
+    /// Sent as `Idempotency-Key`; makes a POST safe to retry.
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl HttpEngine {
+    pub fn new(base_url: &str, policy: HttpPolicy) -> Result<Self> {
+        let base = check_base_url(base_url)?;
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(false)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.total_timeout)
+            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| Error::Network("could not set up HTTPS".into()))?;
+        Ok(Self {
+            client,
+            base,
+            policy,
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url> {
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}"))
+            .map_err(|_| Error::invalid("base_url", "The provider URL is not usable"))
+    }
+
+    /// Sends a call, retrying idempotent ones on network errors, 429 and 5xx.
+    /// Returns every answer it did not retry; map non-2xx with `into_error`.
+    pub async fn send(&self, call: Call<'_>) -> Result<Answer> {
+        let idempotent = matches!(
+            call.method,
+            Method::GET | Method::HEAD | Method::DELETE | Method::PUT
+        ) || call.idempotency_key.is_some();
+        let attempts = if idempotent {
+            self.policy.max_attempts.max(1)
+        } else {
+            1
+        };
+        let url = self.url(call.path)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= attempts;
+            let mut request = self
+                .client
+                .request(call.method.clone(), url.clone())
+                .bearer_auth(call.token.expose_secret())
+                .header("Accept", "application/json");
+            if let Some(body) = call.body {
+                request = request.json(body);
+            }
+            if let Some(key) = call.idempotency_key {
+                request = request.header("Idempotency-Key", key);
+            }
+            let outcome = match request.send().await {
+                Ok(response) => self.read(response).await,
+                Err(e) => Err(transport_error(&e)),
+            };
+            match outcome {
+                Ok((answer, retry_after)) => {
+                    let retryable = answer.status == StatusCode::TOO_MANY_REQUESTS
+                        || matches!(answer.status.as_u16(), 500 | 502 | 503 | 504);
+                    if !retryable {
+                        return Ok(answer);
+                    }
+                    if let Some(wait) = retry_after {
+                        if wait > self.policy.max_retry_after {
+                            return Err(Error::RateLimited {
+                                retry_after_secs: wait.as_secs().max(1),
+                            });
+                        }
+                    }
+                    if last {
+                        return match (answer.status, retry_after) {
+                            (StatusCode::TOO_MANY_REQUESTS, wait) => Err(Error::RateLimited {
+                                retry_after_secs: wait.map_or(1, |w| w.as_secs().max(1)),
+                            }),
+                            _ => Ok(answer),
+                        };
+                    }
+                    tokio::time::sleep(self.backoff(attempt).max(retry_after.unwrap_or_default()))
+                        .await;
+                }
+                Err(Error::Timeout | Error::Network(_)) if !last => {
+                    tokio::time::sleep(self.backoff(attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Full jitter: a random delay up to base × 2^(attempt-1), capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << (attempt - 1).min(16))
+            .min(self.policy.max_delay);
+        let millis = ceiling.as_millis().max(1) as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis))
+    }
+
+    async fn read(&self, mut response: reqwest::Response) -> Result<(Answer, Option<Duration>)> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let cap = self.policy.max_response_bytes;
+        if response.content_length().is_some_and(|n| n as usize > cap) {
+            return Err(Error::BadResponse(format!(
+                "an answer larger than {} KiB",
+                cap / 1024
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
+            if body.len() + chunk.len() > cap {
+                return Err(Error::BadResponse(format!(
+                    "an answer larger than {} KiB",
+                    cap / 1024
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((Answer { status, body }, retry_after))
+    }
+}
+
+fn transport_error(e: &reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout
+    } else if e.is_connect() {
+        Error::Network("the connection was refused or could not be made".into())
+    } else {
+        Error::Network("the connection was interrupted".into())
+    }
+}
+
+/// `Retry-After`: whole seconds, or an HTTP date.
+pub fn parse_retry_after(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_allowed() {
+        assert!(check_base_url("https://api.example.com").is_ok());
+        assert!(check_base_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_base_url("http://localhost:8080").is_ok());
+        assert!(check_base_url("http://[::1]:1").is_ok());
+        assert_eq!(
+            check_base_url("http://example.com")
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            "insecure_url"
+        );
+        assert_eq!(
+            check_base_url("ftp://example.com")
+                .map(|_| ())
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        assert_eq!(
+            check_base_url("not a url").map(|_| ()).unwrap_err().code(),
+            "invalid_input"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        let future = std::time::SystemTime::now() + Duration::from_secs(120);
+        let secs = parse_retry_after(&httpdate::fmt_http_date(future))
+            .expect("date")
+            .as_secs();
+        assert!((118..=120).contains(&secs), "{secs}");
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn answers_map_to_typed_errors() {
+        let answer = |status: u16, body: &str| Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            body: body.as_bytes().to_vec(),
+        };
+        let codes: Vec<&str> = [
+            answer(401, "{}"),
+            answer(403, "{}"),
+            answer(404, "{}"),
+            answer(409, r#"{"error":{"message":"limit"}}"#),
+            answer(422, r#"{"error":{"details":{"field":"name"}}}"#),
+            answer(429, "{}"),
+            answer(502, "<html>bad gateway</html>"),
+            answer(302, ""),
+        ]
+        .into_iter()
+        .map(|a| a.into_error().code())
+        .collect();
+        assert_eq!(
+            codes,
+            [
+                "provider_unauthorized",
+                "provider_forbidden",
+                "not_found",
+                "provider_conflict",
+                "invalid_input",
+                "rate_limited",
+                "provider_unavailable",
+                "bad_response"
+            ]
+        );
+        let html = answer(200, "<html>hi</html>")
+            .json()
+            .map(|_| ())
+            .unwrap_err();
+        assert!(html.to_string().contains("HTML"));
+    }
+}

@@ -1,0 +1,23 @@
+//! Latchkey's whole domain, with no Tauri and no UI: secrets and their
+//! fingerprints, the OS keychain, the SQLite catalog and audit log, the
+//! provider port and its HTTP engine, the clipboard, and the vault that
+//! joins them. The desktop shell and the CLI only delegate to it.
+//!
+//! Nothing here logs, serializes or returns a secret, except the one
+//! audited `Vault::reveal_key`.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod clipboard;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod paths;
+pub mod providers;
+pub mod secret;
+pub mod store;
+pub mod vault;
+
+pub use error::{Error, Result, WireError};
+pub use secret::{Fingerprint, Secret};
+pub use vault::Vault;

@@ -1,0 +1,135 @@
+//! `Secret`, the one type that holds an API key, and `Fingerprint`, the
+//! SHA-256 that lets us match a key without holding it.
+//!
+//! A `Secret` never prints (redacted `Debug`, no `Display`), never
+//! serializes (no `Serialize`), and is zeroized on drop. Reading it takes an
+//! explicit `expose_secret()`, which must end in the keychain, the
+//! clipboard, an HTTP header or a deploy target.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+
+/// An API key or token. Zeroized on drop; never logged or serialized.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(SecretString::from(value.into()))
+    }
+
+    /// The key itself. Every call site is a place a key leaves our hands.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(self.expose_secret())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expose_secret().is_empty()
+    }
+
+    /// `lk_a1b2…p6q7`: enough to recognise a key, never enough to use it.
+    pub fn masked(&self) -> String {
+        mask(self.expose_secret())
+    }
+}
+
+/// Masks a key for display: a short head and the last four characters.
+pub fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 12 {
+        return "•".repeat(8);
+    }
+    let head: String = chars[..chars.len().min(11).min(chars.len() - 8)]
+        .iter()
+        .collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}_{}{tail}", "•".repeat(16))
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint() == other.fingerprint()
+    }
+}
+
+impl Eq for Secret {}
+
+/// Pasted keys arrive from the UI as JSON strings; that direction is fine.
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
+    }
+}
+
+/// SHA-256 of a key, lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fingerprint(String);
+
+impl Fingerprint {
+    pub fn of(key: &str) -> Self {
+        Self(hex::encode(Sha256::digest(key.as_bytes())))
+    }
+
+    pub fn from_hex(hex: impl Into<String>) -> Self {
+        Self(hex.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let s = Secret::new("lk_abcdefgh_SUPERSECRETVALUE1234567890");
+        assert_eq!(format!("{s:?}"), "Secret([redacted])");
+        assert_eq!(format!("{:?}", Some(&s)), "Some(Secret([redacted]))");
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_hex() {
+        assert_eq!(
+            Fingerprint::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn masking_keeps_head_and_last_four_only() {
+        let m = mask("lk_a1b2c3d4_abcdefghijklmnopqrstp6q7");
+        assert_eq!(m, "lk_a1b2c3d4_••••••••••••••••p6q7");
+        assert_eq!(mask("short"), "••••••••");
+        let other = mask("sk-proj-0123456789abcdefghij");
+        assert!(other.ends_with("ghij") && !other.contains("0123456789"));
+    }
+
+    #[test]
+    fn deserializes_from_a_json_string() {
+        let s: Secret = serde_json::from_str("\"pasted\"").expect("parses");
+        assert_eq!(s.expose_secret(), "pasted");
+    }
+}

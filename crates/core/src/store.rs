@@ -1,0 +1,228 @@
+//! `SecretStore`: where secrets live. Production is the OS keychain
+//! ([`KeychainStore`]: macOS Keychain, Windows Credential Manager, Linux Secret
+//! Service), service `latchkey`, accounts `key:<uuid>` / `provider:<uuid>`.
+//!
+//! The keychain is probed at start (write → read through a fresh handle →
+//! delete); a store that does not persist is refused, never silently
+//! replaced. All keychain calls run on one dedicated thread. Errors carry
+//! fixed English text, never the platform's message or a secret.
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Mutex};
+use std::thread;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The keychain service name every Latchkey entry is filed under.
+pub const SERVICE: &str = "latchkey";
+
+/// A place that keeps secrets by account name.
+pub trait SecretStore: Send + Sync {
+    fn put(&self, account: &str, secret: &Secret) -> Result<()>;
+    /// `Ok(None)` when there is no such entry.
+    fn get(&self, account: &str) -> Result<Option<Secret>>;
+    /// Deleting a missing entry is not an error.
+    fn delete(&self, account: &str) -> Result<()>;
+}
+
+/// Account name of a key's secret.
+pub fn key_account(key_id: &str) -> String {
+    format!("key:{key_id}")
+}
+
+/// Account name of a provider's admin token.
+pub fn provider_account(provider_id: &str) -> String {
+    format!("provider:{provider_id}")
+}
+
+/// For pure unit tests only: forgets everything when dropped.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<HashMap<String, Secret>>);
+
+impl SecretStore for MemoryStore {
+    fn put(&self, account: &str, secret: &Secret) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account.to_owned(), secret.clone());
+        Ok(())
+    }
+
+    fn get(&self, account: &str) -> Result<Option<Secret>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+            .cloned())
+    }
+
+    fn delete(&self, account: &str) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account);
+        Ok(())
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The OS keychain, reached from one dedicated thread.
+pub struct KeychainStore {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    service: String,
+}
+
+impl std::fmt::Debug for KeychainStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeychainStore")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeychainStore {
+    /// Opens the platform keychain and proves it persists.
+    pub fn open() -> Result<Self> {
+        Self::open_service(SERVICE)
+    }
+
+    /// As [`open`](Self::open), filing entries under another service name.
+    pub fn open_service(service: &str) -> Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        thread::Builder::new()
+            .name("latchkey-keychain".into())
+            .spawn(move || {
+                platform::install_store();
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .map_err(|_| {
+                Error::KeychainUnavailable("could not start the keychain thread".into())
+            })?;
+        let store = Self {
+            jobs: Mutex::new(tx),
+            service: service.to_owned(),
+        };
+        store.probe()?;
+        Ok(store)
+    }
+
+    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let send = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Box::new(move || {
+                let _ = tx.send(job());
+            }));
+        send.map_err(|_| Error::KeychainUnavailable("the keychain thread stopped".into()))?;
+        rx.recv()
+            .map_err(|_| Error::KeychainUnavailable("the keychain thread stopped".into()))
+    }
+
+    /// write → read back through a fresh entry → delete. A mock or
+    /// session-only store fails here and is refused.
+    fn probe(&self) -> Result<()> {
+        let account = format!("probe:{}", uuid::Uuid::new_v4());
+        let value = Secret::new(format!("probe-{}", uuid::Uuid::new_v4()));
+        self.put(&account, &value)?;
+        let read = self.get(&account);
+        let _ = self.delete(&account);
+        match read? {
+            Some(v) if v == value => Ok(()),
+            _ => Err(Error::KeychainNotPersistent),
+        }
+    }
+}
+
+impl SecretStore for KeychainStore {
+    fn put(&self, account: &str, secret: &Secret) -> Result<()> {
+        let (service, account, secret) = (self.service.clone(), account.to_owned(), secret.clone());
+        self.run(move || {
+            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+            entry
+                .set_password(secret.expose_secret())
+                .map_err(map_error)
+        })?
+    }
+
+    fn get(&self, account: &str) -> Result<Option<Secret>> {
+        let (service, account) = (self.service.clone(), account.to_owned());
+        self.run(move || {
+            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+            match entry.get_password() {
+                Ok(value) => Ok(Some(Secret::new(value))),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(map_error(e)),
+            }
+        })?
+    }
+
+    fn delete(&self, account: &str) -> Result<()> {
+        let (service, account) = (self.service.clone(), account.to_owned());
+        self.run(move || {
+            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(map_error(e)),
+            }
+        })?
+    }
+}
+
+/// Maps keyring errors to ours with fixed English text.
+fn map_error(e: keyring::Error) -> Error {
+    match e {
+        keyring::Error::NoStorageAccess(_) => Error::KeychainLocked,
+        keyring::Error::PlatformFailure(inner) => {
+            let text = inner.to_string().to_ascii_lowercase();
+            if text.contains("locked") || text.contains("prompt") || text.contains("dismissed") {
+                Error::KeychainLocked
+            } else if text.contains("serviceunknown")
+                || text.contains("service unknown")
+                || text.contains("not provided by any .service")
+                || text.contains("dbus")
+                || text.contains("d-bus")
+            {
+                Error::KeychainUnavailable("no Secret Service on the session bus".into())
+            } else {
+                Error::KeychainUnavailable("the keychain reported a failure".into())
+            }
+        }
+        keyring::Error::BadEncoding(_) => {
+            Error::KeychainUnavailable("an entry is not valid text".into())
+        }
+        keyring::Error::TooLong(..) | keyring::Error::Invalid(..) => {
+            Error::invalid("key", "This key is too long or malformed for the keychain")
+        }
+        _ => Error::KeychainUnavailable("the keychain reported a failure".into()),
+    }
+}
+
+/// The explicit store for each OS: never keyring's in-memory mock.
+mod platform {
+    #[cfg(target_os = "linux")]
+    pub fn install_store() {
+        keyring::set_default_credential_builder(
+            keyring::secret_service::default_credential_builder(),
+        );
+    }
+
+    #[cfg(target_os = "macos")]
+    pub fn install_store() {
+        keyring::set_default_credential_builder(keyring::macos::default_credential_builder());
+    }
+
+    #[cfg(target_os = "windows")]
+    pub fn install_store() {
+        keyring::set_default_credential_builder(keyring::windows::default_credential_builder());
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    pub fn install_store() {}
+}

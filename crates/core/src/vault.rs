@@ -1,0 +1,702 @@
+//! The vault: every operation the app and the CLI offer, in one place.
+//! It joins the ports (keychain, catalog, providers, clipboard, clock) and
+//! keeps local and remote in agreement.
+//!
+//! What it returns never holds a secret, except `reveal_key`, which is
+//! audited. A created key reaches the keychain before anything else
+//! happens to it.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::catalog::{AuditEntry, Catalog, KeyRecord, ProviderKind, ProviderRecord};
+use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard, DEFAULT_CLEAR_AFTER};
+use crate::clock::{parse_rfc3339, rfc3339, Clock};
+use crate::error::{Error, Result};
+use crate::http::{check_base_url, HttpPolicy};
+use crate::providers::keyservice::{check_project, KeyserviceProvider};
+use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
+use crate::secret::Secret;
+use crate::store::{key_account, provider_account, SecretStore};
+
+/// Days before expiry at which a key gets a badge.
+pub const EXPIRY_WARNING_DAYS: i64 = 14;
+/// The Demo provider's fixed name and project.
+pub const DEMO_NAME: &str = "Demo";
+pub const DEMO_PROJECT: &str = "demo";
+
+/// A key's state as shown in lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    Active,
+    Expired,
+    Revoked,
+    /// Known on the service, but its secret is not in this keychain.
+    NoLocalSecret,
+}
+
+/// Expiry badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryBadge {
+    None,
+    Soon,
+    Expired,
+}
+
+/// A key as the UI and CLI list it. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub preview: String,
+    pub scopes: Vec<String>,
+    pub environment: String,
+    pub env_var: String,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub status: KeyStatus,
+    pub expiry: ExpiryBadge,
+    pub has_secret: bool,
+}
+
+/// A provider as the UI and CLI list it. Its token stays in the keychain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderView {
+    pub id: String,
+    pub name: String,
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub project: String,
+    pub is_demo: bool,
+}
+
+/// A provider that could not be reached while listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderWarning {
+    pub provider_id: String,
+    pub provider_name: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Every key, plus the providers that could not be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyListing {
+    pub keys: Vec<KeyView>,
+    pub warnings: Vec<ProviderWarning>,
+}
+
+/// A new provider connection.
+#[derive(Debug)]
+pub struct NewProvider {
+    pub name: String,
+    pub base_url: String,
+    pub admin_token: Secret,
+    pub project: String,
+}
+
+/// A key to create on a provider.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub provider_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_in_days: Option<u32>,
+    pub environment: String,
+    pub env_var: String,
+}
+
+/// A key the user already holds.
+#[derive(Debug)]
+pub struct ExistingKey {
+    pub provider_id: String,
+    pub name: String,
+    pub secret: Secret,
+    pub environment: String,
+    pub env_var: String,
+}
+
+/// Latchkey's vault.
+pub struct Vault {
+    catalog: Mutex<Catalog>,
+    store: Arc<dyn SecretStore>,
+    clipboard: ClipboardGuard,
+    clock: Arc<dyn Clock>,
+    http: HttpPolicy,
+    clear_after: Duration,
+}
+
+/// Checks a display name: 1 to 64 characters, no control characters.
+pub fn check_name(field: &str, name: &str) -> Result<String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 64 {
+        return Err(Error::invalid(field, "Enter a name of 1 to 64 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            "Names cannot contain control characters (tabs, newlines, escapes)",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn check_env_var(env_var: &str) -> Result<String> {
+    let v = env_var.trim();
+    let ok = v.is_empty()
+        || (v.len() <= 128
+            && !v.starts_with(|c: char| c.is_ascii_digit())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(Error::invalid(
+            "env_var",
+            "An environment variable name is letters, digits and '_', not starting with a digit",
+        ))
+    }
+}
+
+impl Vault {
+    /// Opens the vault whose catalog lives in `data_dir`.
+    pub fn open(
+        data_dir: &Path,
+        store: Arc<dyn SecretStore>,
+        clipboard: Arc<dyn Clipboard>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::Database(format!("cannot create {}: {e}", data_dir.display())))?;
+        let catalog = Catalog::open(&data_dir.join("catalog.db"))?;
+        Ok(Self {
+            catalog: Mutex::new(catalog),
+            store,
+            clipboard: ClipboardGuard::new(clipboard),
+            clock,
+            http: HttpPolicy::default(),
+            clear_after: DEFAULT_CLEAR_AFTER,
+        })
+    }
+
+    /// How long a copied key stays on the clipboard.
+    pub fn set_clear_after(&mut self, after: Duration) {
+        self.clear_after = after;
+    }
+
+    pub fn set_http_policy(&mut self, policy: HttpPolicy) {
+        self.http = policy;
+    }
+
+    fn catalog(&self) -> MutexGuard<'_, Catalog> {
+        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now(&self) -> String {
+        rfc3339(self.clock.now())
+    }
+
+    fn audit(
+        &self,
+        action: &str,
+        key_id: Option<&str>,
+        provider_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        let now = self.now();
+        self.catalog()
+            .append_audit(&now, action, key_id, provider_id, detail)
+    }
+
+    // ---- providers ----
+
+    fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
+        self.catalog()
+            .provider(id)?
+            .ok_or_else(|| Error::NotFound("That provider".into()))
+    }
+
+    fn connect(&self, record: &ProviderRecord) -> Result<Box<dyn Provider>> {
+        let token = self
+            .store
+            .get(&provider_account(&record.id))?
+            .ok_or(Error::SecretMissing)?;
+        match record.kind {
+            ProviderKind::Keyservice => Ok(Box::new(KeyserviceProvider::new(
+                &record.base_url,
+                &record.project,
+                token,
+                self.http.clone(),
+            )?)),
+        }
+    }
+
+    /// Adds a reference key service connection; the token goes to the keychain.
+    pub fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        check_base_url(&new.base_url)?;
+        check_project(new.project.trim())?;
+        if new.admin_token.expose_secret().trim().is_empty() {
+            return Err(Error::invalid(
+                "admin_token",
+                "Enter the service's admin token",
+            ));
+        }
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Keyservice,
+            name,
+            base_url: new.base_url.trim().trim_end_matches('/').to_owned(),
+            project: new.project.trim().to_owned(),
+            is_demo: false,
+            created_at: self.now(),
+        };
+        self.store.put(
+            &provider_account(&record.id),
+            &Secret::new(new.admin_token.expose_secret().trim()),
+        )?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added provider \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
+    /// Registers (or re-points) the built-in Demo provider at `base_url`.
+    pub fn ensure_demo_provider(
+        &self,
+        base_url: &str,
+        admin_token: &Secret,
+    ) -> Result<ProviderView> {
+        let existing = self.catalog().demo_provider()?;
+        let record = match existing {
+            Some(record) => {
+                self.catalog().update_provider_url(&record.id, base_url)?;
+                ProviderRecord {
+                    base_url: base_url.to_owned(),
+                    ..record
+                }
+            }
+            None => {
+                let record = ProviderRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind: ProviderKind::Keyservice,
+                    name: DEMO_NAME.into(),
+                    base_url: base_url.to_owned(),
+                    project: DEMO_PROJECT.into(),
+                    is_demo: true,
+                    created_at: self.now(),
+                };
+                self.catalog().insert_provider(&record)?;
+                record
+            }
+        };
+        self.store.put(&provider_account(&record.id), admin_token)?;
+        Ok(provider_view(&record))
+    }
+
+    /// The Demo provider's admin token, generated and kept in the keychain.
+    pub fn demo_admin_token(&self) -> Result<Secret> {
+        let account = "demo:admin-token";
+        if let Some(token) = self.store.get(account)? {
+            return Ok(token);
+        }
+        let token = Secret::new(format!("lkdemo_{}", uuid::Uuid::new_v4().simple()));
+        self.store.put(account, &token)?;
+        Ok(token)
+    }
+
+    pub fn providers(&self) -> Result<Vec<ProviderView>> {
+        Ok(self
+            .catalog()
+            .providers()?
+            .iter()
+            .map(provider_view)
+            .collect())
+    }
+
+    /// Tests a provider's connection with an authenticated call.
+    pub async fn test_provider(&self, provider_id: &str) -> Result<()> {
+        let record = self.provider_record(provider_id)?;
+        self.connect(&record)?.test().await
+    }
+
+    // ---- keys ----
+
+    fn view(&self, record: &KeyRecord, providers: &[ProviderRecord]) -> KeyView {
+        let now = self.clock.now();
+        let expires = record.expires_at.as_deref().and_then(parse_rfc3339);
+        let expiry = match expires {
+            Some(at) if at <= now => ExpiryBadge::Expired,
+            Some(at) if at - now <= time::Duration::days(EXPIRY_WARNING_DAYS) => ExpiryBadge::Soon,
+            _ => ExpiryBadge::None,
+        };
+        let status = if record.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else if expiry == ExpiryBadge::Expired {
+            KeyStatus::Expired
+        } else if !record.has_secret {
+            KeyStatus::NoLocalSecret
+        } else {
+            KeyStatus::Active
+        };
+        KeyView {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            provider_id: record.provider_id.clone(),
+            provider_name: providers
+                .iter()
+                .find(|p| p.id == record.provider_id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            preview: record.preview.clone(),
+            scopes: record.scopes.clone(),
+            environment: record.environment.clone(),
+            env_var: record.env_var.clone(),
+            created_at: record.created_at.clone(),
+            expires_at: record.expires_at.clone(),
+            last_used_at: record.last_used_at.clone(),
+            revoked_at: record.revoked_at.clone(),
+            status,
+            expiry: if record.revoked_at.is_some() {
+                ExpiryBadge::None
+            } else {
+                expiry
+            },
+            has_secret: record.has_secret,
+        }
+    }
+
+    fn key_record(&self, id: &str) -> Result<KeyRecord> {
+        self.catalog()
+            .key(id)?
+            .ok_or_else(|| Error::NotFound("That key".into()))
+    }
+
+    /// One key, as listed.
+    pub fn key(&self, id: &str) -> Result<KeyView> {
+        let record = self.key_record(id)?;
+        let providers = self.catalog().providers()?;
+        Ok(self.view(&record, &providers))
+    }
+
+    /// Keys from the catalog only (no network).
+    pub fn local_keys(&self) -> Result<Vec<KeyView>> {
+        let catalog = self.catalog();
+        let providers = catalog.providers()?;
+        let keys = catalog.keys()?;
+        drop(catalog);
+        Ok(keys.iter().map(|k| self.view(k, &providers)).collect())
+    }
+
+    /// Brings the catalog in line with every provider, then lists all keys.
+    /// A provider that cannot be reached is reported, not fatal.
+    pub async fn list_keys(&self) -> Result<KeyListing> {
+        let providers = self.catalog().providers()?;
+        let mut warnings = Vec::new();
+        for provider in &providers {
+            if let Err(e) = self.sync_provider(provider).await {
+                warnings.push(ProviderWarning {
+                    provider_id: provider.id.clone(),
+                    provider_name: provider.name.clone(),
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(KeyListing {
+            keys: self.local_keys()?,
+            warnings,
+        })
+    }
+
+    async fn sync_provider(&self, provider: &ProviderRecord) -> Result<()> {
+        let remote = self.connect(provider)?.list().await?;
+        let now = self.now();
+        let catalog = self.catalog();
+        for r in &remote {
+            match catalog.key_by_remote(&provider.id, &r.remote_id)? {
+                Some(local) => {
+                    let merged = merge_remote(local.clone(), r);
+                    if merged != local {
+                        catalog.update_remote_fields(&merged)?;
+                    }
+                }
+                None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
+            }
+        }
+        for local in catalog
+            .keys()?
+            .into_iter()
+            .filter(|k| k.provider_id == provider.id)
+        {
+            let gone = local
+                .remote_id
+                .as_ref()
+                .is_some_and(|id| !remote.iter().any(|r| &r.remote_id == id));
+            if gone && local.revoked_at.is_none() {
+                catalog.set_revoked(&local.id, &now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a key on its provider and stores it in the keychain at once.
+    pub async fn create_key(&self, new: NewKey) -> Result<KeyView> {
+        let name = check_name("name", &new.name)?;
+        let env_var = check_env_var(&new.env_var)?;
+        if let Some(days) = new.expires_in_days {
+            if !(1..=3650).contains(&days) {
+                return Err(Error::invalid(
+                    "expires_in_days",
+                    "Expiry is 1 to 3650 days",
+                ));
+            }
+        }
+        let provider = self.provider_record(&new.provider_id)?;
+        let connection = self.connect(&provider)?;
+        let local_id = uuid::Uuid::new_v4().to_string();
+        let spec = KeySpec {
+            name,
+            scopes: new.scopes.clone(),
+            expires_in_days: new.expires_in_days,
+        };
+        let (remote, secret) = connection
+            .create(&spec, &format!("latchkey-create-{local_id}"))
+            .await?;
+        if let Err(e) = self.store.put(&key_account(&local_id), &secret) {
+            // Nobody could ever use a key we cannot keep: take it back.
+            let _ = connection.revoke(&remote.remote_id).await;
+            return Err(e);
+        }
+        let mut record = record_from_remote(&provider.id, &remote, Some(&secret));
+        record.id = local_id;
+        record.environment = new.environment.trim().to_owned();
+        record.env_var = env_var;
+        self.catalog().insert_key(&record)?;
+        self.audit(
+            "create",
+            Some(&record.id),
+            Some(&provider.id),
+            &format!("created \"{}\" on {}", record.name, provider.name),
+        )?;
+        let providers = self.catalog().providers()?;
+        Ok(self.view(&record, &providers))
+    }
+
+    fn secret_of(&self, key_id: &str) -> Result<Secret> {
+        self.store
+            .get(&key_account(key_id))?
+            .ok_or(Error::SecretMissing)
+    }
+
+    /// The one audited way a key leaves Rust for display.
+    pub fn reveal_key(&self, key_id: &str) -> Result<Secret> {
+        let record = self.key_record(key_id)?;
+        let secret = self.secret_of(key_id)?;
+        self.audit(
+            "reveal",
+            Some(key_id),
+            Some(&record.provider_id),
+            &format!("revealed \"{}\"", record.name),
+        )?;
+        Ok(secret)
+    }
+
+    /// Copies a key to the clipboard; it is cleared after the timeout.
+    pub fn copy_key(&self, key_id: &str) -> Result<ClearTimer> {
+        let record = self.key_record(key_id)?;
+        let secret = self.secret_of(key_id)?;
+        let timer = self.clipboard.copy(&secret, self.clear_after)?;
+        self.audit(
+            "copy",
+            Some(key_id),
+            Some(&record.provider_id),
+            &format!(
+                "copied \"{}\" (clears in {} s)",
+                record.name,
+                self.clear_after.as_secs()
+            ),
+        )?;
+        Ok(timer)
+    }
+
+    /// Revokes a key on its service, then confirms the service rejects it.
+    pub async fn revoke_key(&self, key_id: &str) -> Result<KeyView> {
+        let record = self.key_record(key_id)?;
+        let provider = self.provider_record(&record.provider_id)?;
+        let connection = self.connect(&provider)?;
+        let remote_id = record.remote_id.clone().ok_or_else(|| {
+            Error::invalid("key", "This key is not linked to a key on the service")
+        })?;
+        connection.revoke(&remote_id).await?;
+        let confirmed = match self.store.get(&key_account(key_id))? {
+            Some(secret) => matches!(
+                connection.verify(&secret).await?,
+                Verification::Rejected { .. }
+            ),
+            None => connection
+                .list()
+                .await?
+                .iter()
+                .any(|r| r.remote_id == remote_id && r.revoked_at.is_some()),
+        };
+        if !confirmed {
+            self.audit(
+                "revoke_unconfirmed",
+                Some(key_id),
+                Some(&provider.id),
+                &format!("\"{}\" still accepted", record.name),
+            )?;
+            return Err(Error::RevokeNotConfirmed);
+        }
+        self.catalog().set_revoked(key_id, &self.now())?;
+        self.audit(
+            "revoke",
+            Some(key_id),
+            Some(&provider.id),
+            &format!("revoked \"{}\"; the service now rejects it", record.name),
+        )?;
+        self.key(key_id)
+    }
+
+    /// Brings a key the user already holds under management, deduplicated by
+    /// fingerprint and linked to its key on the service when it is found.
+    pub async fn add_existing_key(&self, existing: ExistingKey) -> Result<KeyView> {
+        let name = check_name("name", &existing.name)?;
+        let env_var = check_env_var(&existing.env_var)?;
+        let secret = Secret::new(existing.secret.expose_secret().trim());
+        if secret.is_empty() || secret.expose_secret().chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "secret",
+                "Paste the key itself, without spaces or line breaks",
+            ));
+        }
+        let fingerprint = secret.fingerprint();
+        if let Some(dup) = self.catalog().key_by_fingerprint(fingerprint.as_str())? {
+            return Err(Error::DuplicateKey(dup.name));
+        }
+        let provider = self.provider_record(&existing.provider_id)?;
+        let connection = self.connect(&provider)?;
+        // Which key on the service is it? Match by preview (prefix + last four).
+        let remote = connection.list().await.ok().and_then(|keys| {
+            let masked = secret.masked();
+            keys.into_iter().find(|k| k.preview == masked)
+        });
+        let known = match &remote {
+            Some(r) => self.catalog().key_by_remote(&provider.id, &r.remote_id)?,
+            None => None,
+        };
+        let id = known
+            .as_ref()
+            .map(|k| k.id.clone())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        self.store.put(&key_account(&id), &secret)?;
+        {
+            let catalog = self.catalog();
+            match &known {
+                Some(_) => catalog.attach_secret(&id, fingerprint.as_str())?,
+                None => {
+                    let mut record = match &remote {
+                        Some(r) => record_from_remote(&provider.id, r, Some(&secret)),
+                        None => KeyRecord {
+                            id: String::new(),
+                            provider_id: provider.id.clone(),
+                            remote_id: None,
+                            name: name.clone(),
+                            preview: secret.masked(),
+                            fingerprint: Some(fingerprint.as_str().to_owned()),
+                            scopes: vec![],
+                            environment: String::new(),
+                            env_var: String::new(),
+                            created_at: Some(self.now()),
+                            expires_at: None,
+                            last_used_at: None,
+                            revoked_at: None,
+                            has_secret: true,
+                        },
+                    };
+                    record.id = id.clone();
+                    record.name = name.clone();
+                    record.environment = existing.environment.trim().to_owned();
+                    record.env_var = env_var;
+                    catalog.insert_key(&record)?;
+                }
+            }
+        }
+        self.audit(
+            "import",
+            Some(&id),
+            Some(&provider.id),
+            &format!("added existing key \"{name}\""),
+        )?;
+        self.key(&id)
+    }
+
+    /// The audit log, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.catalog().audit(limit)
+    }
+
+    /// Direct catalog access for bulk inserts (benchmarks, imports).
+    pub fn with_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
+        f(&mut self.catalog())
+    }
+}
+
+fn provider_view(r: &ProviderRecord) -> ProviderView {
+    ProviderView {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        kind: r.kind,
+        base_url: r.base_url.clone(),
+        project: r.project.clone(),
+        is_demo: r.is_demo,
+    }
+}
+
+fn record_from_remote(provider_id: &str, r: &RemoteKey, secret: Option<&Secret>) -> KeyRecord {
+    KeyRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        provider_id: provider_id.to_owned(),
+        remote_id: Some(r.remote_id.clone()),
+        name: r.name.clone(),
+        preview: r.preview.clone(),
+        fingerprint: secret.map(|s| s.fingerprint().as_str().to_owned()),
+        scopes: r.scopes.clone(),
+        environment: String::new(),
+        env_var: String::new(),
+        created_at: r.created_at.clone(),
+        expires_at: r.expires_at.clone(),
+        last_used_at: r.last_used_at.clone(),
+        revoked_at: r.revoked_at.clone(),
+        has_secret: secret.is_some(),
+    }
+}
+
+fn merge_remote(local: KeyRecord, r: &RemoteKey) -> KeyRecord {
+    KeyRecord {
+        name: r.name.clone(),
+        preview: r.preview.clone(),
+        scopes: r.scopes.clone(),
+        created_at: r.created_at.clone().or(local.created_at.clone()),
+        expires_at: r.expires_at.clone(),
+        last_used_at: r.last_used_at.clone(),
+        revoked_at: r.revoked_at.clone().or(local.revoked_at.clone()),
+        ..local
+    }
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs a command inside a private D-Bus session with a fresh, unlocked
+# gnome-keyring (the real Linux Secret Service), under a temporary HOME so the
+# user's own keyring is never touched. Used by the tests.
+#   scripts/with-keyring.sh CMD ARGS...
+set -euo pipefail
+if [ -z "${LATCHKEY_IN_KEYRING_SESSION:-}" ]; then
+    # Keep the toolchain where it is while HOME moves.
+    export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+    export LATCHKEY_IN_KEYRING_SESSION=1
+    exec dbus-run-session -- "$0" "$@"
+fi
+tmp_home=$(mktemp -d)
+trap 'rm -rf "$tmp_home"' EXIT
+export HOME="$tmp_home" XDG_DATA_HOME="$tmp_home/.local/share" XDG_CONFIG_HOME="$tmp_home/.config" \
+    XDG_CACHE_HOME="$tmp_home/.cache" XDG_RUNTIME_DIR="$tmp_home/run"
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
+eval "$(printf 'latchkey-test' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK 2>/dev/null || true
+"$@"
