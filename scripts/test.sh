@@ -14,4 +14,4 @@ cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
-scripts/with-keyring.sh cargo test --workspace --locked
+xvfb-run -a scripts/with-keyring.sh cargo test --workspace --locked

@@ -1,0 +1,148 @@
+//! Real parts for core tests: a key service on loopback, the real keychain
+//! (scripts/with-keyring.sh), a SQLite catalog in a temporary directory.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use latchkey_core::clipboard::MemoryClipboard;
+use latchkey_core::clock::SystemClock;
+use latchkey_core::store::KeychainStore;
+use latchkey_core::vault::{NewKey, NewProvider, ProviderView};
+use latchkey_core::{Secret, Vault};
+use latchkey_keyservice::{start, Config, ShutdownHandle};
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "core-test-admin";
+
+pub struct Service {
+    pub base: String,
+    pub http: reqwest::Client,
+    _handle: ShutdownHandle,
+}
+
+pub async fn key_service(chaos: bool) -> Service {
+    let mut config = Config::new(ADMIN);
+    config.chaos = chaos;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (addr, handle) = start(listener, config).await.expect("key service");
+    Service {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        _handle: handle,
+    }
+}
+
+impl Service {
+    pub async fn create_directly(&self, name: &str) -> Value {
+        self.http
+            .post(format!("{}/api/projects/demo/api-keys", self.base))
+            .bearer_auth(ADMIN)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    pub async fn revoke_directly(&self, remote_id: &str) {
+        let resp = self
+            .http
+            .delete(format!(
+                "{}/api/projects/demo/api-keys/{remote_id}",
+                self.base
+            ))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("revoke");
+        assert_eq!(resp.status(), 204);
+    }
+
+    pub async fn verify_status(&self, key: &str) -> u16 {
+        self.http
+            .get(format!("{}/v1/verify", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("verify")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn remote_keys(&self) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(format!("{}/api/projects/demo/api-keys", self.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        body["keys"].as_array().expect("keys").clone()
+    }
+
+    pub async fn chaos(&self, body: Value) {
+        let resp = self
+            .http
+            .post(format!("{}/__chaos", self.base))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .expect("arm");
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+pub fn open_vault(dir: &Path, clipboard: Arc<MemoryClipboard>) -> Vault {
+    let store = Arc::new(KeychainStore::open_service("latchkey-test").expect("real keychain"));
+    let mut vault = Vault::open(dir, store, clipboard, Arc::new(SystemClock)).expect("vault");
+    vault.set_clear_after(std::time::Duration::from_millis(200));
+    vault
+}
+
+pub fn add_provider(vault: &Vault, service: &Service) -> ProviderView {
+    vault
+        .add_provider(NewProvider {
+            name: "Test service".into(),
+            base_url: service.base.clone(),
+            admin_token: Secret::new(ADMIN),
+            project: "demo".into(),
+        })
+        .expect("provider added")
+}
+
+pub fn new_key(provider: &ProviderView, name: &str) -> NewKey {
+    NewKey {
+        provider_id: provider.id.clone(),
+        name: name.into(),
+        scopes: vec!["read".into()],
+        expires_in_days: Some(30),
+        environment: "dev".into(),
+        env_var: "DEMO_API_KEY".into(),
+    }
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    hits.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    hits
+}

@@ -1,0 +1,287 @@
+//! The vault's key flows against the real key service and the real keychain.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use latchkey_core::clipboard::{ClearOutcome, Clipboard, MemoryClipboard};
+use latchkey_core::vault::{ExistingKey, KeyStatus, NewProvider};
+use latchkey_core::Secret;
+
+#[tokio::test]
+async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clipboard = Arc::new(MemoryClipboard::default());
+    let vault = open_vault(dir.path(), clipboard.clone());
+    let provider = add_provider(&vault, &service);
+
+    let created = vault
+        .create_key(new_key(&provider, "ci deploy"))
+        .await
+        .expect("created");
+    assert_eq!(created.status, KeyStatus::Active);
+    assert!(created.has_secret);
+    assert_eq!(created.env_var, "DEMO_API_KEY");
+    assert!(created.preview.contains('•'));
+
+    let secret = vault.reveal_key(&created.id).expect("reveal");
+    let canary = secret.expose_secret().to_owned();
+    assert!(canary.starts_with("lk_") && canary.len() == 36);
+    assert_eq!(service.verify_status(&canary).await, 200);
+
+    let timer = vault.copy_key(&created.id).expect("copy");
+    assert_eq!(clipboard.current().expect("read"), Some(secret.clone()));
+    assert_eq!(timer.wait(), ClearOutcome::Cleared);
+    assert_eq!(clipboard.current().expect("read"), None);
+
+    let revoked = vault.revoke_key(&created.id).await.expect("revoked");
+    assert_eq!(revoked.status, KeyStatus::Revoked);
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(service.verify_status(&canary).await, 401);
+
+    let actions: Vec<String> = vault
+        .audit_log(50)
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["revoke", "copy", "reveal", "create", "provider_add"]
+    );
+    assert!(vault
+        .with_catalog(|c| c.audit_chain_intact())
+        .expect("chain"));
+
+    // The canary appears nowhere on disk: not the db, not -wal, not -shm.
+    let listing = vault.list_keys().await.expect("list");
+    drop(vault);
+    assert_eq!(files_containing(dir.path(), &canary), Vec::<String>::new());
+    assert_eq!(
+        files_containing(dir.path(), &canary[12..]),
+        Vec::<String>::new()
+    );
+    assert!(!serde_json::to_string(&listing)
+        .expect("json")
+        .contains(&canary));
+}
+
+#[tokio::test]
+async fn listing_merges_keys_made_or_revoked_elsewhere() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    let ours = vault
+        .create_key(new_key(&provider, "ours"))
+        .await
+        .expect("created");
+    let elsewhere = service.create_directly("made in the dashboard").await;
+    let remote_ours = service
+        .remote_keys()
+        .await
+        .into_iter()
+        .find(|k| k["name"] == "ours")
+        .expect("ours remote");
+    service
+        .revoke_directly(remote_ours["id"].as_str().expect("id"))
+        .await;
+
+    let listing = vault.list_keys().await.expect("list");
+    assert!(listing.warnings.is_empty());
+    assert_eq!(listing.keys.len(), 2);
+    let by_name = |n: &str| {
+        listing
+            .keys
+            .iter()
+            .find(|k| k.name == n)
+            .expect("listed")
+            .clone()
+    };
+    assert_eq!(by_name("ours").status, KeyStatus::Revoked);
+    assert_eq!(by_name("ours").id, ours.id);
+    let foreign = by_name("made in the dashboard");
+    assert_eq!(foreign.status, KeyStatus::NoLocalSecret);
+    assert!(!foreign.has_secret);
+    assert_eq!(
+        vault.copy_key(&foreign.id).map(|_| ()).unwrap_err().code(),
+        "secret_missing"
+    );
+
+    // Pasting the key we hold attaches it to the listed row.
+    let pasted = vault
+        .add_existing_key(ExistingKey {
+            provider_id: provider.id.clone(),
+            name: "made in the dashboard".into(),
+            secret: Secret::new(elsewhere["key"].as_str().expect("key")),
+            environment: "prod".into(),
+            env_var: String::new(),
+        })
+        .await
+        .expect("added");
+    assert_eq!(pasted.id, foreign.id);
+    assert_eq!(pasted.status, KeyStatus::Active);
+    let again = vault
+        .add_existing_key(ExistingKey {
+            provider_id: provider.id.clone(),
+            name: "again".into(),
+            secret: Secret::new(elsewhere["key"].as_str().expect("key")),
+            environment: String::new(),
+            env_var: String::new(),
+        })
+        .await
+        .expect_err("duplicate");
+    assert_eq!(again.code(), "duplicate_key");
+    // Listing twice changes nothing.
+    assert_eq!(vault.list_keys().await.expect("list").keys.len(), 2);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_before_anything_is_written() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    for name in [
+        "",
+        "tab\tname",
+        "line\nbreak",
+        "esc\u{1b}[2J",
+        &"x".repeat(65),
+    ] {
+        let err = vault
+            .create_key(new_key(&provider, name))
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), "invalid_input", "{name:?}");
+    }
+    let mut bad_var = new_key(&provider, "ok name");
+    bad_var.env_var = "1BAD-VAR".into();
+    assert_eq!(
+        vault.create_key(bad_var).await.expect_err("refused").code(),
+        "invalid_input"
+    );
+    assert!(service.remote_keys().await.is_empty());
+    assert!(vault.local_keys().expect("local").is_empty());
+
+    let err = vault
+        .add_provider(NewProvider {
+            name: "Remote".into(),
+            base_url: "http://example.com".into(),
+            admin_token: Secret::new("t"),
+            project: "demo".into(),
+        })
+        .expect_err("plain http refused");
+    assert_eq!(err.code(), "insecure_url");
+}
+
+#[tokio::test]
+async fn provider_errors_are_typed_and_unreachable_providers_do_not_hide_keys() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    vault
+        .create_key(new_key(&provider, "kept"))
+        .await
+        .expect("created");
+    let wrong = vault
+        .add_provider(NewProvider {
+            name: "Wrong token".into(),
+            base_url: service.base.clone(),
+            admin_token: Secret::new("not-the-token"),
+            project: "demo".into(),
+        })
+        .expect("added");
+    assert_eq!(
+        vault
+            .test_provider(&wrong.id)
+            .await
+            .expect_err("401")
+            .code(),
+        "provider_unauthorized"
+    );
+    vault
+        .test_provider(&provider.id)
+        .await
+        .expect("the right token works");
+
+    let dead = vault
+        .add_provider(NewProvider {
+            name: "Gone".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            admin_token: Secret::new("t"),
+            project: "demo".into(),
+        })
+        .expect("added");
+    let listing = vault.list_keys().await.expect("listing still works");
+    assert_eq!(listing.keys.len(), 1);
+    let codes: Vec<(&str, &str)> = listing
+        .warnings
+        .iter()
+        .map(|w| (w.provider_id.as_str(), w.code.as_str()))
+        .collect();
+    assert!(codes.contains(&(dead.id.as_str(), "network")), "{codes:?}");
+    assert!(
+        codes.contains(&(wrong.id.as_str(), "provider_unauthorized")),
+        "{codes:?}"
+    );
+
+    for i in 1..10 {
+        vault
+            .create_key(new_key(&provider, &format!("k{i}")))
+            .await
+            .expect("created");
+    }
+    let err = vault
+        .create_key(new_key(&provider, "eleventh"))
+        .await
+        .expect_err("limit");
+    assert_eq!(err.code(), "provider_conflict");
+    assert!(err.to_string().contains("10 active keys"), "{err}");
+}
+
+#[tokio::test]
+async fn creates_survive_5xx_429_and_dropped_connections_without_duplicates() {
+    let service = key_service(true).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+
+    service
+        .chaos(serde_json::json!({ "fail_next": 2, "status": 503 }))
+        .await;
+    vault
+        .create_key(new_key(&provider, "after 503s"))
+        .await
+        .expect("retried past 503");
+    service
+        .chaos(serde_json::json!({ "fail_next": 1, "status": 429 }))
+        .await;
+    vault
+        .create_key(new_key(&provider, "after 429"))
+        .await
+        .expect("waited out Retry-After");
+    service
+        .chaos(serde_json::json!({ "fail_next": 1, "drop_connection": true }))
+        .await;
+    vault
+        .create_key(new_key(&provider, "after a drop"))
+        .await
+        .expect("retried with the same Idempotency-Key");
+
+    let remote = service.remote_keys().await;
+    assert_eq!(remote.len(), 3, "no duplicate creates: {remote:?}");
+    assert_eq!(vault.list_keys().await.expect("list").keys.len(), 3);
+
+    service
+        .chaos(serde_json::json!({ "fail_next": 10, "status": 500 }))
+        .await;
+    let err = vault
+        .create_key(new_key(&provider, "never"))
+        .await
+        .expect_err("gives up");
+    assert_eq!(err.code(), "provider_unavailable");
+}
