@@ -62,8 +62,9 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The kinds of provider Latchkey can talk to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ProviderKind {
     /// The reference key service contract (the Demo provider among them).
     Keyservice,
@@ -113,8 +114,10 @@ pub struct KeyRecord {
 }
 
 /// One audit log row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct AuditEntry {
+    #[ts(type = "number")]
     pub seq: i64,
     pub at: String,
     pub action: String,

@@ -99,7 +99,8 @@ impl From<rusqlite::Error> for Error {
 }
 
 /// An error as the UI and CLI see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct WireError {
     pub code: String,
     pub message: String,

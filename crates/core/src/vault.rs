@@ -29,8 +29,9 @@ pub const DEMO_NAME: &str = "Demo";
 pub const DEMO_PROJECT: &str = "demo";
 
 /// A key's state as shown in lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum KeyStatus {
     Active,
     Expired,
@@ -40,8 +41,9 @@ pub enum KeyStatus {
 }
 
 /// Expiry badge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ExpiryBadge {
     None,
     Soon,
@@ -49,7 +51,8 @@ pub enum ExpiryBadge {
 }
 
 /// A key as the UI and CLI list it. Never holds a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct KeyView {
     pub id: String,
     pub name: String,
@@ -69,7 +72,8 @@ pub struct KeyView {
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ProviderView {
     pub id: String,
     pub name: String,
@@ -80,7 +84,8 @@ pub struct ProviderView {
 }
 
 /// A provider that could not be reached while listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct ProviderWarning {
     pub provider_id: String,
     pub provider_name: String,
@@ -89,7 +94,8 @@ pub struct ProviderWarning {
 }
 
 /// Every key, plus the providers that could not be reached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct KeyListing {
     pub keys: Vec<KeyView>,
     pub warnings: Vec<ProviderWarning>,

@@ -1,0 +1,24 @@
+//! Gates the app's own commands through the app manifest; the capability
+//! file allows exactly these, and nothing else.
+
+const COMMANDS: &[&str] = &[
+    "startup_status",
+    "list_keys",
+    "list_providers",
+    "add_provider",
+    "test_provider",
+    "create_key",
+    "reveal_key",
+    "copy_key",
+    "revoke_key",
+    "add_existing_key",
+    "audit_log",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script");
+}

@@ -1,0 +1,85 @@
+//! Tauri commands: each delegates to one `latchkey-core` operation.
+//! None returns a secret except `reveal_key`, the one audited reveal.
+
+use latchkey_core::catalog::AuditEntry;
+use latchkey_core::vault::{KeyListing, KeyView, ProviderView};
+use tauri::State;
+
+use crate::ipc::{
+    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput, StartupStatus,
+};
+use crate::AppState;
+
+#[tauri::command]
+pub fn startup_status(state: State<'_, AppState>) -> StartupStatus {
+    let error = state.vault().err().map(|e| e.0);
+    StartupStatus {
+        ready: error.is_none(),
+        error,
+    }
+}
+
+#[tauri::command]
+pub async fn list_keys(state: State<'_, AppState>) -> CommandResult<KeyListing> {
+    Ok(state.vault()?.list_keys().await?)
+}
+
+#[tauri::command]
+pub fn list_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderView>> {
+    Ok(state.vault()?.providers()?)
+}
+
+#[tauri::command]
+pub fn add_provider(
+    state: State<'_, AppState>,
+    input: NewProviderInput,
+) -> CommandResult<ProviderView> {
+    Ok(state.vault()?.add_provider(input.into())?)
+}
+
+#[tauri::command]
+pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> CommandResult<()> {
+    Ok(state.vault()?.test_provider(&provider_id).await?)
+}
+
+#[tauri::command]
+pub async fn create_key(state: State<'_, AppState>, input: NewKeyInput) -> CommandResult<KeyView> {
+    Ok(state.vault()?.create_key(input.into()).await?)
+}
+
+/// The one audited reveal: the only IPC answer that carries a key.
+#[tauri::command]
+pub fn reveal_key(state: State<'_, AppState>, key_id: String) -> CommandResult<String> {
+    Ok(state
+        .vault()?
+        .reveal_key(&key_id)?
+        .expose_secret()
+        .to_owned())
+}
+
+#[tauri::command]
+pub fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<CopyReceipt> {
+    let vault = state.vault()?;
+    vault.copy_key(&key_id)?;
+    Ok(CopyReceipt {
+        clears_in_secs: state.clear_after_secs,
+    })
+}
+
+#[tauri::command]
+pub async fn revoke_key(state: State<'_, AppState>, key_id: String) -> CommandResult<KeyView> {
+    Ok(state.vault()?.revoke_key(&key_id).await?)
+}
+
+#[tauri::command]
+pub async fn add_existing_key(
+    state: State<'_, AppState>,
+    input: ExistingKeyInput,
+) -> CommandResult<KeyView> {
+    Ok(state.vault()?.add_existing_key(input.into()).await?)
+}
+
+#[tauri::command]
+pub fn audit_log(state: State<'_, AppState>, limit: Option<u32>) -> CommandResult<Vec<AuditEntry>> {
+    Ok(state.vault()?.audit_log(limit.unwrap_or(500) as usize)?)
+}

@@ -1,0 +1,129 @@
+//! What crosses IPC besides the core's views: the commands' inputs, the
+//! copy receipt, and errors as `{code, message}`. Inputs are converted to
+//! core types here, before the core sees them.
+
+use latchkey_core::vault::{ExistingKey, NewKey, NewProvider};
+use latchkey_core::{Error, Secret, WireError};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The error every command fails with; the UI switches on `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandError(pub WireError);
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        Self(e.to_wire())
+    }
+}
+
+impl From<WireError> for CommandError {
+    fn from(e: WireError) -> Self {
+        Self(e)
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
+
+/// "Add provider" form.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct NewProviderInput {
+    pub name: String,
+    pub base_url: String,
+    /// Goes straight to the keychain.
+    #[ts(type = "string")]
+    pub admin_token: Secret,
+    pub project: String,
+}
+
+impl From<NewProviderInput> for NewProvider {
+    fn from(i: NewProviderInput) -> Self {
+        NewProvider {
+            name: i.name,
+            base_url: i.base_url,
+            admin_token: i.admin_token,
+            project: i.project,
+        }
+    }
+}
+
+/// "New key" form.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct NewKeyInput {
+    pub provider_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_in_days: Option<u32>,
+    pub environment: String,
+    pub env_var: String,
+}
+
+impl From<NewKeyInput> for NewKey {
+    fn from(i: NewKeyInput) -> Self {
+        NewKey {
+            provider_id: i.provider_id,
+            name: i.name,
+            scopes: i.scopes,
+            expires_in_days: i.expires_in_days,
+            environment: i.environment,
+            env_var: i.env_var,
+        }
+    }
+}
+
+/// "Add existing key" form.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct ExistingKeyInput {
+    pub provider_id: String,
+    pub name: String,
+    /// The pasted key; goes straight to the keychain.
+    #[ts(type = "string")]
+    pub secret: Secret,
+    pub environment: String,
+    pub env_var: String,
+}
+
+impl From<ExistingKeyInput> for ExistingKey {
+    fn from(i: ExistingKeyInput) -> Self {
+        ExistingKey {
+            provider_id: i.provider_id,
+            name: i.name,
+            secret: i.secret,
+            environment: i.environment,
+            env_var: i.env_var,
+        }
+    }
+}
+
+/// Answer to "Copy": the key is on the clipboard until `clears_in_secs`.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct CopyReceipt {
+    pub clears_in_secs: u32,
+}
+
+/// Whether the vault could open (keychain, catalog, Demo provider).
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct StartupStatus {
+    pub ready: bool,
+    pub error: Option<WireError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_cross_ipc_as_code_and_message() {
+        let json = serde_json::to_value(CommandError::from(Error::SecretMissing)).expect("json");
+        assert_eq!(json["code"], "secret_missing");
+        assert!(json["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("keychain")));
+        assert_eq!(json.as_object().map(|o| o.len()), Some(2));
+    }
+}

@@ -1,0 +1,109 @@
+//! Latchkey's desktop shell: builds the app, wires plugins and state, and
+//! registers the commands. Everything else lives in `latchkey-core`.
+//!
+//! On start it opens the vault (keychain + catalog in the data directory,
+//! `LATCHKEY_DATA_DIR` overriding the platform's) and runs the Demo provider
+//! (the reference key service) in-process on loopback. It never logs a key.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod ipc;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_core::clipboard::{SystemClipboard, DEFAULT_CLEAR_AFTER};
+use latchkey_core::clock::SystemClock;
+use latchkey_core::store::KeychainStore;
+use latchkey_core::{paths, Error, Vault};
+use latchkey_keyservice::ShutdownHandle;
+use tauri::Manager;
+
+use crate::ipc::CommandError;
+
+/// Shared by every command.
+pub struct AppState {
+    vault: Result<Arc<Vault>, CommandError>,
+    pub clear_after_secs: u32,
+    _demo: Option<ShutdownHandle>,
+}
+
+impl AppState {
+    /// The vault, or why it could not open (e.g. a locked keychain).
+    pub fn vault(&self) -> Result<Arc<Vault>, CommandError> {
+        self.vault.clone()
+    }
+}
+
+/// Seconds a copied key stays on the clipboard (`LATCHKEY_CLIPBOARD_CLEAR_SECS`).
+fn clear_after() -> Duration {
+    std::env::var("LATCHKEY_CLIPBOARD_CLEAR_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|&s| (1..=3600).contains(&s))
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_CLEAR_AFTER)
+}
+
+/// Opens the vault and starts the Demo provider.
+async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
+    let dir = paths::data_dir();
+    let store = Arc::new(KeychainStore::open()?);
+    let clipboard = Arc::new(SystemClipboard::new()?);
+    let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
+    vault.set_clear_after(clear_after());
+    let token = vault.demo_admin_token()?;
+    let mut config = latchkey_keyservice::Config::new(token.expose_secret());
+    config.data_file = Some(dir.join("demo-keyservice.json"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
+    let (addr, handle) = latchkey_keyservice::start(listener, config)
+        .await
+        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
+    vault.ensure_demo_provider(&format!("http://{addr}"), &token)?;
+    Ok((Arc::new(vault), handle))
+}
+
+fn main() {
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(|app| {
+            let (vault, demo) = match tauri::async_runtime::block_on(open()) {
+                Ok((vault, demo)) => (Ok(vault), Some(demo)),
+                Err(e) => {
+                    eprintln!("latchkey: {} ({})", e, e.code());
+                    (Err(CommandError::from(e)), None)
+                }
+            };
+            app.manage(AppState {
+                vault,
+                clear_after_secs: clear_after().as_secs() as u32,
+                _demo: demo,
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::startup_status,
+            commands::list_keys,
+            commands::list_providers,
+            commands::add_provider,
+            commands::test_provider,
+            commands::create_key,
+            commands::reveal_key,
+            commands::copy_key,
+            commands::revoke_key,
+            commands::add_existing_key,
+            commands::audit_log,
+        ]);
+    if let Err(e) = app.run(tauri::generate_context!()) {
+        eprintln!("latchkey: the window could not start: {e}");
+        std::process::exit(1);
+    }
+}

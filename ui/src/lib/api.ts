@@ -1,0 +1,56 @@
+// Typed calls to the Rust commands. Types come from the generated bindings;
+// no key ever passes through here except revealKey's answer.
+import { invoke } from "@tauri-apps/api/core";
+import type { KeyListing } from "./bindings/KeyListing";
+import type { KeyView } from "./bindings/KeyView";
+import type { ProviderView } from "./bindings/ProviderView";
+import type { AuditEntry } from "./bindings/AuditEntry";
+import type { WireError } from "./bindings/WireError";
+import type { NewKeyInput } from "./bindings/NewKeyInput";
+import type { NewProviderInput } from "./bindings/NewProviderInput";
+import type { ExistingKeyInput } from "./bindings/ExistingKeyInput";
+import type { CopyReceipt } from "./bindings/CopyReceipt";
+import type { StartupStatus } from "./bindings/StartupStatus";
+
+export type { KeyListing, KeyView, ProviderView, AuditEntry, WireError, StartupStatus };
+
+/** A command failure, carrying the core's stable code. */
+export class CommandFailure extends Error {
+  readonly code: string;
+  constructor(wire: WireError) {
+    super(wire.message);
+    this.code = wire.code;
+  }
+}
+
+function isWireError(e: unknown): e is WireError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (e) {
+    if (isWireError(e)) throw new CommandFailure(e);
+    throw new CommandFailure({ code: "internal", message: String(e) });
+  }
+}
+
+export const api = {
+  startupStatus: () => call<StartupStatus>("startup_status"),
+  listKeys: () => call<KeyListing>("list_keys"),
+  listProviders: () => call<ProviderView[]>("list_providers"),
+  addProvider: (input: NewProviderInput) => call<ProviderView>("add_provider", { input }),
+  testProvider: (providerId: string) => call<null>("test_provider", { providerId }),
+  createKey: (input: NewKeyInput) => call<KeyView>("create_key", { input }),
+  revealKey: (keyId: string) => call<string>("reveal_key", { keyId }),
+  copyKey: (keyId: string) => call<CopyReceipt>("copy_key", { keyId }),
+  revokeKey: (keyId: string) => call<KeyView>("revoke_key", { keyId }),
+  addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
+  auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
+};
+
+/** A message that says what to do next, from any thrown value. */
+export function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
