@@ -1,0 +1,204 @@
+//! A small W3C WebDriver client for the end-to-end tests: starts
+//! tauri-driver (which starts WebKitWebDriver, which starts the app), and
+//! finds, clicks and types by XPath, as a person would by label.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// How to find an element.
+pub struct By(String);
+
+impl By {
+    pub fn xpath(x: &str) -> Self {
+        Self(x.to_owned())
+    }
+
+    /// A button by its visible text.
+    pub fn button(text: &str) -> Self {
+        Self(format!("//button[normalize-space()='{text}']"))
+    }
+
+    /// An input by the text of its label.
+    pub fn labelled_input(label: &str) -> Self {
+        Self(format!("//label[normalize-space(text())='{label}']//input"))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// The running app under WebDriver.
+pub struct App {
+    http: reqwest::Client,
+    base: String,
+    driver: Option<Child>,
+    log: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+impl App {
+    /// Starts tauri-driver and a session of `binary` with these extra env vars.
+    pub async fn launch(binary: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let log_dir = tempfile::tempdir().expect("log dir");
+        let log = log_dir.path().join("app.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let (port, native) = (free_port(), free_port());
+        let driver_bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let mut command = Command::new(&driver_bin);
+        command
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("LATCHKEY_DATA_DIR", data_dir)
+            .stdout(Stdio::from(log_file.try_clone().expect("log")))
+            .stderr(Stdio::from(log_file));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let driver = command.spawn().unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (cargo install tauri-driver)"));
+        let mut app = Self {
+            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            base: format!("http://127.0.0.1:{port}"),
+            driver: Some(driver),
+            log,
+            _log_dir: log_dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while app.http.get(format!("{}/status", app.base)).send().await.is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": { "application": binary }
+        } } });
+        let answer = app.raw("POST", "/session", Some(caps)).await;
+        let session = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_owned();
+        app.base = format!("{}/session/{session}", app.base);
+        app.wait_for(By::button("New key"), Duration::from_secs(60)).await;
+        app
+    }
+
+    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{}", self.base, path);
+        let request = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.post(url).json(&body.unwrap_or_else(|| json!({}))),
+        };
+        let response = request.send().await.expect("webdriver request");
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn try_find(&self, by: &By) -> Option<String> {
+        let answer = self.raw("POST", "/elements", Some(json!({ "using": "xpath", "value": by.0 }))).await;
+        for el in answer["value"].as_array()? {
+            let id = el[ELEMENT].as_str()?.to_owned();
+            let shown = self.raw("GET", &format!("/element/{id}/displayed"), None).await;
+            if shown["value"] == json!(true) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// Waits until a visible element matches.
+    pub async fn wait_for(&self, by: By, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(id) = self.try_find(&by).await {
+                return id;
+            }
+            if Instant::now() >= deadline {
+                let page = self.raw("POST", "/execute/sync", Some(json!({ "script": "return [document.body.innerText, Array.from(document.querySelectorAll(\"input,select\")).map(e => e.value).join(\"|\")];", "args": [] }))).await;
+                let probe = self.raw("POST", "/elements", Some(json!({ "using": "xpath", "value": by.0 }))).await;
+                panic!("nothing visible matches {}; page: {page}; elements: {probe}", by.0);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn click(&self, by: By) {
+        let what = by.0.clone();
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let answer = self.raw("POST", &format!("/element/{id}/click"), None).await;
+        assert!(answer["value"].is_null(), "click on {what} failed: {answer}");
+    }
+
+    pub async fn type_into(&self, by: By, text: &str) {
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let answer = self.raw("POST", &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+        assert!(answer["value"].is_null(), "typing failed: {answer}");
+    }
+
+    pub async fn text(&self, by: By) -> String {
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        self.raw("GET", &format!("/element/{id}/text"), None).await["value"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn attribute(&self, by: By, name: &str) -> String {
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        self.raw("GET", &format!("/element/{id}/attribute/{name}"), None).await["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn execute(&self, script: &str) -> Value {
+        self.raw("POST", "/execute/sync", Some(json!({ "script": script, "args": [] }))).await["value"].clone()
+    }
+
+    /// Records every IPC answer the page receives from now on.
+    pub async fn capture_ipc(&self) {
+        let hooked = self
+            .execute(
+                r#"
+                // Tauri's IPC reaches Rust through fetch() on the ipc:// protocol
+                // (http://ipc.localhost on some platforms); record each answer.
+                const original = window.fetch;
+                window.__lkCapture = [];
+                window.fetch = async function (input, init) {
+                  const response = await original.call(this, input, init);
+                  const url = String((input && input.url) || input);
+                  if (url.startsWith("ipc:") || url.includes("ipc.localhost")) {
+                    const text = await response.clone().text();
+                    const cmd = decodeURIComponent(url.split("?")[0].split("/").pop());
+                    window.__lkCapture.push({ cmd, ok: response.ok, response: text });
+                  }
+                  return response;
+                };
+                return window.fetch !== original;
+                "#,
+            )
+            .await;
+        assert_eq!(hooked, json!(true), "could not hook IPC");
+    }
+
+    pub async fn captured_ipc(&self) -> Vec<Value> {
+        self.execute("return window.__lkCapture;").await.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Ends the session and the driver; returns everything they logged.
+    pub async fn close(mut self) -> String {
+        let _ = self.raw("DELETE", "", None).await;
+        if let Some(mut driver) = self.driver.take() {
+            let _ = driver.kill();
+            let _ = driver.wait();
+        }
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(mut driver) = self.driver.take() {
+            let _ = driver.kill();
+            let _ = driver.wait();
+        }
+    }
+}
