@@ -33,4 +33,25 @@ rust_ensure() {
     fi
 }
 
-base_packages=(build-essential pkg-config curl ca-certificates dbus dbus-x11 gnome-keyring libdbus-1-dev xvfb xauth xclip)
+# node_ensure: Node.js and npm (Debian's when missing), then the UI's packages.
+node_ensure() {
+    command -v npm >/dev/null 2>&1 || apt_ensure nodejs npm
+    if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then
+        echo "==> installing the UI's npm packages" >&2
+        (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# ui_build: the Svelte UI the app embeds (ui/dist).
+ui_build() {
+    (cd ui && npm run --silent build -- --logLevel warn)
+}
+
+# Build and runtime needs: compilers, the Secret Service (gnome-keyring) and
+# D-Bus, WebKitGTK for Tauri, Xvfb + xclip for headless tests.
+base_packages=(build-essential pkg-config curl ca-certificates file
+    dbus dbus-x11 gnome-keyring libdbus-1-dev
+    libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev
+    xvfb xauth xclip)
+# End-to-end tests only.
+test_packages=(webkit2gtk-driver)

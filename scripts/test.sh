@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# Runs every check and test of Latchkey: formatting, clippy, and all tests
-# (unit and integration, against real servers on loopback). Installs what is
-# missing first: Debian packages build-essential, pkg-config, curl,
-# ca-certificates; Rust (rustup) with rustfmt and clippy when cargo is absent.
+# Runs every check and test of Latchkey: rustfmt, clippy, svelte-check, all
+# unit and integration tests (real key service on loopback, real Secret
+# Service in a private D-Bus session, real SQLite), and the end-to-end tests
+# (the real app through tauri-driver + WebKitWebDriver under Xvfb); then fails
+# if the generated TypeScript bindings changed.
+# Installs what is missing first: see scripts/lib.sh (Debian packages, Rust
+# via rustup, Node.js via Debian, the UI's npm packages, tauri-driver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_ensure "${base_packages[@]}"
+apt_ensure "${base_packages[@]}" "${test_packages[@]}"
 rust_ensure
+node_ensure
+if ! command -v tauri-driver >/dev/null 2>&1; then
+    echo "==> installing tauri-driver" >&2
+    cargo install tauri-driver --locked --quiet
+fi
 
+echo "==> building the UI"
+ui_build
+echo "==> svelte-check"
+(cd ui && npm run --silent check)
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "==> cargo test"
-xvfb-run -a scripts/with-keyring.sh cargo test --workspace --locked
+echo "==> cargo test (under Xvfb, with a private gnome-keyring)"
+xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh cargo test --workspace --locked
+echo "==> generated bindings are up to date"
+if [ -n "$(git status --porcelain -- ui/src/lib/bindings 2>/dev/null)" ]; then
+    git status --porcelain -- ui/src/lib/bindings
+    echo "TypeScript bindings are stale: run the tests and commit ui/src/lib/bindings" >&2
+    exit 1
+fi
