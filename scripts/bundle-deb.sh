@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the .deb bundle (desktop entry + icons from icons/) with the Tauri
-# CLI from the UI's npm packages. Output: target/release/bundle/deb/*.deb
+# CLI (npm package @tauri-apps/cli, fetched by npx). Output: target/release/bundle/deb/*.deb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -8,4 +8,4 @@ apt_ensure "${base_packages[@]}"
 rust_ensure
 node_ensure
 ui_build
-ui/node_modules/.bin/tauri build --bundles deb --ci
+npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --ci

@@ -15,7 +15,10 @@ mod webdriver;
 use webdriver::{App, By};
 
 fn clipboard_text() -> String {
-    let out = Command::new("xclip").args(["-selection", "clipboard", "-o"]).output().expect("xclip");
+    let out = Command::new("xclip")
+        .args(["-selection", "clipboard", "-o"])
+        .output()
+        .expect("xclip");
     if out.status.success() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     } else {
@@ -39,33 +42,58 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_a_key_copies_it_and_revokes_it() {
     let data = tempfile::tempdir().expect("data dir");
-    let app = App::launch(env!("CARGO_BIN_EXE_latchkey"), data.path(), &[("LATCHKEY_CLIPBOARD_CLEAR_SECS", "3")]).await;
+    let app = App::launch(
+        env!("CARGO_BIN_EXE_latchkey"),
+        data.path(),
+        &[("LATCHKEY_CLIPBOARD_CLEAR_SECS", "3")],
+    )
+    .await;
     app.capture_ipc().await;
 
     // Create a key through the New key dialog.
     app.click(By::button("New key")).await;
-    app.type_into(By::labelled_input("Name"), "e2e deploy key").await;
-    app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY").await;
+    app.type_into(By::labelled_input("Name"), "e2e deploy key")
+        .await;
+    app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")
+        .await;
     app.click(By::button("Create key")).await;
-    app.wait_for(By::button("Done"), Duration::from_secs(20)).await;
-    let note = app.text(By::xpath("//section[@aria-label='Show-once panel']")).await;
+    app.wait_for(By::button("Done"), Duration::from_secs(20))
+        .await;
+    let note = app
+        .text(By::xpath("//section[@aria-label='Show-once panel']"))
+        .await;
     assert!(note.contains("saved in your keychain"), "{note}");
 
     let key_id = app
-        .attribute(By::xpath("//div[@role='row' and .//span[normalize-space()='e2e deploy key']]"), "data-key-id")
+        .attribute(
+            By::xpath("//div[@role='row' and .//span[normalize-space()='e2e deploy key']]"),
+            "data-key-id",
+        )
         .await;
     let store = KeychainStore::open().expect("the same keychain the app uses");
-    let stored = store.get(&key_account(&key_id)).expect("keychain read").expect("key in keychain");
+    let stored = store
+        .get(&key_account(&key_id))
+        .expect("keychain read")
+        .expect("key in keychain");
     let canary = stored.expose_secret().to_owned();
     assert!(canary.starts_with("lk_"));
 
     // Copy from the show-once panel; another process pastes the same key.
-    app.click(By::xpath("//section[@aria-label='Show-once panel']//button[normalize-space()='Copy']")).await;
-    app.wait_for(By::xpath("//*[contains(., 'The clipboard clears in 3 s')]"), Duration::from_secs(5)).await;
+    app.click(By::xpath(
+        "//section[@aria-label='Show-once panel']//button[normalize-space()='Copy']",
+    ))
+    .await;
+    app.wait_for(
+        By::xpath("//*[contains(., 'The clipboard clears in 3 s')]"),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(clipboard_text(), canary);
     // The one audited reveal.
     app.click(By::button("Reveal")).await;
-    let shown = app.text(By::xpath("//*[@data-testid='new-key-value']")).await;
+    let shown = app
+        .text(By::xpath("//*[@data-testid='new-key-value']"))
+        .await;
     assert_eq!(shown, canary);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !clipboard_text().is_empty() {
@@ -76,30 +104,64 @@ async fn creates_a_key_copies_it_and_revokes_it() {
 
     // Copy from the row too.
     let row = "//div[@role='row' and .//span[normalize-space()='e2e deploy key']]";
-    app.click(By::xpath(&format!("{row}//button[normalize-space()='Copy']"))).await;
-    app.wait_for(By::xpath("//*[@role='status' and contains(., 'Copied')]"), Duration::from_secs(5)).await;
+    app.click(By::xpath(&format!(
+        "{row}//button[normalize-space()='Copy']"
+    )))
+    .await;
+    app.wait_for(
+        By::xpath("//*[@role='status' and contains(., 'Copied')]"),
+        Duration::from_secs(5),
+    )
+    .await;
     assert_eq!(clipboard_text(), canary);
 
     // Revoke, confirm, and see the row turn revoked.
-    app.click(By::xpath(&format!("{row}//button[normalize-space()='Revoke']"))).await;
+    app.click(By::xpath(&format!(
+        "{row}//button[normalize-space()='Revoke']"
+    )))
+    .await;
     let confirm = app.text(By::xpath("//dialog")).await;
     assert!(confirm.contains("e2e deploy key"), "{confirm}");
     app.click(By::button("Revoke key")).await;
-    app.wait_for(By::xpath(&format!("{row}[@data-status='revoked']")), Duration::from_secs(20)).await;
+    app.wait_for(
+        By::xpath(&format!("{row}[@data-status='revoked']")),
+        Duration::from_secs(20),
+    )
+    .await;
 
     app.click(By::button("Refresh")).await;
-    app.wait_for(By::xpath(&format!("{row}[@data-status='revoked']")), Duration::from_secs(20)).await;
+    app.wait_for(
+        By::xpath(&format!("{row}[@data-status='revoked']")),
+        Duration::from_secs(20),
+    )
+    .await;
 
     // Canary scan: IPC answers (only the reveal), logs, SQLite files.
     let answers = app.captured_ipc().await;
-    let carrying: Vec<&Value> =
-        answers.iter().filter(|a| a["response"].to_string().contains(&canary)).collect();
-    assert_eq!(carrying.len(), 1, "IPC answers carrying the key: {carrying:?}");
+    let carrying: Vec<&Value> = answers
+        .iter()
+        .filter(|a| a["response"].to_string().contains(&canary))
+        .collect();
+    assert_eq!(
+        carrying.len(),
+        1,
+        "IPC answers carrying the key: {carrying:?}"
+    );
     assert_eq!(carrying[0]["cmd"], json!("reveal_key"));
-    assert!(answers.len() >= 6, "IPC capture saw too little: {}", answers.len());
+    assert!(
+        answers.len() >= 6,
+        "IPC capture saw too little: {}",
+        answers.len()
+    );
     let log = app.close().await;
     assert!(!log.contains(&canary), "the key appears in the app's log");
-    assert!(!log.contains(&canary[12..]), "the key's secret part appears in the app's log");
+    assert!(
+        !log.contains(&canary[12..]),
+        "the key's secret part appears in the app's log"
+    );
     assert_eq!(files_containing(data.path(), &canary), Vec::<String>::new());
-    assert_eq!(files_containing(data.path(), &canary[12..]), Vec::<String>::new());
+    assert_eq!(
+        files_containing(data.path(), &canary[12..]),
+        Vec::<String>::new()
+    );
 }

@@ -31,7 +31,10 @@ impl By {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// The running app under WebDriver.
@@ -53,23 +56,39 @@ impl App {
         let driver_bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let mut command = Command::new(&driver_bin);
         command
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("LATCHKEY_DATA_DIR", data_dir)
             .stdout(Stdio::from(log_file.try_clone().expect("log")))
             .stderr(Stdio::from(log_file));
         for (k, v) in env {
             command.env(k, v);
         }
-        let driver = command.spawn().unwrap_or_else(|e| panic!("cannot start {driver_bin}: {e} (cargo install tauri-driver)"));
+        let driver = command.spawn().unwrap_or_else(|e| {
+            panic!("cannot start {driver_bin}: {e} (cargo install tauri-driver)")
+        });
         let mut app = Self {
-            http: reqwest::Client::builder().no_proxy().build().expect("client"),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
             base: format!("http://127.0.0.1:{port}"),
             driver: Some(driver),
             log,
             _log_dir: log_dir,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app.http.get(format!("{}/status", app.base)).send().await.is_err() {
+        while app
+            .http
+            .get(format!("{}/status", app.base))
+            .send()
+            .await
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "tauri-driver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -78,9 +97,13 @@ impl App {
             "tauri:options": { "application": binary }
         } } });
         let answer = app.raw("POST", "/session", Some(caps)).await;
-        let session = answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_owned();
+        let session = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {answer}"))
+            .to_owned();
         app.base = format!("{}/session/{session}", app.base);
-        app.wait_for(By::button("New key"), Duration::from_secs(60)).await;
+        app.wait_for(By::button("New key"), Duration::from_secs(60))
+            .await;
         app
     }
 
@@ -96,10 +119,18 @@ impl App {
     }
 
     async fn try_find(&self, by: &By) -> Option<String> {
-        let answer = self.raw("POST", "/elements", Some(json!({ "using": "xpath", "value": by.0 }))).await;
+        let answer = self
+            .raw(
+                "POST",
+                "/elements",
+                Some(json!({ "using": "xpath", "value": by.0 })),
+            )
+            .await;
         for el in answer["value"].as_array()? {
             let id = el[ELEMENT].as_str()?.to_owned();
-            let shown = self.raw("GET", &format!("/element/{id}/displayed"), None).await;
+            let shown = self
+                .raw("GET", &format!("/element/{id}/displayed"), None)
+                .await;
             if shown["value"] == json!(true) {
                 return Some(id);
             }
@@ -116,8 +147,17 @@ impl App {
             }
             if Instant::now() >= deadline {
                 let page = self.raw("POST", "/execute/sync", Some(json!({ "script": "return [document.body.innerText, Array.from(document.querySelectorAll(\"input,select\")).map(e => e.value).join(\"|\")];", "args": [] }))).await;
-                let probe = self.raw("POST", "/elements", Some(json!({ "using": "xpath", "value": by.0 }))).await;
-                panic!("nothing visible matches {}; page: {page}; elements: {probe}", by.0);
+                let probe = self
+                    .raw(
+                        "POST",
+                        "/elements",
+                        Some(json!({ "using": "xpath", "value": by.0 })),
+                    )
+                    .await;
+                panic!(
+                    "nothing visible matches {}; page: {page}; elements: {probe}",
+                    by.0
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -126,31 +166,52 @@ impl App {
     pub async fn click(&self, by: By) {
         let what = by.0.clone();
         let id = self.wait_for(by, Duration::from_secs(10)).await;
-        let answer = self.raw("POST", &format!("/element/{id}/click"), None).await;
-        assert!(answer["value"].is_null(), "click on {what} failed: {answer}");
+        let answer = self
+            .raw("POST", &format!("/element/{id}/click"), None)
+            .await;
+        assert!(
+            answer["value"].is_null(),
+            "click on {what} failed: {answer}"
+        );
     }
 
     pub async fn type_into(&self, by: By, text: &str) {
         let id = self.wait_for(by, Duration::from_secs(10)).await;
-        let answer = self.raw("POST", &format!("/element/{id}/value"), Some(json!({ "text": text }))).await;
+        let answer = self
+            .raw(
+                "POST",
+                &format!("/element/{id}/value"),
+                Some(json!({ "text": text })),
+            )
+            .await;
         assert!(answer["value"].is_null(), "typing failed: {answer}");
     }
 
     pub async fn text(&self, by: By) -> String {
         let id = self.wait_for(by, Duration::from_secs(10)).await;
-        self.raw("GET", &format!("/element/{id}/text"), None).await["value"].as_str().unwrap_or_default().to_owned()
+        self.raw("GET", &format!("/element/{id}/text"), None).await["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     pub async fn attribute(&self, by: By, name: &str) -> String {
         let id = self.wait_for(by, Duration::from_secs(10)).await;
-        self.raw("GET", &format!("/element/{id}/attribute/{name}"), None).await["value"]
+        self.raw("GET", &format!("/element/{id}/attribute/{name}"), None)
+            .await["value"]
             .as_str()
             .unwrap_or_default()
             .to_owned()
     }
 
     pub async fn execute(&self, script: &str) -> Value {
-        self.raw("POST", "/execute/sync", Some(json!({ "script": script, "args": [] }))).await["value"].clone()
+        self.raw(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await["value"]
+            .clone()
     }
 
     /// Records every IPC answer the page receives from now on.
@@ -180,7 +241,11 @@ impl App {
     }
 
     pub async fn captured_ipc(&self) -> Vec<Value> {
-        self.execute("return window.__lkCapture;").await.as_array().cloned().unwrap_or_default()
+        self.execute("return window.__lkCapture;")
+            .await
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Ends the session and the driver; returns everything they logged.
