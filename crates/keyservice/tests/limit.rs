@@ -55,26 +55,7 @@ async fn expired_keys_do_not_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_parallel_creates_make_exactly_ten_keys() {
     let s = start_default().await;
-    let requests = (0..50).map(|i| {
-        let client = s.client.clone();
-        let url = s.keys_url("race");
-        tokio::spawn(async move {
-            client
-                .post(url)
-                .bearer_auth(ADMIN)
-                .json(&json!({ "name": format!("racer {i}") }))
-                .send()
-                .await
-                .expect("send")
-                .status()
-                .as_u16()
-        })
-    });
-    let statuses: Vec<u16> = futures::future::join_all(requests)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
+    let statuses = s.parallel_creates("race", 50).await;
     assert_eq!(
         statuses.iter().filter(|&&c| c == 201).count(),
         10,

@@ -104,27 +104,7 @@ async fn the_limit_holds_under_parallel_creates_with_persistence() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keys.json");
     let s = start_with(config_for(&path)).await;
-    let calls = (0..50).map(|i| {
-        let client = s.client.clone();
-        let url = s.keys_url("race");
-        tokio::spawn(async move {
-            let body = serde_json::json!({ "name": format!("r{i}") });
-            client
-                .post(url)
-                .bearer_auth(ADMIN)
-                .json(&body)
-                .send()
-                .await
-                .expect("send")
-                .status()
-                .as_u16()
-        })
-    });
-    let statuses: Vec<u16> = futures::future::join_all(calls)
-        .await
-        .into_iter()
-        .map(|r| r.expect("task"))
-        .collect();
+    let statuses = s.parallel_creates("race", 50).await;
     assert_eq!(
         statuses.iter().filter(|&&c| c == 201).count(),
         10,

@@ -111,6 +111,24 @@ impl TestServer {
             .expect("verify")
     }
 
+    /// Sends `n` creates to `project` at once; returns their statuses.
+    pub async fn parallel_creates(&self, project: &str, n: usize) -> Vec<u16> {
+        let calls = (0..n).map(|i| {
+            let client = self.client.clone();
+            let url = self.keys_url(project);
+            tokio::spawn(async move {
+                let body = json!({ "name": format!("racer {i}") });
+                let resp = client.post(url).bearer_auth(ADMIN).json(&body).send().await;
+                resp.expect("send").status().as_u16()
+            })
+        });
+        futures::future::join_all(calls)
+            .await
+            .into_iter()
+            .map(|r| r.expect("task"))
+            .collect()
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(handle) = self.handle.take() {
             handle.shutdown().await;
