@@ -214,6 +214,17 @@ impl App {
             .clone()
     }
 
+    /// Runs an async script; `args` are passed before the callback.
+    pub async fn execute_async(&self, script: &str, args: &[&str]) -> Value {
+        self.raw(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await["value"]
+            .clone()
+    }
+
     /// Records every IPC answer the page receives from now on.
     pub async fn capture_ipc(&self) {
         let hooked = self
