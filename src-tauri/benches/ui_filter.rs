@@ -65,8 +65,9 @@ const times = [];
       const t0 = performance.now();
       input.value = step;
       input.dispatchEvent(new Event('input', { bubbles: true }));
-      await Promise.resolve();
-      await new Promise((r) => setTimeout(r, 0));
+      // Svelte flushes in a microtask; a MessageChannel hop (no timer
+      // clamping) lets it run, then reading offsetHeight forces layout.
+      await new Promise((r) => { const c = new MessageChannel(); c.port1.onmessage = r; c.port2.postMessage(0); });
       void document.body.offsetHeight;
       times.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 20));
