@@ -4,6 +4,7 @@
 const COMMANDS: &[&str] = &[
     "startup_status",
     "list_keys",
+    "list_local_keys",
     "list_providers",
     "add_provider",
     "test_provider",

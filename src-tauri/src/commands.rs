@@ -24,6 +24,12 @@ pub async fn list_keys(state: State<'_, AppState>) -> CommandResult<KeyListing> 
     Ok(state.vault()?.list_keys().await?)
 }
 
+/// The catalog's keys with no network call, so the list renders at once.
+#[tauri::command]
+pub fn list_local_keys(state: State<'_, AppState>) -> CommandResult<Vec<KeyView>> {
+    Ok(state.vault()?.local_keys()?)
+}
+
 #[tauri::command]
 pub fn list_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderView>> {
     Ok(state.vault()?.providers()?)

@@ -92,6 +92,7 @@ fn main() {
         .invoke_handler(tauri::generate_handler![
             commands::startup_status,
             commands::list_keys,
+            commands::list_local_keys,
             commands::list_providers,
             commands::add_provider,
             commands::test_provider,

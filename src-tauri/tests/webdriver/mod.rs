@@ -49,6 +49,16 @@ pub struct App {
 impl App {
     /// Starts tauri-driver and a session of `binary` with these extra env vars.
     pub async fn launch(binary: &str, data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::launch_until(binary, data_dir, env, By::button("New key")).await
+    }
+
+    /// As `launch`, ready once `ready` is visible.
+    pub async fn launch_until(
+        binary: &str,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        ready: By,
+    ) -> Self {
         let log_dir = tempfile::tempdir().expect("log dir");
         let log = log_dir.path().join("app.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -102,8 +112,7 @@ impl App {
             .unwrap_or_else(|| panic!("no session: {answer}"))
             .to_owned();
         app.base = format!("{}/session/{session}", app.base);
-        app.wait_for(By::button("New key"), Duration::from_secs(60))
-            .await;
+        app.wait_for(ready, Duration::from_secs(60)).await;
         app
     }
 

@@ -39,6 +39,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 export const api = {
   startupStatus: () => call<StartupStatus>("startup_status"),
   listKeys: () => call<KeyListing>("list_keys"),
+  listLocalKeys: () => call<KeyView[]>("list_local_keys"),
   listProviders: () => call<ProviderView[]>("list_providers"),
   addProvider: (input: NewProviderInput) => call<ProviderView>("add_provider", { input }),
   testProvider: (providerId: string) => call<null>("test_provider", { providerId }),

@@ -1,0 +1,183 @@
+//! Benchmark: launch → keys list rendered with 1,000 keys in the catalog, and
+//! total PSS of the app's processes (app + WebKit) 5 s after launch, each as a
+//! ratio against a bare Tauri window built with the same profile in the same
+//! run (`examples/bare_window.rs`). Targets: ≤ 1.3× time, ≤ 1.2× PSS.
+//!
+//! ```sh
+//! cargo build --release -p latchkey --example bare_window
+//! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey --bench launch
+//! ```
+
+#[path = "../tests/webdriver/mod.rs"]
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
+use webdriver::{App, By};
+
+const KEYS: usize = 1_000;
+
+fn seed(dir: &Path) {
+    let mut catalog = Catalog::open(&dir.join("catalog.db")).expect("catalog");
+    catalog
+        .insert_provider(&ProviderRecord {
+            id: "bench-provider".into(),
+            kind: ProviderKind::Keyservice,
+            name: "Bench".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            project: "bench".into(),
+            is_demo: false,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .expect("provider");
+    let keys: Vec<KeyRecord> = (0..KEYS)
+        .map(|i| KeyRecord {
+            id: format!("bench-{i:05}"),
+            provider_id: "bench-provider".into(),
+            remote_id: None,
+            name: format!("service key {i}"),
+            preview: format!("lk_{i:08}_••••••••••••••••abcd"),
+            fingerprint: None,
+            scopes: vec!["read".into()],
+            environment: "production".into(),
+            env_var: "SERVICE_API_KEY".into(),
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            has_secret: true,
+        })
+        .collect();
+    catalog.insert_keys(&keys).expect("keys");
+}
+
+/// Pids of processes whose executable is `exe`, and all their descendants.
+fn process_tree(exe: &Path) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32, Option<PathBuf>)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok());
+        if let Some(ppid) = ppid {
+            parents.push((
+                pid,
+                ppid,
+                std::fs::read_link(format!("/proc/{pid}/exe")).ok(),
+            ));
+        }
+    }
+    let mut tree: Vec<u32> = parents
+        .iter()
+        .filter(|(_, _, e)| e.as_deref() == Some(exe))
+        .map(|(p, _, _)| *p)
+        .collect();
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp, _)| *pp == parent)
+                .map(|(p, _, _)| *p),
+        );
+        i += 1;
+    }
+    tree
+}
+
+fn pss_kib(pids: &[u32]) -> u64 {
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|text| {
+            text.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .sum()
+}
+
+struct Sample {
+    launch: Duration,
+    pss_kib: u64,
+    processes: usize,
+}
+
+async fn measure(binary: &Path, ready: By, data: &Path) -> Sample {
+    let started = Instant::now();
+    let app = App::launch_until(binary.to_str().expect("path"), data, &[], ready).await;
+    let launch = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
+    let pids = process_tree(&std::fs::canonicalize(binary).expect("binary"));
+    let sample = Sample {
+        launch,
+        pss_kib: pss_kib(&pids),
+        processes: pids.len(),
+    };
+    app.close().await;
+    sample
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::var("LK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let app_bin = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
+    let bare_bin = app_bin
+        .parent()
+        .expect("target dir")
+        .join("examples/bare_window");
+    assert!(
+        bare_bin.exists(),
+        "build the baseline first: cargo build --release -p latchkey --example bare_window ({})",
+        bare_bin.display()
+    );
+    let (mut app_t, mut bare_t, mut app_m, mut bare_m) = (vec![], vec![], vec![], vec![]);
+    for round in 1..=rounds {
+        let bare_dir = tempfile::tempdir().expect("dir");
+        let bare = measure(&bare_bin, By::xpath("//p[@id='ready']"), bare_dir.path()).await;
+        let data = tempfile::tempdir().expect("dir");
+        seed(data.path());
+        let app = measure(
+            &app_bin,
+            By::xpath("//div[@role='row' and @data-key-id]"),
+            data.path(),
+        )
+        .await;
+        println!(
+            "round {round}: bare {:>6.0} ms {:>7} KiB PSS ({} procs) | latchkey {:>6.0} ms {:>7} KiB PSS ({} procs)",
+            bare.launch.as_secs_f64() * 1e3,
+            bare.pss_kib,
+            bare.processes,
+            app.launch.as_secs_f64() * 1e3,
+            app.pss_kib,
+            app.processes
+        );
+        bare_t.push(bare.launch.as_secs_f64());
+        app_t.push(app.launch.as_secs_f64());
+        bare_m.push(bare.pss_kib as f64);
+        app_m.push(app.pss_kib as f64);
+    }
+    let (at, bt, am, bm) = (median(app_t), median(bare_t), median(app_m), median(bare_m));
+    println!("launch → rendered ({KEYS} keys): latchkey {:.0} ms vs bare {:.0} ms: {:.2}x (target <= 1.30x)", at * 1e3, bt * 1e3, at / bt);
+    println!(
+        "PSS after 5 s: latchkey {:.0} MiB vs bare {:.0} MiB: {:.2}x (target <= 1.20x)",
+        am / 1024.0,
+        bm / 1024.0,
+        am / bm
+    );
+}
