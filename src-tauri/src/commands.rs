@@ -11,61 +11,62 @@ use crate::ipc::{
 use crate::AppState;
 
 #[tauri::command]
-pub fn startup_status(state: State<'_, AppState>) -> StartupStatus {
-    let error = state.vault().err().map(|e| e.0);
-    StartupStatus {
+pub async fn startup_status(state: State<'_, AppState>) -> CommandResult<StartupStatus> {
+    let error = state.vault().await.err().map(|e| e.0);
+    Ok(StartupStatus {
         ready: error.is_none(),
         error,
-    }
+    })
 }
 
 #[tauri::command]
 pub async fn list_keys(state: State<'_, AppState>) -> CommandResult<KeyListing> {
-    Ok(state.vault()?.list_keys().await?)
+    Ok(state.vault().await?.list_keys().await?)
 }
 
 /// The catalog's keys with no network call, so the list renders at once.
 #[tauri::command]
-pub fn list_local_keys(state: State<'_, AppState>) -> CommandResult<Vec<KeyView>> {
-    Ok(state.vault()?.local_keys()?)
+pub async fn list_local_keys(state: State<'_, AppState>) -> CommandResult<Vec<KeyView>> {
+    Ok(state.vault().await?.local_keys()?)
 }
 
 #[tauri::command]
-pub fn list_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderView>> {
-    Ok(state.vault()?.providers()?)
+pub async fn list_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderView>> {
+    Ok(state.vault().await?.providers()?)
 }
 
 #[tauri::command]
-pub fn add_provider(
+pub async fn add_provider(
     state: State<'_, AppState>,
     input: NewProviderInput,
 ) -> CommandResult<ProviderView> {
-    Ok(state.vault()?.add_provider(input.into())?)
+    Ok(state.vault().await?.add_provider(input.into())?)
 }
 
 #[tauri::command]
 pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> CommandResult<()> {
-    Ok(state.vault()?.test_provider(&provider_id).await?)
+    Ok(state.vault().await?.test_provider(&provider_id).await?)
 }
 
 #[tauri::command]
 pub async fn create_key(state: State<'_, AppState>, input: NewKeyInput) -> CommandResult<KeyView> {
-    Ok(state.vault()?.create_key(input.into()).await?)
+    Ok(state.vault().await?.create_key(input.into()).await?)
 }
 
 /// The one audited reveal: the only IPC answer that carries a key.
 #[tauri::command]
-pub fn reveal_key(state: State<'_, AppState>, key_id: String) -> CommandResult<String> {
+pub async fn reveal_key(state: State<'_, AppState>, key_id: String) -> CommandResult<String> {
     Ok(state
-        .vault()?
+        .vault()
+        .await?
         .reveal_key(&key_id)?
         .expose_secret()
         .to_owned())
 }
 
 #[tauri::command]
-pub fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<CopyReceipt> {
-    let vault = state.vault()?;
+pub async fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<CopyReceipt> {
+    let vault = state.vault().await?;
     vault.copy_key(&key_id)?;
     Ok(CopyReceipt {
         clears_in_secs: state.clear_after_secs,
@@ -74,7 +75,7 @@ pub fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<Cop
 
 #[tauri::command]
 pub async fn revoke_key(state: State<'_, AppState>, key_id: String) -> CommandResult<KeyView> {
-    Ok(state.vault()?.revoke_key(&key_id).await?)
+    Ok(state.vault().await?.revoke_key(&key_id).await?)
 }
 
 #[tauri::command]
@@ -82,10 +83,16 @@ pub async fn add_existing_key(
     state: State<'_, AppState>,
     input: ExistingKeyInput,
 ) -> CommandResult<KeyView> {
-    Ok(state.vault()?.add_existing_key(input.into()).await?)
+    Ok(state.vault().await?.add_existing_key(input.into()).await?)
 }
 
 #[tauri::command]
-pub fn audit_log(state: State<'_, AppState>, limit: Option<u32>) -> CommandResult<Vec<AuditEntry>> {
-    Ok(state.vault()?.audit_log(limit.unwrap_or(500) as usize)?)
+pub async fn audit_log(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+) -> CommandResult<Vec<AuditEntry>> {
+    Ok(state
+        .vault()
+        .await?
+        .audit_log(limit.unwrap_or(500) as usize)?)
 }

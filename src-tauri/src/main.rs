@@ -22,17 +22,27 @@ use tauri::Manager;
 
 use crate::ipc::CommandError;
 
-/// Shared by every command.
+type Opened = Result<Arc<Vault>, CommandError>;
+
+/// Shared by every command. The vault opens in the background while the
+/// window loads; commands wait for it.
 pub struct AppState {
-    vault: Result<Arc<Vault>, CommandError>,
+    vault: tokio::sync::watch::Receiver<Option<Opened>>,
     pub clear_after_secs: u32,
-    _demo: Option<ShutdownHandle>,
+    _demo: std::sync::Mutex<Option<ShutdownHandle>>,
 }
 
 impl AppState {
     /// The vault, or why it could not open (e.g. a locked keychain).
-    pub fn vault(&self) -> Result<Arc<Vault>, CommandError> {
-        self.vault.clone()
+    pub async fn vault(&self) -> Opened {
+        let mut rx = self.vault.clone();
+        let opened = rx.wait_for(Option::is_some).await;
+        match opened.as_deref() {
+            Ok(Some(result)) => result.clone(),
+            _ => Err(CommandError::from(Error::Database(
+                "Latchkey stopped while opening".into(),
+            ))),
+        }
     }
 }
 
@@ -75,17 +85,26 @@ fn main() {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
-            let (vault, demo) = match tauri::async_runtime::block_on(open()) {
-                Ok((vault, demo)) => (Ok(vault), Some(demo)),
-                Err(e) => {
-                    eprintln!("latchkey: {} ({})", e, e.code());
-                    (Err(CommandError::from(e)), None)
-                }
-            };
+            let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
-                vault,
+                vault: rx,
                 clear_after_secs: clear_after().as_secs() as u32,
-                _demo: demo,
+                _demo: std::sync::Mutex::new(None),
+            });
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let opened = match open().await {
+                    Ok((vault, demo)) => {
+                        let state = handle.state::<AppState>();
+                        *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = Some(demo);
+                        Ok(vault)
+                    }
+                    Err(e) => {
+                        eprintln!("latchkey: {} ({})", e, e.code());
+                        Err(CommandError::from(e))
+                    }
+                };
+                let _ = tx.send(Some(opened));
             });
             Ok(())
         })

@@ -91,9 +91,10 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     assert_eq!(clipboard_text(), canary);
     // The one audited reveal.
     app.click(By::button("Reveal")).await;
-    let shown = app
-        .text(By::xpath("//*[@data-testid='new-key-value']"))
+    let revealed = "//*[@data-testid='new-key-value' and not(contains(., '•'))]";
+    app.wait_for(By::xpath(revealed), Duration::from_secs(5))
         .await;
+    let shown = app.text(By::xpath(revealed)).await;
     assert_eq!(shown, canary);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !clipboard_text().is_empty() {
