@@ -8,50 +8,16 @@
 //! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey --bench launch
 //! ```
 
+mod seed;
 #[path = "../tests/webdriver/mod.rs"]
 mod webdriver;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
 use webdriver::{App, By};
 
 const KEYS: usize = 1_000;
-
-fn seed(dir: &Path) {
-    let mut catalog = Catalog::open(&dir.join("catalog.db")).expect("catalog");
-    catalog
-        .insert_provider(&ProviderRecord {
-            id: "bench-provider".into(),
-            kind: ProviderKind::Keyservice,
-            name: "Bench".into(),
-            base_url: "http://127.0.0.1:9".into(),
-            project: "bench".into(),
-            is_demo: false,
-            created_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .expect("provider");
-    let keys: Vec<KeyRecord> = (0..KEYS)
-        .map(|i| KeyRecord {
-            id: format!("bench-{i:05}"),
-            provider_id: "bench-provider".into(),
-            remote_id: None,
-            name: format!("service key {i}"),
-            preview: format!("lk_{i:08}_••••••••••••••••abcd"),
-            fingerprint: None,
-            scopes: vec!["read".into()],
-            environment: "production".into(),
-            env_var: "SERVICE_API_KEY".into(),
-            created_at: Some("2026-01-01T00:00:00Z".into()),
-            expires_at: None,
-            last_used_at: None,
-            revoked_at: None,
-            has_secret: true,
-        })
-        .collect();
-    catalog.insert_keys(&keys).expect("keys");
-}
 
 /// Pids of processes whose executable is `exe`, and all their descendants.
 fn process_tree(exe: &Path) -> Vec<u32> {
@@ -151,7 +117,7 @@ async fn main() {
         let bare_dir = tempfile::tempdir().expect("dir");
         let bare = measure(&bare_bin, By::xpath("//p[@id='ready']"), bare_dir.path()).await;
         let data = tempfile::tempdir().expect("dir");
-        seed(data.path());
+        seed::seed(data.path(), KEYS);
         let app = measure(
             &app_bin,
             By::xpath("//div[@role='row' and @data-key-id]"),

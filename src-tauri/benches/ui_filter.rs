@@ -5,54 +5,16 @@
 //!
 //! `xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey --bench ui_filter`
 
+mod seed;
 #[path = "../tests/webdriver/mod.rs"]
 mod webdriver;
 
 use std::time::Duration;
 
-use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
 use serde_json::Value;
 use webdriver::{App, By};
 
 const KEYS: usize = 10_000;
-
-fn seed(dir: &std::path::Path) {
-    let mut catalog = Catalog::open(&dir.join("catalog.db")).expect("catalog");
-    catalog
-        .insert_provider(&ProviderRecord {
-            id: "bench-provider".into(),
-            kind: ProviderKind::Keyservice,
-            name: "Bench".into(),
-            base_url: "http://127.0.0.1:9".into(),
-            project: "bench".into(),
-            is_demo: false,
-            created_at: "2026-01-01T00:00:00Z".into(),
-        })
-        .expect("provider");
-    let envs = ["production", "staging", "dev", "ci"];
-    let words = [
-        "deploy", "billing", "search", "mailer", "metrics", "backup", "webhook", "import",
-    ];
-    let keys: Vec<KeyRecord> = (0..KEYS)
-        .map(|i| KeyRecord {
-            id: format!("bench-{i:05}"),
-            provider_id: "bench-provider".into(),
-            remote_id: None,
-            name: format!("{} key {i}", words[i % words.len()]),
-            preview: format!("lk_{i:08}_••••••••••••••••abcd"),
-            fingerprint: None,
-            scopes: vec!["read".into()],
-            environment: envs[i % envs.len()].into(),
-            env_var: format!("{}_API_KEY", words[i % words.len()].to_uppercase()),
-            created_at: Some("2026-01-01T00:00:00Z".into()),
-            expires_at: None,
-            last_used_at: None,
-            revoked_at: None,
-            has_secret: true,
-        })
-        .collect();
-    catalog.insert_keys(&keys).expect("keys");
-}
 
 const MEASURE: &str = r#"
 const done = arguments[arguments.length - 1];
@@ -80,7 +42,7 @@ const times = [];
 #[tokio::main]
 async fn main() {
     let data = tempfile::tempdir().expect("data dir");
-    seed(data.path());
+    seed::seed(data.path(), KEYS);
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey"), data.path(), &[]).await;
     app.wait_for(
         By::xpath("//div[@role='row' and @data-key-id]"),

@@ -1,0 +1,43 @@
+//! Seeds a catalog with many keys for the UI benchmarks: one provider that
+//! cannot be reached (so listing uses the catalog) and `n` keys with varied
+//! names, environments and env vars.
+
+use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
+
+pub fn seed(dir: &std::path::Path, n: usize) {
+    let mut catalog = Catalog::open(&dir.join("catalog.db")).expect("catalog");
+    catalog
+        .insert_provider(&ProviderRecord {
+            id: "bench-provider".into(),
+            kind: ProviderKind::Keyservice,
+            name: "Bench".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            project: "bench".into(),
+            is_demo: false,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        })
+        .expect("provider");
+    let envs = ["production", "staging", "dev", "ci"];
+    let words = [
+        "deploy", "billing", "search", "mailer", "metrics", "backup", "webhook", "import",
+    ];
+    let keys: Vec<KeyRecord> = (0..n)
+        .map(|i| KeyRecord {
+            id: format!("bench-{i:05}"),
+            provider_id: "bench-provider".into(),
+            remote_id: None,
+            name: format!("{} key {i}", words[i % words.len()]),
+            preview: format!("lk_{i:08}_••••••••••••••••abcd"),
+            fingerprint: None,
+            scopes: vec!["read".into()],
+            environment: envs[i % envs.len()].into(),
+            env_var: format!("{}_API_KEY", words[i % words.len()].to_uppercase()),
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            has_secret: true,
+        })
+        .collect();
+    catalog.insert_keys(&keys).expect("keys");
+}
