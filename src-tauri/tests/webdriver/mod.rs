@@ -172,6 +172,21 @@ impl App {
         }
     }
 
+    /// The text of a visible match, if one appears within `timeout`.
+    pub async fn try_text(&self, by: By, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(id) = self.try_find(&by).await {
+                let answer = self.raw("GET", &format!("/element/{id}/text"), None).await;
+                return Some(answer["value"].as_str().unwrap_or_default().to_owned());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn click(&self, by: By) {
         let what = by.0.clone();
         let id = self.wait_for(by, Duration::from_secs(10)).await;
