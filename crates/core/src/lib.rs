@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod paths;
 pub mod providers;
+pub mod rotation;
 pub mod secret;
 pub mod store;
 pub mod vault;

@@ -1,0 +1,218 @@
+//! The rotation wizard's engine: a pure state machine
+//! `Planned → Created → Stored → Deployed → Verified → OldRevoked → Done`,
+//! plus `RollingBack → RolledBack` and `Failed`.
+//!
+//! `next(state, event)` only decides; side effects (HTTP, keychain, files)
+//! happen outside it, each preceded by a journal write. It must never allow
+//! a path that loses a key: the old key is revoked only after the new key is
+//! stored and verified, and once the old key is revoked there is no rollback.
+//! (The journal and the side effects are not built yet.)
+
+use serde::{Deserialize, Serialize};
+
+/// Where a rotation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Planned,
+    /// The service made the new key; it is not yet in the keychain.
+    Created,
+    /// The new key is in the keychain (as pending).
+    Stored,
+    /// Every deploy target holds the new key.
+    Deployed,
+    /// The new key works and every target fingerprint-matches it.
+    Verified,
+    /// The old key is revoked and confirmed rejected.
+    OldRevoked,
+    Done,
+    /// Undoing: targets restored from backups, new key being revoked.
+    RollingBack,
+    RolledBack,
+    /// Needs a person: a rollback step itself failed.
+    Failed,
+}
+
+impl State {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Done | Self::RolledBack | Self::Failed)
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    NewKeyCreated,
+    NewKeyStored,
+    TargetsDeployed,
+    VerifyPassed,
+    VerifyFailed,
+    OldKeyRevoked,
+    Finished,
+    RollbackRequested,
+    RollbackCompleted,
+    RollbackFailed,
+}
+
+/// A transition the machine refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a rotation in state {from:?} cannot take {event:?}")]
+pub struct Refused {
+    pub from: State,
+    pub event: Event,
+}
+
+/// The one transition function.
+pub fn next(from: State, event: Event) -> Result<State, Refused> {
+    use Event as E;
+    use State as S;
+    let to = match (from, event) {
+        (S::Planned, E::NewKeyCreated) => S::Created,
+        // Nothing exists yet: nothing to undo.
+        (S::Planned, E::RollbackRequested) => S::RolledBack,
+        (S::Created, E::NewKeyStored) => S::Stored,
+        (S::Stored, E::TargetsDeployed) => S::Deployed,
+        (S::Deployed, E::VerifyPassed) => S::Verified,
+        (S::Deployed, E::VerifyFailed) => S::RollingBack,
+        (S::Verified, E::OldKeyRevoked) => S::OldRevoked,
+        (S::OldRevoked, E::Finished) => S::Done,
+        (S::Created | S::Stored | S::Deployed | S::Verified, E::RollbackRequested) => {
+            S::RollingBack
+        }
+        (S::RollingBack, E::RollbackCompleted) => S::RolledBack,
+        (S::RollingBack, E::RollbackFailed) => S::Failed,
+        _ => return Err(Refused { from, event }),
+    };
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    use Event as E;
+    use State as S;
+
+    const ALL_STATES: [State; 10] = [
+        S::Planned,
+        S::Created,
+        S::Stored,
+        S::Deployed,
+        S::Verified,
+        S::OldRevoked,
+        S::Done,
+        S::RollingBack,
+        S::RolledBack,
+        S::Failed,
+    ];
+    const ALL_EVENTS: [Event; 10] = [
+        E::NewKeyCreated,
+        E::NewKeyStored,
+        E::TargetsDeployed,
+        E::VerifyPassed,
+        E::VerifyFailed,
+        E::OldKeyRevoked,
+        E::Finished,
+        E::RollbackRequested,
+        E::RollbackCompleted,
+        E::RollbackFailed,
+    ];
+
+    /// Every accepted transition; anything not here must be refused.
+    const TABLE: &[(State, Event, State)] = &[
+        (S::Planned, E::NewKeyCreated, S::Created),
+        (S::Planned, E::RollbackRequested, S::RolledBack),
+        (S::Created, E::NewKeyStored, S::Stored),
+        (S::Created, E::RollbackRequested, S::RollingBack),
+        (S::Stored, E::TargetsDeployed, S::Deployed),
+        (S::Stored, E::RollbackRequested, S::RollingBack),
+        (S::Deployed, E::VerifyPassed, S::Verified),
+        (S::Deployed, E::VerifyFailed, S::RollingBack),
+        (S::Deployed, E::RollbackRequested, S::RollingBack),
+        (S::Verified, E::OldKeyRevoked, S::OldRevoked),
+        (S::Verified, E::RollbackRequested, S::RollingBack),
+        (S::OldRevoked, E::Finished, S::Done),
+        (S::RollingBack, E::RollbackCompleted, S::RolledBack),
+        (S::RollingBack, E::RollbackFailed, S::Failed),
+    ];
+
+    #[test]
+    fn the_table_is_the_whole_machine() {
+        for from in ALL_STATES {
+            for event in ALL_EVENTS {
+                let expected = TABLE
+                    .iter()
+                    .find(|(f, e, _)| *f == from && *e == event)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(next(from, event).ok(), expected, "{from:?} + {event:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_states_accept_nothing() {
+        for from in ALL_STATES.into_iter().filter(|s| s.is_terminal()) {
+            assert!(
+                ALL_EVENTS.iter().all(|&e| next(from, e).is_err()),
+                "{from:?}"
+            );
+        }
+    }
+
+    /// Who holds a working key, following the side effects each state implies.
+    #[derive(Debug, Default, Clone, Copy)]
+    struct Custody {
+        new_created: bool,
+        new_in_keychain: bool,
+        new_verified: bool,
+        old_revoked: bool,
+        new_revoked: bool,
+    }
+
+    impl Custody {
+        fn enter(&mut self, state: State) {
+            match state {
+                S::Created => self.new_created = true,
+                S::Stored => self.new_in_keychain = true,
+                S::Verified => self.new_verified = true,
+                S::OldRevoked => self.old_revoked = true,
+                S::RolledBack if self.new_created => self.new_revoked = true,
+                _ => {}
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// No sequence of events, in any order, loses a key: a working key
+        /// is always held, the old key goes only after the new one is stored
+        /// and verified, and a new key the service made is never left behind.
+        #[test]
+        fn no_sequence_loses_a_key(events in proptest::collection::vec(0..ALL_EVENTS.len(), 0..40)) {
+            let mut state = S::Planned;
+            let mut custody = Custody::default();
+            let mut deployed_before_stored = false;
+            for i in events {
+                let Ok(to) = next(state, ALL_EVENTS[i]) else { continue };
+                if to == S::Deployed && !custody.new_in_keychain {
+                    deployed_before_stored = true;
+                }
+                custody.enter(to);
+                state = to;
+                let old_works = !custody.old_revoked;
+                let new_works = custody.new_in_keychain && custody.new_verified && !custody.new_revoked;
+                prop_assert!(old_works || new_works, "no working key in {state:?}: {custody:?}");
+                prop_assert!(!custody.old_revoked || (custody.new_in_keychain && custody.new_verified));
+                prop_assert!(!(custody.old_revoked && custody.new_revoked));
+            }
+            prop_assert!(!deployed_before_stored);
+            if state == S::RolledBack {
+                prop_assert!(!custody.old_revoked);
+                prop_assert!(!custody.new_created || custody.new_revoked, "orphaned new key");
+            }
+        }
+    }
+}
