@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod clipboard;
 pub mod clock;
+pub mod deploy;
 pub mod error;
 pub mod http;
 pub mod paths;
