@@ -40,17 +40,30 @@ impl Secret {
     }
 }
 
-/// Masks a key for display: a short head and the last four characters.
+/// Masks a key for display. A reference-service key (`lk_{8}_{24}`) shows
+/// its public prefix and last four, exactly like the service's preview; any
+/// other key shows at most its first and last four characters (none when it
+/// is shorter than 16), so a stored preview never holds most of a key.
 pub fn mask(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
-    if chars.len() < 12 {
+    let bullets = "•".repeat(16);
+    let reference_shape = chars.len() == 36
+        && key.starts_with("lk_")
+        && chars[11] == '_'
+        && chars[3..11]
+            .iter()
+            .chain(&chars[12..])
+            .all(char::is_ascii_alphanumeric);
+    if reference_shape {
+        let tail: String = chars[32..].iter().collect();
+        return format!("{}_{bullets}{tail}", &key[..11]);
+    }
+    if chars.len() < 16 {
         return "•".repeat(8);
     }
-    let head: String = chars[..chars.len().min(11).min(chars.len() - 8)]
-        .iter()
-        .collect();
+    let head: String = chars[..4].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}_{}{tail}", "•".repeat(16))
+    format!("{head}{bullets}{tail}")
 }
 
 impl fmt::Debug for Secret {
@@ -124,7 +137,8 @@ mod tests {
         assert_eq!(m, "lk_a1b2c3d4_••••••••••••••••p6q7");
         assert_eq!(mask("short"), "••••••••");
         let other = mask("sk-proj-0123456789abcdefghij");
-        assert!(other.ends_with("ghij") && !other.contains("0123456789"));
+        assert_eq!(other, "sk-p••••••••••••••••ghij");
+        assert_eq!(mask("fifteen-chars!!"), "••••••••");
     }
 
     #[test]
