@@ -46,6 +46,14 @@ pub enum Error {
     RevokeNotConfirmed,
     #[error("The clipboard is not available ({0}).")]
     Clipboard(String),
+    #[error(
+        "{0} changed since Latchkey read it. Nothing was written; review the file and try again."
+    )]
+    DotenvChangedOnDisk(String),
+    #[error("{0} is a symbolic link. Confirm that Latchkey may write to the file it points to.")]
+    DotenvSymlink(String),
+    #[error("Could not update {path}: {reason}. The file was left as it was.")]
+    DeployFailed { path: String, reason: String },
     #[error("Latchkey's database could not be used: {0}")]
     Database(String),
 }
@@ -72,6 +80,9 @@ impl Error {
             Self::DuplicateKey(_) => "duplicate_key",
             Self::RevokeNotConfirmed => "revoke_not_confirmed",
             Self::Clipboard(_) => "clipboard_unavailable",
+            Self::DotenvChangedOnDisk(_) => "dotenv_changed_on_disk",
+            Self::DotenvSymlink(_) => "dotenv_symlink",
+            Self::DeployFailed { .. } => "deploy_failed",
             Self::Database(_) => "database",
         }
     }
