@@ -158,25 +158,23 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
-        {
+        let mode = {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
             let keep = fs::metadata(path)
                 .ok()
                 .map(|m| m.permissions().mode() & 0o7777);
-            options.mode(mode.or(keep).unwrap_or(0o600));
-        }
+            let mode = mode.or(keep).unwrap_or(0o600);
+            options.mode(mode);
+            mode
+        };
+        #[cfg(not(unix))]
+        let _ = mode;
         let mut file = options.open(&tmp)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             // The umask may have narrowed the mode given at creation.
-            if let Some(m) = mode.or_else(|| {
-                fs::metadata(path)
-                    .ok()
-                    .map(|m| m.permissions().mode() & 0o7777)
-            }) {
-                file.set_permissions(fs::Permissions::from_mode(m))?;
-            }
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         file.write_all(bytes)?;
         file.sync_all()?;
