@@ -4,8 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_ensure "${base_packages[@]}"
-rust_ensure
-node_ensure
-ui_build
+app_prerequisites
 npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --ci

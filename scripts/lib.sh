@@ -47,6 +47,14 @@ ui_build() {
     (cd ui && npm run --silent build -- --logLevel warn)
 }
 
+# app_prerequisites: everything a build of the desktop app needs, UI included.
+app_prerequisites() {
+    apt_ensure "${base_packages[@]}"
+    rust_ensure
+    node_ensure
+    ui_build
+}
+
 # Build and runtime needs: compilers, the Secret Service (gnome-keyring) and
 # D-Bus, WebKitGTK for Tauri, Xvfb + xclip for headless tests.
 base_packages=(build-essential pkg-config curl ca-certificates file

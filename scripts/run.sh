@@ -6,9 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_ensure "${base_packages[@]}"
-rust_ensure
-node_ensure
-ui_build
+app_prerequisites
 cargo build --release --locked -p latchkey
 exec "${CARGO_TARGET_DIR:-target}/release/latchkey" "$@"

@@ -215,9 +215,9 @@ impl Catalog {
     }
 
     pub fn providers(&self) -> Result<Vec<ProviderRecord>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers ORDER BY is_demo DESC, name",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{PROVIDER_SELECT} ORDER BY is_demo DESC, name"))?;
         let rows = stmt.query_map([], provider_from_row)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
     }
@@ -226,7 +226,7 @@ impl Catalog {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers WHERE id = ?1",
+                &format!("{PROVIDER_SELECT} WHERE id = ?1"),
                 [id],
                 provider_from_row,
             )
@@ -237,7 +237,7 @@ impl Catalog {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers WHERE is_demo = 1",
+                &format!("{PROVIDER_SELECT} WHERE is_demo = 1"),
                 [],
                 provider_from_row,
             )
@@ -475,6 +475,9 @@ fn chain_hash(
     }
     hex::encode(h.finalize())
 }
+
+const PROVIDER_SELECT: &str =
+    "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers";
 
 const KEY_SELECT: &str =
     "SELECT id, provider_id, remote_id, name, preview, fingerprint, scopes, environment, env_var,
