@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 app_prerequisites
 cargo build --release --locked -p latchkey
-exec "${CARGO_TARGET_DIR:-target}/release/latchkey" "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/latchkey-desktop" "$@"

@@ -102,7 +102,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let app_bin = PathBuf::from(env!("CARGO_BIN_EXE_latchkey"));
+    let app_bin = PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
     let bare_bin = app_bin
         .parent()
         .expect("target dir")

@@ -43,7 +43,7 @@ const times = [];
 async fn main() {
     let data = tempfile::tempdir().expect("data dir");
     seed::seed(data.path(), KEYS);
-    let app = App::launch(env!("CARGO_BIN_EXE_latchkey"), data.path(), &[]).await;
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
     app.wait_for(
         By::xpath("//div[@role='row' and @data-key-id]"),
         Duration::from_secs(60),

@@ -11,12 +11,12 @@ mod commands;
 mod ipc;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use latchkey_core::clipboard::{SystemClipboard, DEFAULT_CLEAR_AFTER};
+use latchkey_core::clipboard::{clear_after, SystemClipboard};
 use latchkey_core::clock::SystemClock;
+use latchkey_core::paths::{self, DEMO_DATA_FILE};
 use latchkey_core::store::KeychainStore;
-use latchkey_core::{paths, Error, Vault};
+use latchkey_core::{Error, Vault};
 use latchkey_keyservice::ShutdownHandle;
 use tauri::Manager;
 
@@ -46,16 +46,6 @@ impl AppState {
     }
 }
 
-/// Seconds a copied key stays on the clipboard (`LATCHKEY_CLIPBOARD_CLEAR_SECS`).
-fn clear_after() -> Duration {
-    std::env::var("LATCHKEY_CLIPBOARD_CLEAR_SECS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .filter(|&s| (1..=3600).contains(&s))
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_CLEAR_AFTER)
-}
-
 /// Opens the vault and starts the Demo provider.
 async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
     let dir = paths::data_dir();
@@ -64,13 +54,10 @@ async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
     let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
     vault.set_clear_after(clear_after());
     let token = vault.demo_admin_token()?;
-    let mut config = latchkey_keyservice::Config::new(token.expose_secret());
-    config.data_file = Some(dir.join("demo-keyservice.json"));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
-    let (addr, handle) = latchkey_keyservice::start(listener, config)
-        .await
-        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
+    let (addr, handle) =
+        latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
+            .await
+            .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
     vault.ensure_demo_provider(&format!("http://{addr}"), &token)?;
     Ok((Arc::new(vault), handle))
 }

@@ -43,7 +43,7 @@ fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
 async fn creates_a_key_copies_it_and_revokes_it() {
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch(
-        env!("CARGO_BIN_EXE_latchkey"),
+        env!("CARGO_BIN_EXE_latchkey-desktop"),
         data.path(),
         &[("LATCHKEY_CLIPBOARD_CLEAR_SECS", "3")],
     )

@@ -10,7 +10,7 @@ use webdriver::{App, By};
 async fn explains_a_missing_keychain() {
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch_until(
-        env!("CARGO_BIN_EXE_latchkey"),
+        env!("CARGO_BIN_EXE_latchkey-desktop"),
         data.path(),
         &[(
             "DBUS_SESSION_BUS_ADDRESS",

@@ -57,6 +57,7 @@ fn main() {
                 last_used_at: None,
                 revoked_at: None,
                 has_secret: true,
+                pending_rotation: None,
             })
         })
         .expect("catalog rows");

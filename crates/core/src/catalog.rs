@@ -59,7 +59,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: the rotation journal. One unfinished rotation per key (the lock);
+    // a rotation's new key is `pending_rotation` until the rotation is done.
+    r#"
+    ALTER TABLE keys ADD COLUMN pending_rotation TEXT;
+    CREATE TABLE rotations (
+        id TEXT PRIMARY KEY,
+        old_key_id TEXT NOT NULL REFERENCES keys(id),
+        provider_id TEXT NOT NULL REFERENCES providers(id),
+        new_key_id TEXT NOT NULL,
+        new_name TEXT NOT NULL,
+        new_remote_id TEXT,
+        state TEXT NOT NULL,
+        targets TEXT NOT NULL,
+        orphans_revoked INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX rotations_one_open_per_key ON rotations(old_key_id)
+        WHERE state NOT IN ('done', 'rolled_back');
+    CREATE TABLE rotation_journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        rotation_id TEXT NOT NULL REFERENCES rotations(id),
+        at TEXT NOT NULL,
+        step TEXT NOT NULL,
+        phase TEXT NOT NULL CHECK (phase IN ('intent', 'ok', 'failed')),
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX rotation_journal_by_rotation ON rotation_journal(rotation_id, seq);
+    "#,
 ];
+
+mod rotations;
+pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, TargetStatus};
 
 /// The kinds of provider Latchkey can talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -111,6 +145,8 @@ pub struct KeyRecord {
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
     pub has_secret: bool,
+    /// Set while this is the uncommitted new key of that rotation.
+    pub pending_rotation: Option<String>,
 }
 
 /// One audit log row.
@@ -431,8 +467,9 @@ impl Catalog {
 fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO keys (id, provider_id, remote_id, name, preview, fingerprint, scopes, environment,
-                           env_var, created_at, expires_at, last_used_at, revoked_at, has_secret)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                           env_var, created_at, expires_at, last_used_at, revoked_at, has_secret,
+                           pending_rotation)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             k.id,
             k.provider_id,
@@ -447,7 +484,8 @@ fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
             k.expires_at,
             k.last_used_at,
             k.revoked_at,
-            k.has_secret
+            k.has_secret,
+            k.pending_rotation
         ],
     )?;
     Ok(())
@@ -481,7 +519,7 @@ const PROVIDER_SELECT: &str =
 
 const KEY_SELECT: &str =
     "SELECT id, provider_id, remote_id, name, preview, fingerprint, scopes, environment, env_var,
-    created_at, expires_at, last_used_at, revoked_at, has_secret FROM keys";
+    created_at, expires_at, last_used_at, revoked_at, has_secret, pending_rotation FROM keys";
 
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
     let scopes: String = r.get(6)?;
@@ -500,6 +538,7 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
         last_used_at: r.get(11)?,
         revoked_at: r.get(12)?,
         has_secret: r.get(13)?,
+        pending_rotation: r.get(14)?,
     })
 }
 

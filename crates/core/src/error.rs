@@ -56,6 +56,14 @@ pub enum Error {
     DeployFailed { path: String, reason: String },
     #[error("Latchkey's database could not be used: {0}")]
     Database(String),
+    #[error("This key already has an unfinished rotation ({0}). Resume it or roll it back first.")]
+    RotationInProgress(String),
+    #[error("The new key did not pass verification: {0}. The deploy targets were restored, the new key revoked and the old key kept.")]
+    VerifyFailed(String),
+    #[error(
+        "The rotation could not be rolled back: {0}. Fix that, then choose \"Roll back\" again."
+    )]
+    RollbackFailed(String),
 }
 
 impl Error {
@@ -84,6 +92,9 @@ impl Error {
             Self::DotenvSymlink(_) => "dotenv_symlink",
             Self::DeployFailed { .. } => "deploy_failed",
             Self::Database(_) => "database",
+            Self::RotationInProgress(_) => "rotation_in_progress",
+            Self::VerifyFailed(_) => "verify_failed",
+            Self::RollbackFailed(_) => "rollback_failed",
         }
     }
 

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod clipboard;
 pub mod clock;
 pub mod deploy;
+pub mod envs;
 pub mod error;
 pub mod http;
 pub mod paths;

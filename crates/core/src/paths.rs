@@ -45,3 +45,6 @@ fn home() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_default()
 }
+
+/// The Demo provider's state file, in the data directory.
+pub const DEMO_DATA_FILE: &str = "demo-keyservice.json";

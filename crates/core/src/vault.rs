@@ -6,6 +6,7 @@
 //! audited. A created key reaches the keychain before anything else
 //! happens to it.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub enum KeyStatus {
     Revoked,
     /// Known on the service, but its secret is not in this keychain.
     NoLocalSecret,
+    /// A rotation's new key, not yet in use: the rotation is unfinished.
+    Pending,
 }
 
 /// Expiry badge.
@@ -69,6 +72,8 @@ pub struct KeyView {
     pub status: KeyStatus,
     pub expiry: ExpiryBadge,
     pub has_secret: bool,
+    /// The unfinished rotation this key belongs to (as old or new key).
+    pub rotation_id: Option<String>,
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.
@@ -134,11 +139,13 @@ pub struct ExistingKey {
 /// Latchkey's vault.
 pub struct Vault {
     catalog: Mutex<Catalog>,
-    store: Arc<dyn SecretStore>,
-    clipboard: ClipboardGuard,
+    pub(crate) store: Arc<dyn SecretStore>,
+    pub(crate) clipboard: ClipboardGuard,
     clock: Arc<dyn Clock>,
     http: HttpPolicy,
-    clear_after: Duration,
+    pub(crate) clear_after: Duration,
+    /// Rotations being run by this process.
+    running: Mutex<HashSet<String>>,
 }
 
 /// Checks a display name: 1 to 64 characters, no control characters.
@@ -156,7 +163,7 @@ pub fn check_name(field: &str, name: &str) -> Result<String> {
     Ok(trimmed.to_owned())
 }
 
-fn check_env_var(env_var: &str) -> Result<String> {
+pub(crate) fn check_env_var(env_var: &str) -> Result<String> {
     let v = env_var.trim();
     let ok = v.is_empty()
         || (v.len() <= 128
@@ -190,6 +197,7 @@ impl Vault {
             clock,
             http: HttpPolicy::default(),
             clear_after: DEFAULT_CLEAR_AFTER,
+            running: Mutex::new(HashSet::new()),
         })
     }
 
@@ -202,15 +210,19 @@ impl Vault {
         self.http = policy;
     }
 
-    fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn now(&self) -> String {
+    pub(crate) fn running(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> String {
         rfc3339(self.clock.now())
     }
 
-    fn audit(
+    pub(crate) fn audit(
         &self,
         action: &str,
         key_id: Option<&str>,
@@ -224,13 +236,13 @@ impl Vault {
 
     // ---- providers ----
 
-    fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
+    pub(crate) fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
         self.catalog()
             .provider(id)?
             .ok_or_else(|| Error::NotFound("That provider".into()))
     }
 
-    fn connect(&self, record: &ProviderRecord) -> Result<Box<dyn Provider>> {
+    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Box<dyn Provider>> {
         let token = self
             .store
             .get(&provider_account(&record.id))?
@@ -353,6 +365,8 @@ impl Vault {
         };
         let status = if record.revoked_at.is_some() {
             KeyStatus::Revoked
+        } else if record.pending_rotation.is_some() {
+            KeyStatus::Pending
         } else if expiry == ExpiryBadge::Expired {
             KeyStatus::Expired
         } else if !record.has_secret {
@@ -384,10 +398,11 @@ impl Vault {
                 expiry
             },
             has_secret: record.has_secret,
+            rotation_id: None,
         }
     }
 
-    fn key_record(&self, id: &str) -> Result<KeyRecord> {
+    pub(crate) fn key_record(&self, id: &str) -> Result<KeyRecord> {
         self.catalog()
             .key(id)?
             .ok_or_else(|| Error::NotFound("That key".into()))
@@ -398,6 +413,53 @@ impl Vault {
         let record = self.key_record(id)?;
         let providers = self.catalog().providers()?;
         Ok(self.view(&record, &providers))
+    }
+
+    /// The key a person means by `name`: an unrevoked key of that name, else
+    /// the key a finished rotation made for it (`name (rotation …)`), else a
+    /// revoked one; the newest when one provider has several. A name found
+    /// on several providers needs `provider` (a provider's name).
+    pub fn find_key(&self, name: &str, provider: Option<&str>) -> Result<KeyView> {
+        let keys: Vec<KeyView> = self
+            .local_keys()?
+            .into_iter()
+            .filter(|k| provider.map_or(true, |p| k.provider_name == p))
+            .collect();
+        let rotated = format!("{name} (rotation ");
+        let tiers: [&dyn Fn(&KeyView) -> bool; 3] = [
+            &|k| k.name == name && k.status != KeyStatus::Revoked,
+            &|k| k.name.starts_with(&rotated) && k.status != KeyStatus::Revoked,
+            &|k| k.name == name,
+        ];
+        for tier in tiers {
+            let mut found: Vec<&KeyView> = keys.iter().filter(|k| tier(k)).collect();
+            if found.is_empty() {
+                continue;
+            }
+            let mut providers: Vec<&str> = found.iter().map(|k| k.provider_name.as_str()).collect();
+            providers.sort_unstable();
+            providers.dedup();
+            if providers.len() > 1 {
+                return Err(Error::invalid(
+                    "name",
+                    format!(
+                        "\"{name}\" names keys on several providers ({}); add --provider NAME",
+                        providers.join(", ")
+                    ),
+                ));
+            }
+            found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            return Ok(found[0].clone());
+        }
+        Err(Error::NotFound(format!("A key named \"{name}\"")))
+    }
+
+    /// A provider by its name.
+    pub fn find_provider(&self, name: &str) -> Result<ProviderView> {
+        self.providers()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::NotFound(format!("A provider named \"{name}\"")))
     }
 
     /// Keys from the catalog only (no network).
@@ -504,7 +566,7 @@ impl Vault {
         Ok(self.view(&record, &providers))
     }
 
-    fn secret_of(&self, key_id: &str) -> Result<Secret> {
+    pub(crate) fn secret_of(&self, key_id: &str) -> Result<Secret> {
         self.store
             .get(&key_account(key_id))?
             .ok_or(Error::SecretMissing)
@@ -541,16 +603,18 @@ impl Vault {
         Ok(timer)
     }
 
-    /// Revokes a key on its service, then confirms the service rejects it.
-    pub async fn revoke_key(&self, key_id: &str) -> Result<KeyView> {
-        let record = self.key_record(key_id)?;
-        let provider = self.provider_record(&record.provider_id)?;
-        let connection = self.connect(&provider)?;
+    /// Revokes a key on the service and confirms the service rejects it
+    /// (with its secret when we hold it, else by the service's list).
+    pub(crate) async fn revoke_confirmed(
+        &self,
+        connection: &dyn Provider,
+        record: &KeyRecord,
+    ) -> Result<()> {
         let remote_id = record.remote_id.clone().ok_or_else(|| {
             Error::invalid("key", "This key is not linked to a key on the service")
         })?;
         connection.revoke(&remote_id).await?;
-        let confirmed = match self.store.get(&key_account(key_id))? {
+        let confirmed = match self.store.get(&key_account(&record.id))? {
             Some(secret) => matches!(
                 connection.verify(&secret).await?,
                 Verification::Rejected { .. }
@@ -564,13 +628,24 @@ impl Vault {
         if !confirmed {
             self.audit(
                 "revoke_unconfirmed",
-                Some(key_id),
-                Some(&provider.id),
+                Some(&record.id),
+                Some(&record.provider_id),
                 &format!("\"{}\" still accepted", record.name),
             )?;
             return Err(Error::RevokeNotConfirmed);
         }
-        self.catalog().set_revoked(key_id, &self.now())?;
+        self.catalog().set_revoked(&record.id, &self.now())
+    }
+
+    /// Revokes a key on its service, then confirms the service rejects it.
+    pub async fn revoke_key(&self, key_id: &str) -> Result<KeyView> {
+        let record = self.key_record(key_id)?;
+        if let Some(open) = self.catalog().open_rotation_for_key(key_id)? {
+            return Err(Error::RotationInProgress(open));
+        }
+        let provider = self.provider_record(&record.provider_id)?;
+        let connection = self.connect(&provider)?;
+        self.revoke_confirmed(connection.as_ref(), &record).await?;
         self.audit(
             "revoke",
             Some(key_id),
@@ -634,6 +709,7 @@ impl Vault {
                             last_used_at: None,
                             revoked_at: None,
                             has_secret: true,
+                            pending_rotation: None,
                         },
                     };
                     record.id = id.clone();
@@ -691,6 +767,7 @@ fn record_from_remote(provider_id: &str, r: &RemoteKey, secret: Option<&Secret>)
         last_used_at: r.last_used_at.clone(),
         revoked_at: r.revoked_at.clone(),
         has_secret: secret.is_some(),
+        pending_rotation: None,
     }
 }
 

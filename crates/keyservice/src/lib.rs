@@ -18,5 +18,5 @@ mod server;
 pub mod state;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use server::{start, Config, ShutdownHandle, StartError};
+pub use server::{start, start_demo, Config, ShutdownHandle, StartError};
 pub use state::{RateLimit, ACTIVE_KEY_LIMIT};

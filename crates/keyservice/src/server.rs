@@ -301,3 +301,15 @@ async fn flush_periodically(
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|&stop| stop).await.map(|_| ());
 }
+
+/// Starts the Demo provider: the key service on an ephemeral loopback port
+/// with its state in `data_file`, as the desktop app and the CLI run it.
+pub async fn start_demo(
+    data_file: std::path::PathBuf,
+    admin_token: &str,
+) -> Result<(SocketAddr, ShutdownHandle), StartError> {
+    let mut config = Config::new(admin_token);
+    config.data_file = Some(data_file);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    start(listener, config).await
+}

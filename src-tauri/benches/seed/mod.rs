@@ -37,6 +37,7 @@ pub fn seed(dir: &std::path::Path, n: usize) {
             last_used_at: None,
             revoked_at: None,
             has_secret: true,
+            pending_rotation: None,
         })
         .collect();
     catalog.insert_keys(&keys).expect("keys");

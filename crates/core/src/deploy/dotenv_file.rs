@@ -30,6 +30,13 @@ pub struct Snapshot {
     digest: [u8; 32],
 }
 
+impl Snapshot {
+    /// The file's SHA-256, hex: how a journal remembers what it read.
+    pub fn digest_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+}
+
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Snapshot({} bytes)", self.bytes.len())
@@ -103,8 +110,13 @@ impl DotenvFile {
 
     /// Sets `var` to `key` if the file still matches `snapshot`.
     pub fn set(&self, snapshot: &Snapshot, var: &str, key: &Secret) -> Result<()> {
+        self.set_if_digest(&snapshot.digest_hex(), var, key)
+    }
+
+    /// Sets `var` to `key` if the file's SHA-256 is still `digest_hex`.
+    pub fn set_if_digest(&self, digest_hex: &str, var: &str, key: &Secret) -> Result<()> {
         let now = self.read()?;
-        if now.digest != snapshot.digest {
+        if now.digest_hex() != digest_hex {
             return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
         }
         let edited = set_value(&now.bytes, var, key.expose_secret()).map_err(|e| match e {

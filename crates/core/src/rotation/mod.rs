@@ -6,13 +6,18 @@
 //! happen outside it, each preceded by a journal write. It must never allow
 //! a path that loses a key: the old key is revoked only after the new key is
 //! stored and verified, and once the old key is revoked there is no rollback.
-//! (The journal and the side effects are not built yet.)
+//!
+//! `driver` runs the side effects against the vault, journaling each one in
+//! the catalog before it happens and its result after.
+
+pub mod driver;
 
 use serde::{Deserialize, Serialize};
 
 /// Where a rotation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(export, rename = "RotationState")]
 pub enum State {
     Planned,
     /// The service made the new key; it is not yet in the keychain.
@@ -29,15 +34,49 @@ pub enum State {
     /// Undoing: targets restored from backups, new key being revoked.
     RollingBack,
     RolledBack,
-    /// Needs a person: a rollback step itself failed.
+    /// Needs a person: a rollback step itself failed. "Roll back" again
+    /// retries once the cause is fixed.
     Failed,
 }
 
 impl State {
+    /// Finished for good: nothing more can happen to this rotation.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Done | Self::RolledBack | Self::Failed)
+        matches!(self, Self::Done | Self::RolledBack)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Created => "created",
+            Self::Stored => "stored",
+            Self::Deployed => "deployed",
+            Self::Verified => "verified",
+            Self::OldRevoked => "old_revoked",
+            Self::Done => "done",
+            Self::RollingBack => "rolling_back",
+            Self::RolledBack => "rolled_back",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
+
+const ALL: [State; 10] = [
+    State::Planned,
+    State::Created,
+    State::Stored,
+    State::Deployed,
+    State::Verified,
+    State::OldRevoked,
+    State::Done,
+    State::RollingBack,
+    State::RolledBack,
+    State::Failed,
+];
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +121,7 @@ pub fn next(from: State, event: Event) -> Result<State, Refused> {
         }
         (S::RollingBack, E::RollbackCompleted) => S::RolledBack,
         (S::RollingBack, E::RollbackFailed) => S::Failed,
+        (S::Failed, E::RollbackRequested) => S::RollingBack,
         _ => return Err(Refused { from, event }),
     };
     Ok(to)
@@ -136,7 +176,16 @@ mod tests {
         (S::OldRevoked, E::Finished, S::Done),
         (S::RollingBack, E::RollbackCompleted, S::RolledBack),
         (S::RollingBack, E::RollbackFailed, S::Failed),
+        (S::Failed, E::RollbackRequested, S::RollingBack),
     ];
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for s in ALL_STATES {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(State::parse("nonsense"), None);
+    }
 
     #[test]
     fn the_table_is_the_whole_machine() {

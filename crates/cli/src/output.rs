@@ -1,0 +1,81 @@
+//! How the CLI reports: tables for people, `--json` for scripts, errors as
+//! `latchkey: <message> [<code>]` (the app's codes) and exit codes by kind.
+
+use latchkey_core::Error;
+use serde::Serialize;
+
+pub const EXIT_OK: u8 = 0;
+/// The operation failed (the service refused, a file changed, …).
+pub const EXIT_FAILED: u8 = 1;
+/// Bad usage or input: a missing or ambiguous name, an invalid value.
+pub const EXIT_USAGE: u8 = 2;
+/// The keychain is locked, missing or not persistent.
+pub const EXIT_KEYCHAIN: u8 = 3;
+/// A provider could not be reached or answered badly.
+pub const EXIT_PROVIDER: u8 = 4;
+/// The key already has an unfinished rotation.
+pub const EXIT_ROTATION_IN_PROGRESS: u8 = 5;
+/// `check`: some variable is not set, or set to a revoked or unknown key.
+pub const EXIT_CHECK_PROBLEMS: u8 = 6;
+
+pub fn exit_code(e: &Error) -> u8 {
+    match e.code() {
+        "invalid_input" | "not_found" | "duplicate_key" => EXIT_USAGE,
+        "keychain_locked" | "keychain_unavailable" | "keychain_not_persistent" => EXIT_KEYCHAIN,
+        "provider_unauthorized"
+        | "provider_forbidden"
+        | "rate_limited"
+        | "provider_unavailable"
+        | "timeout"
+        | "network"
+        | "bad_response"
+        | "insecure_url" => EXIT_PROVIDER,
+        "rotation_in_progress" => EXIT_ROTATION_IN_PROGRESS,
+        _ => EXIT_FAILED,
+    }
+}
+
+pub fn error(e: &Error, json: bool) {
+    if json {
+        let wire = serde_json::json!({ "error": e.to_wire() });
+        eprintln!("{wire}");
+    } else {
+        eprintln!("latchkey: {e} [{}]", e.code());
+    }
+}
+
+pub fn json<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("latchkey: cannot write JSON: {e}"),
+    }
+}
+
+/// A plain text table, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+/// `None` as "—".
+pub fn or_dash(v: &Option<String>) -> String {
+    v.as_deref()
+        .map(|s| s.get(..10).unwrap_or(s).to_owned())
+        .unwrap_or_else(|| "—".into())
+}

@@ -1,0 +1,312 @@
+//! The rotation journal: one row per rotation (its state, its targets) and
+//! an append-only list of steps, each written as `intent` before its side
+//! effect and as `ok` / `failed` after. Nothing here ever holds a secret:
+//! targets are paths and variable names, files are known by digest.
+
+use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::Catalog;
+use crate::error::{Error, Result, WireError};
+use crate::rotation::State;
+
+/// Where a rotation puts the new key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum TargetSpec {
+    /// One variable in a `.env` file.
+    Dotenv {
+        path: String,
+        var: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
+    /// By hand: the key is copied and the user confirms each place.
+    Manual { items: Vec<String> },
+}
+
+/// How far a target got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum TargetStatus {
+    Pending,
+    /// A manual target: waiting for the user to confirm every item.
+    AwaitingConfirmation,
+    Deployed,
+    Verified,
+    RolledBack,
+    Failed,
+}
+
+/// A target and what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(export)]
+pub struct TargetState {
+    pub spec: TargetSpec,
+    pub status: TargetStatus,
+    /// SHA-256 of the `.env` file when the rotation was planned: deploying
+    /// refuses a file that changed since.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// A manual target's confirmed items.
+    #[serde(default)]
+    pub confirmed: Vec<bool>,
+    /// Plain-language word on the last thing that happened.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Set when a `.env` file sits in a git work tree and is not ignored.
+    #[serde(default)]
+    pub gitignore_warning: Option<String>,
+}
+
+/// One rotation as journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationRecord {
+    pub id: String,
+    pub old_key_id: String,
+    pub provider_id: String,
+    /// The new key's local id, chosen up front: its keychain entry's name.
+    pub new_key_id: String,
+    /// The new key's name on the service; carries the rotation id.
+    pub new_name: String,
+    pub new_remote_id: Option<String>,
+    pub state: State,
+    pub targets: Vec<TargetState>,
+    /// Keys a crash left on the service without their secret, revoked on
+    /// resume; also makes the next create's idempotency key fresh.
+    pub orphans_revoked: u32,
+    pub error: Option<WireError>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One journal row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct JournalEntry {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub at: String,
+    pub step: String,
+    pub phase: String,
+    pub detail: String,
+}
+
+const ROTATION_SELECT: &str =
+    "SELECT id, old_key_id, provider_id, new_key_id, new_name, new_remote_id, state,
+    targets, orphans_revoked, error_code, error_message, created_at, updated_at FROM rotations";
+
+fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
+    let state: String = r.get(6)?;
+    let targets: String = r.get(7)?;
+    let code: Option<String> = r.get(9)?;
+    let message: Option<String> = r.get(10)?;
+    Ok(RotationRecord {
+        id: r.get(0)?,
+        old_key_id: r.get(1)?,
+        provider_id: r.get(2)?,
+        new_key_id: r.get(3)?,
+        new_name: r.get(4)?,
+        new_remote_id: r.get(5)?,
+        // An unknown state (a newer Latchkey's) is shown as needing a person.
+        state: State::parse(&state).unwrap_or(State::Failed),
+        targets: serde_json::from_str(&targets).unwrap_or_default(),
+        orphans_revoked: r.get(8)?,
+        error: code.map(|code| WireError {
+            code,
+            message: message.unwrap_or_default(),
+        }),
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+    })
+}
+
+fn targets_json(targets: &[TargetState]) -> String {
+    serde_json::to_string(targets).unwrap_or_else(|_| "[]".into())
+}
+
+impl Catalog {
+    /// The unfinished rotation of a key, if any (as its old or new key).
+    pub fn open_rotation_for_key(&self, key_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM rotations WHERE (old_key_id = ?1 OR new_key_id = ?1)
+                 AND state NOT IN ('done', 'rolled_back')",
+                [key_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Starts a rotation: the row is the key's lock.
+    pub fn insert_rotation(&mut self, rec: &RotationRecord, at: &str, detail: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let open: Option<String> = tx
+            .query_row(
+                "SELECT id FROM rotations WHERE (old_key_id = ?1 OR new_key_id = ?1)
+                 AND state NOT IN ('done', 'rolled_back')",
+                [&rec.old_key_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = open {
+            return Err(Error::RotationInProgress(id));
+        }
+        tx.execute(
+            "INSERT INTO rotations (id, old_key_id, provider_id, new_key_id, new_name, new_remote_id,
+                state, targets, orphans_revoked, error_code, error_message, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10, ?10)",
+            params![
+                rec.id,
+                rec.old_key_id,
+                rec.provider_id,
+                rec.new_key_id,
+                rec.new_name,
+                rec.new_remote_id,
+                rec.state.as_str(),
+                targets_json(&rec.targets),
+                rec.orphans_revoked,
+                at
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO rotation_journal (rotation_id, at, step, phase, detail)
+             VALUES (?1, ?2, 'plan', 'ok', ?3)",
+            params![rec.id, at, detail],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn rotation(&self, id: &str) -> Result<Option<RotationRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("{ROTATION_SELECT} WHERE id = ?1"),
+                [id],
+                rotation_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every rotation, newest first.
+    pub fn rotations(&self) -> Result<Vec<RotationRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{ROTATION_SELECT} ORDER BY created_at DESC, id"))?;
+        let rows = stmt.query_map([], rotation_from_row)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+
+    /// Appends a journal row and saves the rotation, in one transaction
+    /// (durable before it returns: `synchronous=FULL`).
+    pub fn journal(
+        &mut self,
+        rec: &RotationRecord,
+        at: &str,
+        step: &str,
+        phase: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO rotation_journal (rotation_id, at, step, phase, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![rec.id, at, step, phase, detail],
+        )?;
+        tx.execute(
+            "UPDATE rotations SET new_remote_id = ?2, state = ?3, targets = ?4, orphans_revoked = ?5,
+                error_code = ?6, error_message = ?7, updated_at = ?8 WHERE id = ?1",
+            params![
+                rec.id,
+                rec.new_remote_id,
+                rec.state.as_str(),
+                targets_json(&rec.targets),
+                rec.orphans_revoked,
+                rec.error.as_ref().map(|e| e.code.clone()),
+                rec.error.as_ref().map(|e| e.message.clone()),
+                at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many times a step was attempted (its `intent` rows).
+    pub fn intents(&self, rotation_id: &str, step: &str) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM rotation_journal WHERE rotation_id = ?1 AND step = ?2 AND phase = 'intent'",
+            [rotation_id, step],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn journal_entries(&self, rotation_id: &str) -> Result<Vec<JournalEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, at, step, phase, detail FROM rotation_journal WHERE rotation_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([rotation_id], |r| {
+            Ok(JournalEntry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                step: r.get(2)?,
+                phase: r.get(3)?,
+                detail: r.get(4)?,
+            })
+        })?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+
+    /// Ends a rotation: the new key stops being pending and takes the old
+    /// key's environment and variable; the old key is marked revoked.
+    pub fn commit_rotation(&mut self, rec: &RotationRecord, at: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE keys SET pending_rotation = NULL,
+                environment = (SELECT environment FROM keys WHERE id = ?2),
+                env_var = (SELECT env_var FROM keys WHERE id = ?2)
+             WHERE id = ?1",
+            params![rec.new_key_id, rec.old_key_id],
+        )?;
+        tx.execute(
+            "UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            params![rec.old_key_id, at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a rotation's new key (pending). A row the list sync made for
+    /// it meanwhile (same remote id, no secret) gives way.
+    pub fn upsert_pending_key(&mut self, k: &crate::catalog::KeyRecord) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM keys WHERE provider_id = ?1 AND remote_id = ?2 AND id != ?3 AND has_secret = 0",
+            params![k.provider_id, k.remote_id, k.id],
+        )?;
+        tx.execute("DELETE FROM keys WHERE id = ?1", [&k.id])?;
+        super::insert_key_on(&tx, k)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A rolled-back rotation's new key: revoked, no longer pending.
+    pub fn abandon_new_key(&self, key_id: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET pending_rotation = NULL, revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+            params![key_id, at],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,991 @@
+//! Runs a rotation's side effects, each journaled before it happens and
+//! after: create the new key (its secret goes to the keychain, as the
+//! pending key of this rotation, before anything else), deploy it to every
+//! target, verify it, revoke the old key and confirm the service rejects it.
+//!
+//! Every step can be repeated: a run after a crash, a kill or a network
+//! fault looks at what the journal, the keychain, the service and the files
+//! say and carries on from there. The new key's name on the service carries
+//! the rotation id, so a resume finds a key a crash left behind and adopts
+//! it (the create is replayed under the same `Idempotency-Key`) or revokes
+//! it when its secret cannot be had: never an orphan, never two live keys.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{next, Event, State};
+use crate::catalog::{
+    JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
+};
+use crate::clipboard::ClearTimer;
+use crate::deploy::dotenv_file::DotenvFile;
+use crate::deploy::gitignore;
+use crate::error::{Error, Result, WireError};
+use crate::providers::{KeySpec, Provider, Verification};
+use crate::secret::Secret;
+use crate::store::key_account;
+use crate::vault::{check_env_var, Vault};
+
+/// A rotation to start.
+#[derive(Debug, Clone)]
+pub struct RotationRequest {
+    pub key_id: String,
+    pub targets: Vec<TargetSpec>,
+}
+
+/// The wizard's four steps, for the stepper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RotationStep {
+    Create,
+    Deploy,
+    Verify,
+    Revoke,
+    Finished,
+}
+
+/// A rotation as the wizard, the banner and the CLI show it. No secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct RotationView {
+    pub id: String,
+    pub old_key_id: String,
+    pub old_key_name: String,
+    pub new_key_id: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub state: State,
+    pub step: RotationStep,
+    /// Not done and not rolled back: it holds its key's lock.
+    pub unfinished: bool,
+    /// Plain-language word on where the rotation is.
+    pub summary: String,
+    pub targets: Vec<TargetState>,
+    pub error: Option<WireError>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Called after every journaled step.
+pub type Progress<'a> = &'a (dyn Fn(&RotationView) + Send + Sync);
+
+/// A progress callback that ignores progress.
+pub fn no_progress(_: &RotationView) {}
+
+fn step_of(state: State) -> RotationStep {
+    match state {
+        State::Planned | State::Created => RotationStep::Create,
+        State::Stored => RotationStep::Deploy,
+        State::Deployed => RotationStep::Verify,
+        State::Verified | State::OldRevoked => RotationStep::Revoke,
+        State::Done | State::RollingBack | State::RolledBack | State::Failed => {
+            RotationStep::Finished
+        }
+    }
+}
+
+fn summary_of(rec: &RotationRecord) -> String {
+    let waiting = rec
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::AwaitingConfirmation);
+    match rec.state {
+        State::Planned => "Ready to create the new key.".into(),
+        State::Created => "The new key was created; saving it in the keychain.".into(),
+        State::Stored if waiting => {
+            "The new key is in the keychain. Paste it where the checklist says, then confirm each item.".into()
+        }
+        State::Stored => "The new key is in the keychain; deploying it.".into(),
+        State::Deployed => "The new key is deployed; checking that it works.".into(),
+        State::Verified => "The new key works; revoking the old key.".into(),
+        State::OldRevoked => "The old key is revoked and rejected; finishing.".into(),
+        State::Done => "Done: the new key is in use and the old key is revoked.".into(),
+        State::RollingBack => "Rolling back: restoring the files and revoking the new key.".into(),
+        State::RolledBack => "Rolled back: the old key is still in use; the new key was revoked.".into(),
+        State::Failed => "The rollback could not finish. Fix the cause shown, then roll back again.".into(),
+    }
+}
+
+/// The name the new key gets on the service: the old name plus the
+/// rotation's id, at most 64 characters.
+fn new_key_name(old: &str, rotation_id: &str) -> String {
+    let tag = format!(" (rotation {})", &rotation_id[..8]);
+    let room = 64 - tag.chars().count();
+    let base: String = old.chars().take(room).collect();
+    format!("{base}{tag}")
+}
+
+#[cfg(feature = "failpoints")]
+fn failpoint(name: &str) {
+    // `return` in a test build's FAILPOINTS makes the process SIGKILL itself
+    // here: the real thing, as a crash or an OOM kill would do it.
+    fail::fail_point!(name, |_| {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn failpoint(_: &str) {}
+
+/// Reads `FAILPOINTS` in test builds (feature `failpoints`); a no-op in
+/// every other build. Call once at the start of a process.
+pub fn setup_failpoints() {
+    #[cfg(feature = "failpoints")]
+    std::mem::forget(fail::FailScenario::setup());
+}
+
+/// Stops a run in this process from racing another run of the same rotation.
+struct RunGuard<'a> {
+    vault: &'a Vault,
+    id: String,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.vault.running().remove(&self.id);
+    }
+}
+
+impl Vault {
+    fn rotation_record(&self, id: &str) -> Result<RotationRecord> {
+        self.catalog()
+            .rotation(id)?
+            .ok_or_else(|| Error::NotFound(format!("Rotation {id}")))
+    }
+
+    fn rotation_view(&self, rec: &RotationRecord) -> Result<RotationView> {
+        let old_name = self
+            .catalog()
+            .key(&rec.old_key_id)?
+            .map(|k| k.name)
+            .unwrap_or_default();
+        let provider_name = self
+            .catalog()
+            .provider(&rec.provider_id)?
+            .map(|p| p.name)
+            .unwrap_or_default();
+        Ok(RotationView {
+            id: rec.id.clone(),
+            old_key_id: rec.old_key_id.clone(),
+            old_key_name: old_name,
+            new_key_id: rec.new_key_id.clone(),
+            provider_id: rec.provider_id.clone(),
+            provider_name,
+            state: rec.state,
+            step: step_of(rec.state),
+            unfinished: !rec.state.is_terminal(),
+            summary: summary_of(rec),
+            targets: rec.targets.clone(),
+            error: rec.error.clone(),
+            created_at: rec.created_at.clone(),
+            updated_at: rec.updated_at.clone(),
+        })
+    }
+
+    /// One rotation.
+    pub fn rotation(&self, id: &str) -> Result<RotationView> {
+        let rec = self.rotation_record(id)?;
+        self.rotation_view(&rec)
+    }
+
+    /// Every rotation, newest first.
+    pub fn rotations(&self) -> Result<Vec<RotationView>> {
+        let records = self.catalog().rotations()?;
+        records.iter().map(|r| self.rotation_view(r)).collect()
+    }
+
+    /// Rotations that still hold their key's lock.
+    pub fn unfinished_rotations(&self) -> Result<Vec<RotationView>> {
+        Ok(self
+            .rotations()?
+            .into_iter()
+            .filter(|r| r.unfinished)
+            .collect())
+    }
+
+    pub fn rotation_journal(&self, id: &str) -> Result<Vec<JournalEntry>> {
+        self.rotation_record(id)?;
+        self.catalog().journal_entries(id)
+    }
+
+    /// Writes a journal row; the record is saved with it.
+    fn journal(&self, rec: &RotationRecord, step: &str, phase: &str, detail: &str) -> Result<()> {
+        let now = self.now();
+        self.catalog().journal(rec, &now, step, phase, detail)
+    }
+
+    /// Moves the machine on, journaling the transition.
+    fn advance(
+        &self,
+        rec: &mut RotationRecord,
+        event: Event,
+        step: &str,
+        detail: &str,
+    ) -> Result<()> {
+        rec.state = next(rec.state, event).map_err(|r| Error::Database(r.to_string()))?;
+        rec.error = None;
+        self.journal(rec, step, "ok", detail)
+    }
+
+    /// Records a failed step and hands the error back.
+    fn step_failed(&self, rec: &mut RotationRecord, step: &str, e: Error) -> Error {
+        rec.error = Some(e.to_wire());
+        let _ = self.journal(rec, step, "failed", e.code());
+        e
+    }
+
+    /// Plans a rotation of `key_id`: checks the targets, notes each `.env`
+    /// file's digest, and takes the key's lock. Nothing remote happens yet.
+    pub fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
+        let old = self.key_record(&request.key_id)?;
+        if old.revoked_at.is_some() {
+            return Err(Error::invalid(
+                "key",
+                "This key is revoked; there is nothing to rotate",
+            ));
+        }
+        if old.pending_rotation.is_some() {
+            return Err(Error::RotationInProgress(
+                old.pending_rotation.clone().unwrap_or_default(),
+            ));
+        }
+        if old.remote_id.is_none() {
+            return Err(Error::invalid(
+                "key",
+                "This key is not linked to a key on the service, so Latchkey cannot create its successor",
+            ));
+        }
+        if let Some(open) = self.catalog().open_rotation_for_key(&old.id)? {
+            return Err(Error::RotationInProgress(open));
+        }
+        let mut targets = Vec::new();
+        for spec in request.targets {
+            targets.push(plan_target(spec)?);
+        }
+        if targets.is_empty() {
+            return Err(Error::invalid(
+                "targets",
+                "Choose at least one place to deploy the new key (a .env file or a checklist)",
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let rec = RotationRecord {
+            new_name: new_key_name(&old.name, &id),
+            id,
+            old_key_id: old.id.clone(),
+            provider_id: old.provider_id.clone(),
+            new_key_id: uuid::Uuid::new_v4().to_string(),
+            new_remote_id: None,
+            state: State::Planned,
+            targets,
+            orphans_revoked: 0,
+            error: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+        };
+        let detail = format!("rotate \"{}\" to {} target(s)", old.name, rec.targets.len());
+        self.catalog().insert_rotation(&rec, &now, &detail)?;
+        self.audit(
+            "rotation_plan",
+            Some(&old.id),
+            Some(&old.provider_id),
+            &detail,
+        )?;
+        self.rotation_view(&rec)
+    }
+
+    fn claim_run(&self, id: &str) -> Result<RunGuard<'_>> {
+        if !self.running().insert(id.to_owned()) {
+            return Err(Error::RotationInProgress(id.to_owned()));
+        }
+        Ok(RunGuard {
+            vault: self,
+            id: id.to_owned(),
+        })
+    }
+
+    /// Runs (or resumes) a rotation until it is done, waits for a person
+    /// (a manual target's checklist), or a step fails. A failed verify
+    /// rolls back and returns `verify_failed`.
+    pub async fn run_rotation(&self, id: &str, progress: Progress<'_>) -> Result<RotationView> {
+        let _guard = self.claim_run(id)?;
+        let mut rec = self.rotation_record(id)?;
+        let provider = self.provider_record(&rec.provider_id)?;
+        let connection = self.connect(&provider)?;
+        loop {
+            progress(&self.rotation_view(&rec)?);
+            match rec.state {
+                State::Planned | State::Created => {
+                    self.create_step(&mut rec, connection.as_ref()).await?
+                }
+                State::Stored => {
+                    if !self.deploy_step(&mut rec)? {
+                        let view = self.rotation_view(&rec)?;
+                        progress(&view);
+                        return Ok(view);
+                    }
+                }
+                State::Deployed => {
+                    if let Err(reason) = self.verify_step(&mut rec, connection.as_ref()).await? {
+                        self.rollback_steps(&mut rec, connection.as_ref(), progress)
+                            .await?;
+                        return Err(Error::VerifyFailed(reason));
+                    }
+                }
+                State::Verified => self.revoke_old_step(&mut rec, connection.as_ref()).await?,
+                State::OldRevoked => {
+                    self.journal(&rec, "finish", "intent", "commit the new key")?;
+                    failpoint("rotation::finish::before");
+                    let now = self.now();
+                    self.catalog().commit_rotation(&rec, &now)?;
+                    self.advance(&mut rec, Event::Finished, "finish", "done")?;
+                    self.audit(
+                        "rotate",
+                        Some(&rec.new_key_id),
+                        Some(&rec.provider_id),
+                        &format!("rotation {} done; old key revoked", rec.id),
+                    )?;
+                }
+                State::Done | State::RolledBack => {
+                    return self.rotation_view(&rec);
+                }
+                State::RollingBack | State::Failed => {
+                    self.rollback_steps(&mut rec, connection.as_ref(), progress)
+                        .await?;
+                    return self.rotation_view(&rec);
+                }
+            }
+        }
+    }
+
+    /// Rolls a rotation back: targets restored from their backups, the new
+    /// key revoked (and confirmed rejected), the old key kept. Not possible
+    /// once the old key is revoked.
+    pub async fn rollback_rotation(
+        &self,
+        id: &str,
+        progress: Progress<'_>,
+    ) -> Result<RotationView> {
+        let _guard = self.claim_run(id)?;
+        let mut rec = self.rotation_record(id)?;
+        if matches!(rec.state, State::OldRevoked | State::Done) {
+            return Err(Error::invalid(
+                "rotation",
+                "The old key is already revoked, so this rotation can only be finished: resume it",
+            ));
+        }
+        if rec.state == State::RolledBack {
+            return self.rotation_view(&rec);
+        }
+        let provider = self.provider_record(&rec.provider_id)?;
+        let connection = self.connect(&provider)?;
+        if rec.state == State::Planned {
+            // A create may have reached the service before a crash.
+            self.revoke_orphans(&mut rec, connection.as_ref(), None)
+                .await?;
+        }
+        if rec.state != State::RollingBack {
+            self.advance(
+                &mut rec,
+                Event::RollbackRequested,
+                "rollback",
+                "rollback requested",
+            )?;
+        }
+        self.rollback_steps(&mut rec, connection.as_ref(), progress)
+            .await?;
+        self.rotation_view(&rec)
+    }
+
+    /// Confirms one item of a manual target's checklist.
+    pub fn confirm_manual_item(
+        &self,
+        id: &str,
+        target: usize,
+        item: usize,
+    ) -> Result<RotationView> {
+        let mut rec = self.rotation_record(id)?;
+        let t = rec
+            .targets
+            .get_mut(target)
+            .ok_or_else(|| Error::invalid("target", "No such target"))?;
+        let TargetSpec::Manual { items } = &t.spec else {
+            return Err(Error::invalid(
+                "target",
+                "Only checklist items are confirmed by hand",
+            ));
+        };
+        if item >= items.len() {
+            return Err(Error::invalid("item", "No such checklist item"));
+        }
+        t.confirmed.resize(items.len(), false);
+        t.confirmed[item] = true;
+        let label = items[item].clone();
+        self.journal(&rec, "confirm", "ok", &format!("confirmed \"{label}\""))?;
+        self.rotation_view(&rec)
+    }
+
+    /// Copies a rotation's new key for its manual checklist (auto-cleared).
+    pub fn copy_rotation_key(&self, id: &str) -> Result<ClearTimer> {
+        let rec = self.rotation_record(id)?;
+        if !matches!(rec.state, State::Stored | State::Deployed | State::Verified) {
+            return Err(Error::invalid(
+                "rotation",
+                "The new key is not ready to copy",
+            ));
+        }
+        let secret = self.secret_of(&rec.new_key_id)?;
+        let timer = self.clipboard.copy(&secret, self.clear_after)?;
+        self.audit(
+            "copy",
+            Some(&rec.new_key_id),
+            Some(&rec.provider_id),
+            &format!("copied the new key of rotation {}", rec.id),
+        )?;
+        Ok(timer)
+    }
+
+    /// Adds a `.env` file to its work tree's `.gitignore`.
+    pub fn add_to_gitignore(&self, path: &str) -> Result<()> {
+        gitignore::add(Path::new(path))
+    }
+
+    // ---- steps ----
+
+    /// Revokes live keys named after this rotation whose secret we do not
+    /// hold (a crash between the service's answer and the keychain), except
+    /// `keep`.
+    async fn revoke_orphans(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        keep: Option<&str>,
+    ) -> Result<()> {
+        let listed = connection.list().await;
+        let remote = listed.map_err(|e| self.step_failed(rec, "revoke_orphan", e))?;
+        let orphans: Vec<String> = remote
+            .into_iter()
+            .filter(|k| {
+                k.name == rec.new_name
+                    && k.revoked_at.is_none()
+                    && Some(k.remote_id.as_str()) != keep
+            })
+            .map(|k| k.remote_id)
+            .collect();
+        for orphan in orphans {
+            self.journal(rec, "revoke_orphan", "intent", &orphan)?;
+            let revoked = connection.revoke(&orphan).await;
+            revoked.map_err(|e| self.step_failed(rec, "revoke_orphan", e))?;
+            rec.orphans_revoked += 1;
+            self.journal(rec, "revoke_orphan", "ok", &orphan)?;
+        }
+        Ok(())
+    }
+
+    async fn create_step(&self, rec: &mut RotationRecord, connection: &dyn Provider) -> Result<()> {
+        // A crash after the keychain write but before the journal caught
+        // up: the pending secret is here; adopt its key on the service.
+        let account = key_account(&rec.new_key_id);
+        let held = self.store.get(&account)?;
+        if let Some(secret) = held {
+            let listed = connection.list().await;
+            let remote = listed.map_err(|e| self.step_failed(rec, "create", e))?;
+            let masked = secret.masked();
+            if let Some(found) = remote
+                .iter()
+                .find(|k| k.name == rec.new_name && k.revoked_at.is_none() && k.preview == masked)
+            {
+                rec.new_remote_id = Some(found.remote_id.clone());
+                if rec.state == State::Planned {
+                    self.advance(
+                        rec,
+                        Event::NewKeyCreated,
+                        "create",
+                        &format!("adopted {}", found.remote_id),
+                    )?;
+                }
+                return self.store_step(rec, &secret, found).map(|_| ());
+            }
+            if rec.state == State::Created {
+                // The keychain holds something else: the secret is lost.
+                return Err(self.step_failed(rec, "store", Error::SecretMissing));
+            }
+        } else if rec.state == State::Created {
+            return Err(self.step_failed(rec, "store", Error::SecretMissing));
+        }
+
+        let old = self.key_record(&rec.old_key_id)?;
+        let spec = KeySpec {
+            name: rec.new_name.clone(),
+            scopes: old.scopes.clone(),
+            expires_in_days: expiry_days(&old),
+        };
+        let idempotency_key = format!("latchkey-rotate-{}-{}", rec.id, rec.orphans_revoked);
+        let tried_before = self.catalog().intents(&rec.id, "create")? > 0;
+        self.journal(
+            rec,
+            "create",
+            "intent",
+            &format!("create \"{}\"", rec.new_name),
+        )?;
+        failpoint("rotation::create::before");
+        let first = connection.create(&spec, &idempotency_key).await;
+        let created = match first {
+            Ok(created) => created,
+            Err(Error::ProviderConflict(_)) if tried_before => {
+                // The service can no longer replay our earlier create (e.g.
+                // it restarted): revoke what it made, then create afresh.
+                self.revoke_orphans(rec, connection, None).await?;
+                let idempotency_key = format!("latchkey-rotate-{}-{}", rec.id, rec.orphans_revoked);
+                let again = connection.create(&spec, &idempotency_key).await;
+                again.map_err(|e| self.step_failed(rec, "create", e))?
+            }
+            Err(e) => return Err(self.step_failed(rec, "create", e)),
+        };
+        let (remote, secret) = created;
+        failpoint("rotation::create::after");
+        // The secret goes to the keychain before anything else happens to it.
+        if let Err(e) = self.store.put(&account, &secret) {
+            let _ = connection.revoke(&remote.remote_id).await;
+            return Err(self.step_failed(rec, "store", e));
+        }
+        rec.new_remote_id = Some(remote.remote_id.clone());
+        self.advance(
+            rec,
+            Event::NewKeyCreated,
+            "create",
+            &format!("created {}", remote.remote_id),
+        )?;
+        failpoint("rotation::store::before");
+        // Anything else named after this rotation is a crash's leftover.
+        self.revoke_orphans(rec, connection, Some(&remote.remote_id))
+            .await?;
+        self.store_step(rec, &secret, &remote)
+    }
+
+    /// Records the new key (pending) in the catalog and moves to Stored.
+    fn store_step(
+        &self,
+        rec: &mut RotationRecord,
+        secret: &Secret,
+        remote: &crate::providers::RemoteKey,
+    ) -> Result<()> {
+        let old = self.key_record(&rec.old_key_id)?;
+        let record = KeyRecord {
+            id: rec.new_key_id.clone(),
+            provider_id: rec.provider_id.clone(),
+            remote_id: Some(remote.remote_id.clone()),
+            name: remote.name.clone(),
+            preview: remote.preview.clone(),
+            fingerprint: Some(secret.fingerprint().as_str().to_owned()),
+            scopes: remote.scopes.clone(),
+            environment: old.environment.clone(),
+            env_var: String::new(),
+            created_at: remote.created_at.clone(),
+            expires_at: remote.expires_at.clone(),
+            last_used_at: None,
+            revoked_at: None,
+            has_secret: true,
+            pending_rotation: Some(rec.id.clone()),
+        };
+        self.catalog().upsert_pending_key(&record)?;
+        self.advance(
+            rec,
+            Event::NewKeyStored,
+            "store",
+            "new key in the keychain (pending)",
+        )?;
+        self.audit(
+            "create",
+            Some(&rec.new_key_id),
+            Some(&rec.provider_id),
+            &format!("created \"{}\" for rotation {}", remote.name, rec.id),
+        )
+    }
+
+    /// Deploys to every target not yet done. `false`: waiting for a person.
+    fn deploy_step(&self, rec: &mut RotationRecord) -> Result<bool> {
+        let secret = self.secret_of(&rec.new_key_id)?;
+        let new_fp = secret.fingerprint();
+        for i in 0..rec.targets.len() {
+            let target = rec.targets[i].clone();
+            if matches!(
+                target.status,
+                TargetStatus::Deployed | TargetStatus::Verified
+            ) {
+                continue;
+            }
+            match &target.spec {
+                TargetSpec::Dotenv {
+                    path,
+                    var,
+                    follow_symlink,
+                } => {
+                    let step = format!("deploy:{i}");
+                    self.journal(rec, &step, "intent", &format!("{var} in {path}"))?;
+                    failpoint("rotation::deploy::before");
+                    let file = DotenvFile::open(Path::new(path), *follow_symlink)
+                        .map_err(|e| self.target_failed(rec, i, &step, e))?;
+                    let current = file
+                        .fingerprint_of(var)
+                        .map_err(|e| self.target_failed(rec, i, &step, e))?;
+                    if current.as_ref() != Some(&new_fp) {
+                        // Not written yet (or a crash before the rename).
+                        let digest = target.digest.clone().unwrap_or_default();
+                        file.set_if_digest(&digest, var, &secret)
+                            .map_err(|e| self.target_failed(rec, i, &step, e))?;
+                    }
+                    failpoint("rotation::deploy::after");
+                    rec.targets[i].status = TargetStatus::Deployed;
+                    rec.targets[i].message = Some(format!("{var} now holds the new key"));
+                    rec.error = None;
+                    self.journal(rec, &step, "ok", &format!("{var} in {path}"))?;
+                }
+                TargetSpec::Manual { items } => {
+                    let all = target.confirmed.len() == items.len()
+                        && target.confirmed.iter().all(|c| *c);
+                    if all {
+                        rec.targets[i].status = TargetStatus::Deployed;
+                        rec.targets[i].message = Some("every item confirmed".into());
+                        self.journal(rec, &format!("deploy:{i}"), "ok", "checklist confirmed")?;
+                    } else if target.status != TargetStatus::AwaitingConfirmation {
+                        rec.targets[i].status = TargetStatus::AwaitingConfirmation;
+                        rec.targets[i].message =
+                            Some("Copy the new key, paste it in each place, then confirm".into());
+                        self.journal(
+                            rec,
+                            &format!("deploy:{i}"),
+                            "intent",
+                            "waiting for the checklist",
+                        )?;
+                    }
+                }
+            }
+        }
+        if rec
+            .targets
+            .iter()
+            .all(|t| t.status == TargetStatus::Deployed)
+        {
+            self.advance(
+                rec,
+                Event::TargetsDeployed,
+                "deploy",
+                "every target holds the new key",
+            )?;
+            self.audit(
+                "deploy",
+                Some(&rec.new_key_id),
+                Some(&rec.provider_id),
+                &format!(
+                    "deployed the new key of rotation {} to {} target(s)",
+                    rec.id,
+                    rec.targets.len()
+                ),
+            )?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn target_failed(&self, rec: &mut RotationRecord, i: usize, step: &str, e: Error) -> Error {
+        rec.targets[i].message = Some(e.to_string());
+        self.step_failed(rec, step, e)
+    }
+
+    /// `Ok(Err(reason))`: the new key does not work (roll back);
+    /// `Err`: the check itself could not run (try again).
+    async fn verify_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+    ) -> Result<std::result::Result<(), String>> {
+        let secret = self.secret_of(&rec.new_key_id)?;
+        let new_fp = secret.fingerprint();
+        self.journal(rec, "verify", "intent", "verify the new key")?;
+        failpoint("rotation::verify::before");
+        let verdict = connection.verify(&secret).await;
+        let mut reason = match verdict.map_err(|e| self.step_failed(rec, "verify", e))? {
+            Verification::Accepted => None,
+            Verification::Rejected { code } => {
+                Some(format!("the service rejects the new key ({code})"))
+            }
+        };
+        for i in 0..rec.targets.len() {
+            if let TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink,
+            } = rec.targets[i].spec.clone()
+            {
+                let holds = DotenvFile::open(Path::new(&path), follow_symlink)
+                    .and_then(|f| f.fingerprint_of(&var))
+                    .ok()
+                    .flatten();
+                if holds.as_ref() == Some(&new_fp) {
+                    rec.targets[i].status = TargetStatus::Verified;
+                } else {
+                    rec.targets[i].status = TargetStatus::Failed;
+                    rec.targets[i].message =
+                        Some(format!("{var} in {path} does not hold the new key"));
+                    reason.get_or_insert(format!("{var} in {path} does not hold the new key"));
+                }
+            } else {
+                rec.targets[i].status = TargetStatus::Verified;
+            }
+        }
+        if let Some(reason) = reason {
+            rec.state =
+                next(rec.state, Event::VerifyFailed).map_err(|r| Error::Database(r.to_string()))?;
+            rec.error = Some(Error::VerifyFailed(reason.clone()).to_wire());
+            self.journal(rec, "verify", "failed", &reason)?;
+            return Ok(Err(reason));
+        }
+        failpoint("rotation::verify::after");
+        self.advance(
+            rec,
+            Event::VerifyPassed,
+            "verify",
+            "the new key works and every target holds it",
+        )?;
+        self.audit(
+            "verify",
+            Some(&rec.new_key_id),
+            Some(&rec.provider_id),
+            &format!("verified the new key of rotation {}", rec.id),
+        )?;
+        Ok(Ok(()))
+    }
+
+    async fn revoke_old_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+    ) -> Result<()> {
+        let old = self.key_record(&rec.old_key_id)?;
+        self.journal(
+            rec,
+            "revoke_old",
+            "intent",
+            &format!("revoke \"{}\"", old.name),
+        )?;
+        failpoint("rotation::revoke_old::before");
+        let revoked = self.revoke_confirmed(connection, &old).await;
+        revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
+        failpoint("rotation::revoke_old::after");
+        self.advance(
+            rec,
+            Event::OldKeyRevoked,
+            "revoke_old",
+            "the service rejects the old key",
+        )?;
+        self.audit(
+            "revoke",
+            Some(&old.id),
+            Some(&rec.provider_id),
+            &format!(
+                "revoked \"{}\" (rotation {}); the service now rejects it",
+                old.name, rec.id
+            ),
+        )
+    }
+
+    async fn rollback_steps(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        progress: Progress<'_>,
+    ) -> Result<()> {
+        if rec.state == State::Failed {
+            self.advance(
+                rec,
+                Event::RollbackRequested,
+                "rollback",
+                "rollback retried",
+            )?;
+        }
+        progress(&self.rotation_view(rec)?);
+        let secret = self.store.get(&key_account(&rec.new_key_id))?;
+        let new_fp = secret.as_ref().map(Secret::fingerprint);
+        let mut problems = Vec::new();
+        for i in 0..rec.targets.len() {
+            let TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink,
+            } = rec.targets[i].spec.clone()
+            else {
+                if rec.targets[i].status != TargetStatus::Pending {
+                    rec.targets[i].status = TargetStatus::RolledBack;
+                    rec.targets[i].message =
+                        Some("put the old key back in each place on the checklist".into());
+                }
+                continue;
+            };
+            let step = format!("restore:{i}");
+            let file = match DotenvFile::open(Path::new(&path), follow_symlink) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push(format!("{path}: {e}"));
+                    continue;
+                }
+            };
+            let holds = file.fingerprint_of(&var).ok().flatten();
+            if new_fp.is_some() && holds == new_fp {
+                self.journal(rec, &step, "intent", &format!("restore {path}"))?;
+                failpoint("rotation::restore::before");
+                if let Err(e) = file.restore() {
+                    rec.targets[i].status = TargetStatus::Failed;
+                    rec.targets[i].message = Some(e.to_string());
+                    self.journal(rec, &step, "failed", e.code())?;
+                    problems.push(e.to_string());
+                    continue;
+                }
+                rec.targets[i].status = TargetStatus::RolledBack;
+                rec.targets[i].message = Some(format!("{var} holds the old key again"));
+                self.journal(rec, &step, "ok", &format!("restored {path}"))?;
+            } else if rec.targets[i].status != TargetStatus::Pending {
+                rec.targets[i].status = TargetStatus::RolledBack;
+                rec.targets[i].message =
+                    Some(format!("{var} does not hold the new key; left as it is"));
+            }
+        }
+        if problems.is_empty() {
+            self.journal(rec, "revoke_new", "intent", "revoke the new key")?;
+            failpoint("rotation::revoke_new::before");
+            let result = match &rec.new_remote_id {
+                Some(remote_id) => {
+                    let new = self.catalog().key(&rec.new_key_id)?;
+                    match new {
+                        Some(record) => self.revoke_confirmed(connection, &record).await,
+                        None => connection.revoke(remote_id).await,
+                    }
+                }
+                None => Ok(()),
+            };
+            let orphans = match result {
+                Ok(()) => self.revoke_orphans(rec, connection, None).await,
+                Err(e) => Err(e),
+            };
+            match orphans {
+                Ok(()) => {
+                    let now = self.now();
+                    self.catalog().abandon_new_key(&rec.new_key_id, &now)?;
+                    self.journal(rec, "revoke_new", "ok", "the new key is revoked")?;
+                }
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+        if problems.is_empty() {
+            let keep_error = rec.error.clone();
+            self.advance(
+                rec,
+                Event::RollbackCompleted,
+                "rollback",
+                "rolled back; the old key is kept",
+            )?;
+            rec.error = keep_error;
+            self.journal(rec, "rollback", "ok", "done")?;
+            self.audit(
+                "rotation_rollback",
+                Some(&rec.old_key_id),
+                Some(&rec.provider_id),
+                &format!("rolled back rotation {}; the old key is kept", rec.id),
+            )?;
+            progress(&self.rotation_view(rec)?);
+            Ok(())
+        } else {
+            let reason = problems.join("; ");
+            rec.state = next(rec.state, Event::RollbackFailed)
+                .map_err(|r| Error::Database(r.to_string()))?;
+            let e = Error::RollbackFailed(reason);
+            rec.error = Some(e.to_wire());
+            self.journal(rec, "rollback", "failed", "rollback_failed")?;
+            progress(&self.rotation_view(rec)?);
+            Err(e)
+        }
+    }
+}
+
+/// Checks a target and notes what it needs at plan time.
+fn plan_target(spec: TargetSpec) -> Result<TargetState> {
+    match spec {
+        TargetSpec::Dotenv {
+            path,
+            var,
+            follow_symlink,
+        } => {
+            let var = check_env_var(&var)?;
+            if var.is_empty() {
+                return Err(Error::invalid(
+                    "env_var",
+                    "Name the variable the key goes in",
+                ));
+            }
+            let file = DotenvFile::open(Path::new(&path), follow_symlink)?;
+            let digest = file.read()?.digest_hex();
+            let absolute: PathBuf = file.path().to_path_buf();
+            let warning = gitignore::warning(&absolute);
+            Ok(TargetState {
+                spec: TargetSpec::Dotenv {
+                    path: if follow_symlink {
+                        path
+                    } else {
+                        absolute.display().to_string()
+                    },
+                    var,
+                    follow_symlink,
+                },
+                status: TargetStatus::Pending,
+                digest: Some(digest),
+                confirmed: vec![],
+                message: None,
+                gitignore_warning: warning,
+            })
+        }
+        TargetSpec::Manual { items } => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| crate::vault::check_name("item", i))
+                .collect::<Result<_>>()?;
+            if items.is_empty() {
+                return Err(Error::invalid(
+                    "items",
+                    "Name at least one place the key goes",
+                ));
+            }
+            Ok(TargetState {
+                confirmed: vec![false; items.len()],
+                spec: TargetSpec::Manual { items },
+                status: TargetStatus::Pending,
+                digest: None,
+                message: None,
+                gitignore_warning: None,
+            })
+        }
+    }
+}
+
+/// The new key lives as long as the old one was meant to: its lifetime in
+/// days, when it had an expiry.
+fn expiry_days(old: &KeyRecord) -> Option<u32> {
+    let created = old
+        .created_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)?;
+    let expires = old
+        .expires_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)?;
+    let days = (expires - created).whole_days();
+    u32::try_from(days.clamp(1, 3650)).ok()
+}
