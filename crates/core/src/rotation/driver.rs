@@ -400,6 +400,16 @@ impl Vault {
                 "rollback requested",
             )?;
         }
+        if rec.state == State::RolledBack {
+            // Nothing had been created: nothing to undo.
+            self.audit(
+                "rotation_rollback",
+                Some(&rec.old_key_id),
+                Some(&rec.provider_id),
+                &format!("cancelled rotation {} before it created a key", rec.id),
+            )?;
+            return self.rotation_view(&rec);
+        }
         self.rollback_steps(&mut rec, connection.as_ref(), progress)
             .await?;
         self.rotation_view(&rec)
