@@ -427,8 +427,11 @@ impl Vault {
             .collect();
         let rotated = format!("{name} (rotation ");
         let tiers: [&dyn Fn(&KeyView) -> bool; 3] = [
-            &|k| k.name == name && k.status != KeyStatus::Revoked,
-            &|k| k.name.starts_with(&rotated) && k.status != KeyStatus::Revoked,
+            &|k| k.name == name && !matches!(k.status, KeyStatus::Revoked | KeyStatus::Pending),
+            &|k| {
+                k.name.starts_with(&rotated)
+                    && !matches!(k.status, KeyStatus::Revoked | KeyStatus::Pending)
+            },
             &|k| k.name == name,
         ];
         for tier in tiers {

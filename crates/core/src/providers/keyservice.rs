@@ -151,11 +151,14 @@ impl Provider for KeyserviceProvider {
     }
 
     async fn create(&self, spec: &KeySpec, idempotency_key: &str) -> Result<(RemoteKey, Secret)> {
-        let body = json!({
-            "name": spec.name,
-            "permissions": spec.scopes,
-            "expires_in_days": spec.expires_in_days,
-        });
+        let mut body = json!({ "name": spec.name });
+        // No scopes: the service's default permissions.
+        if !spec.scopes.is_empty() {
+            body["permissions"] = json!(spec.scopes);
+        }
+        if let Some(days) = spec.expires_in_days {
+            body["expires_in_days"] = json!(days);
+        }
         let answer = self
             .managed(
                 Method::POST,

@@ -111,6 +111,11 @@ fn summary_of(rec: &RotationRecord) -> String {
 /// The name the new key gets on the service: the old name plus the
 /// rotation's id, at most 64 characters.
 fn new_key_name(old: &str, rotation_id: &str) -> String {
+    // A key that came from an earlier rotation drops that rotation's tag.
+    let old = match old.rfind(" (rotation ") {
+        Some(at) if old.ends_with(')') && old.len() - at == 20 => &old[..at],
+        _ => old,
+    };
     let tag = format!(" (rotation {})", &rotation_id[..8]);
     let room = 64 - tag.chars().count();
     let base: String = old.chars().take(room).collect();
@@ -923,6 +928,23 @@ impl Vault {
             progress(&self.rotation_view(rec)?);
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_key_name;
+
+    #[test]
+    fn new_names_carry_one_rotation_tag_within_64_characters() {
+        let id = "0123456789abcdef";
+        assert_eq!(new_key_name("backend", id), "backend (rotation 01234567)");
+        assert_eq!(
+            new_key_name("backend (rotation 89abcdef)", id),
+            "backend (rotation 01234567)"
+        );
+        let long = "é".repeat(64);
+        assert_eq!(new_key_name(&long, id).chars().count(), 64);
     }
 }
 

@@ -1,0 +1,241 @@
+//! The `latchkey` binary end to end: providers, create, list, check, run,
+//! import, copy, revoke, rotate, errors and exit codes — against the real
+//! key service and the real keychain. No secret reaches stderr or the data
+//! directory.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_manages_keys_from_a_shell() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let mut stderr = String::new();
+
+    // The admin token comes from stdin, never from an argument.
+    cli.add_provider(&service, "acme", "web");
+    let providers = cli.run(&["providers", "list", "--json"]);
+    providers.ok();
+    assert_eq!(providers.json()[0]["name"], "acme");
+    assert!(!providers.stdout.contains(ADMIN));
+    cli.run(&["providers", "test", "acme"]).ok();
+    let env_token = cli.run_with(
+        &[
+            "providers",
+            "add",
+            "--kind",
+            "keyservice",
+            "--name",
+            "acme-env",
+            "--base-url",
+            &service.base,
+            "--project",
+            "ops",
+        ],
+        &[("LATCHKEY_ADMIN_TOKEN", ADMIN)],
+        None,
+    );
+    env_token.ok();
+    assert!(
+        env_token.stderr.contains("Connection test passed"),
+        "{env_token:#?}"
+    );
+
+    // create prints the key once on stdout.
+    let key = cli.create("acme", "ci deploy", "ACME_API_KEY");
+    assert!(key.starts_with("lk_") && key.len() == 36, "{key}");
+    assert_eq!(service.verify_status(&key).await, 200);
+
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    let listed = list.json();
+    let row = &listed["keys"][0];
+    assert_eq!(row["name"], "ci deploy");
+    assert_eq!(row["env_var"], "ACME_API_KEY");
+    assert_eq!(row["status"], "active");
+    assert!(!list.stdout.contains(&key));
+    let table = cli.run(&["list"]);
+    table.ok();
+    assert!(table.stdout.contains("ci deploy") && table.stdout.contains("ACME_API_KEY"));
+    stderr.push_str(&table.stderr);
+
+    // check: by fingerprint, never printing a value.
+    let env_file = cli.cwd.join(".env");
+    std::fs::write(&env_file, format!("ACME_API_KEY={key}\n")).expect("write");
+    let check = cli.run(&["check"]);
+    assert_eq!(check.code, Some(0), "{check:#?}");
+    assert!(check.stdout.contains("✓ set"), "{check:#?}");
+    assert!(!check.stdout.contains(&key));
+    std::fs::write(
+        &env_file,
+        "ACME_API_KEY=lk_notours_000000000000000000000000\n",
+    )
+    .expect("write");
+    let check = cli.run(&["check", "--json"]);
+    assert_eq!(check.code, Some(6), "{check:#?}");
+    assert_eq!(check.json()[0]["state"], "unknown");
+    std::fs::remove_file(&env_file).expect("rm");
+    let check = cli.run(&["check", cli.cwd.to_str().expect("utf-8")]);
+    assert_eq!(check.code, Some(6));
+    assert!(check.stdout.contains("✗ not set"), "{check:#?}");
+    let from_env = cli.run_with(&["check"], &[("ACME_API_KEY", &key)], None);
+    assert_eq!(from_env.code, Some(0), "{from_env:#?}");
+    assert!(from_env.stdout.contains("from environment"));
+
+    // run: the vault's keys in the child's environment; its exit code back.
+    let script = format!("test \"$ACME_API_KEY\" = '{key}' && test \"$FROM_FILE\" = yes");
+    std::fs::write(
+        cli.cwd.join("extra.env"),
+        "FROM_FILE=yes\nACME_API_KEY=stale\n",
+    )
+    .expect("w");
+    cli.run(&["run", "--env-file", "extra.env", "--", "sh", "-c", &script])
+        .ok();
+    let code = cli.run(&["run", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(code.code, Some(7));
+
+    // import: keys named and tagged after their variables, deduplicated.
+    let other = "sk-test-0123456789abcdefghij";
+    std::fs::write(
+        &env_file,
+        format!("DEBUG=1\nACME_API_KEY={key}\nOTHER_SERVICE_TOKEN={other}\n"),
+    )
+    .expect("write");
+    let import = cli.run(&["import", ".env", "--provider", "acme", "--json"]);
+    import.ok();
+    let outcomes = import.json();
+    assert_eq!(outcomes.as_array().expect("array").len(), 2, "{import:#?}");
+    assert_eq!(outcomes[0]["env_var"], "ACME_API_KEY");
+    assert_eq!(outcomes[0]["imported"], false);
+    assert_eq!(outcomes[1]["env_var"], "OTHER_SERVICE_TOKEN");
+    assert_eq!(outcomes[1]["imported"], true);
+    assert!(!import.stdout.contains(other));
+    let check = cli.run(&["check", "--json"]);
+    assert_eq!(check.code, Some(0), "{check:#?}");
+
+    // copy stays until the clipboard is cleared (1 s here).
+    let copy = cli.run(&["copy", "ci deploy"]);
+    copy.ok();
+    assert!(copy.stderr.contains("Clipboard cleared"), "{copy:#?}");
+    stderr.push_str(&copy.stderr);
+
+    // Errors: the app's codes, documented exit codes.
+    let missing = cli.run(&["copy", "nope"]);
+    assert_eq!(missing.code, Some(2));
+    assert!(missing.stderr.contains("[not_found]"), "{missing:#?}");
+    let json_err = cli.run(&["create", "--provider", "nope", "--name", "x", "--json"]);
+    assert_eq!(json_err.code, Some(2));
+    let wire: serde_json::Value =
+        serde_json::from_str(json_err.stderr.trim()).expect("JSON error on stderr");
+    assert_eq!(wire["error"]["code"], "not_found");
+    let bad_name = cli.run(&["create", "--provider", "acme", "--name", "tab\there"]);
+    assert_eq!(bad_name.code, Some(2));
+    assert!(bad_name.stderr.contains("[invalid_input]"));
+
+    // A name on two providers is ambiguous until --provider says which.
+    let twin = cli.create("acme-env", "ci deploy", "OPS_KEY");
+    let ambiguous = cli.run(&["revoke", "ci deploy"]);
+    assert_eq!(ambiguous.code, Some(2));
+    assert!(ambiguous.stderr.contains("--provider"), "{ambiguous:#?}");
+    cli.run(&["revoke", "ci deploy", "--provider", "acme-env"])
+        .ok();
+    assert_eq!(service.verify_status(&twin).await, 401);
+    assert_eq!(service.verify_status(&key).await, 200);
+
+    // create --copy does not print the key.
+    let copied = cli.run(&["create", "--provider", "acme", "--name", "copied", "--copy"]);
+    copied.ok();
+    assert_eq!(copied.stdout.trim(), "");
+    stderr.push_str(&copied.stderr);
+
+    // Secrets never in stderr, never in the data directory.
+    for secret in [&key, other] {
+        assert!(!stderr.contains(secret));
+        assert_eq!(files_containing(&cli.data, secret), Vec::<String>::new());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_from_the_cli_and_the_lock_names_the_unfinished_rotation() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let old = cli.create("acme", "backend", "ACME_API_KEY");
+    let env_file = cli.cwd.join(".env");
+    std::fs::write(
+        &env_file,
+        format!("# keys\nexport ACME_API_KEY=\"{old}\"\nPORT=8080\n"),
+    )
+    .expect("write");
+
+    let no_yes = cli.run(&["rotate", "backend", "--dotenv", ".env"]);
+    assert_eq!(no_yes.code, Some(2), "{no_yes:#?}");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).expect("read"),
+        format!("# keys\nexport ACME_API_KEY=\"{old}\"\nPORT=8080\n")
+    );
+
+    let rotated = cli.run(&[
+        "rotate",
+        "backend",
+        "--dotenv",
+        ".env:ACME_API_KEY",
+        "--yes",
+    ]);
+    rotated.ok();
+    for step in [
+        "[planned]",
+        "[stored]",
+        "[deployed]",
+        "[verified]",
+        "[old_revoked]",
+    ] {
+        assert!(
+            rotated.stderr.contains(step),
+            "no {step} in {}",
+            rotated.stderr
+        );
+    }
+    let new = cli
+        .run(&["run", "--", "printenv", "ACME_API_KEY"])
+        .stdout
+        .trim()
+        .to_owned();
+    assert_ne!(new, old);
+    assert_eq!(
+        std::fs::read_to_string(&env_file).expect("read"),
+        format!("# keys\nexport ACME_API_KEY=\"{new}\"\nPORT=8080\n")
+    );
+    assert_eq!(service.verify_status(&old).await, 401);
+    assert_eq!(service.verify_status(&new).await, 200);
+    assert!(!rotated.stderr.contains(&new) && !rotated.stderr.contains(&old));
+    let rotations = cli.run(&["rotations", "--json"]);
+    rotations.ok();
+    assert_eq!(rotations.json()[0]["state"], "done");
+    // The old name still finds the key that replaced it.
+    cli.run(&["check"]).ok();
+
+    // An unfinished rotation (the process killed mid-way) locks the key.
+    let killed = cli.run_with(
+        &["rotate", "backend", "--dotenv", ".env", "--yes"],
+        &[("FAILPOINTS", "rotation::deploy::before=return")],
+        None,
+    );
+    assert_eq!(killed.signal, Some(9), "{killed:#?}");
+    let id = cli.run(&["rotations", "--json"]).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let locked = cli.run(&["rotate", "backend", "--dotenv", ".env", "--yes"]);
+    assert_eq!(locked.code, Some(5), "{locked:#?}");
+    assert!(locked.stderr.contains(&id) && locked.stderr.contains("[rotation_in_progress]"));
+    let resumed = cli.run(&["rotate", "--resume"]);
+    resumed.ok();
+    assert!(resumed.stderr.contains(&id));
+    let table = cli.run(&["rotations"]);
+    assert!(table.stdout.contains("done"), "{table:#?}");
+    assert_eq!(service.live("web").await.len(), 1);
+}

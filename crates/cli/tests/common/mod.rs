@@ -1,0 +1,226 @@
+//! The real `latchkey` binary against a real key service on loopback, the
+//! real keychain (scripts/with-keyring.sh) and a temporary data directory.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use latchkey_keyservice::{start, Config, ShutdownHandle};
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+pub const ADMIN: &str = "cli-test-admin";
+
+pub struct Service {
+    pub base: String,
+    pub http: reqwest::Client,
+    _handle: ShutdownHandle,
+}
+
+pub async fn key_service(chaos: bool) -> Service {
+    let mut config = Config::new(ADMIN);
+    config.chaos = chaos;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (addr, handle) = start(listener, config).await.expect("key service");
+    Service {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        _handle: handle,
+    }
+}
+
+impl Service {
+    pub async fn verify_status(&self, key: &str) -> u16 {
+        self.http
+            .get(format!("{}/v1/verify", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("verify")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn remote_keys(&self, project: &str) -> Vec<Value> {
+        let body: Value = self
+            .http
+            .get(format!("{}/api/projects/{project}/api-keys", self.base))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        body["keys"].as_array().expect("keys").clone()
+    }
+
+    /// Live (unrevoked) keys of a project.
+    pub async fn live(&self, project: &str) -> Vec<Value> {
+        self.remote_keys(project)
+            .await
+            .into_iter()
+            .filter(|k| k["revoked_at"].is_null())
+            .collect()
+    }
+
+    pub async fn chaos(&self, body: Value) {
+        let resp = self
+            .http
+            .post(format!("{}/__chaos", self.base))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .expect("arm");
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+/// One CLI invocation's result.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "failed: {self:#?}");
+        self
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:#?}"))
+    }
+}
+
+fn finish(out: Output) -> Run {
+    #[cfg(unix)]
+    let signal = {
+        use std::os::unix::process::ExitStatusExt;
+        out.status.signal()
+    };
+    #[cfg(not(unix))]
+    let signal = None;
+    Run {
+        code: out.status.code(),
+        signal,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A data directory and the commands that run against it.
+pub struct Cli {
+    pub data: PathBuf,
+    pub cwd: PathBuf,
+}
+
+impl Cli {
+    pub fn new(root: &Path) -> Self {
+        let data = root.join("data");
+        let cwd = root.join("project");
+        std::fs::create_dir_all(&cwd).expect("project dir");
+        Self { data, cwd }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(&self.cwd)
+            .env("LATCHKEY_DATA_DIR", &self.data)
+            .env("LATCHKEY_CLIPBOARD_CLEAR_SECS", "1")
+            .env_remove("LATCHKEY_ADMIN_TOKEN")
+            .env_remove("FAILPOINTS");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[], None)
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn latchkey");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        drop(child.stdin.take());
+        finish(child.wait_with_output().expect("wait"))
+    }
+
+    /// Adds the service as provider `name` (project `project`).
+    pub fn add_provider(&self, service: &Service, name: &str, project: &str) {
+        self.run_with(
+            &[
+                "providers",
+                "add",
+                "--kind",
+                "keyservice",
+                "--name",
+                name,
+                "--base-url",
+                &service.base,
+                "--project",
+                project,
+            ],
+            &[],
+            Some(ADMIN),
+        )
+        .ok();
+    }
+
+    /// Creates a key; returns its secret (printed once on stdout).
+    pub fn create(&self, provider: &str, name: &str, env_var: &str) -> String {
+        let run = self.run(&[
+            "create",
+            "--provider",
+            provider,
+            "--name",
+            name,
+            "--env-var",
+            env_var,
+            "--scope",
+            "read",
+        ]);
+        run.ok();
+        run.stdout.trim().to_owned()
+    }
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    hits.push(path.display().to_string());
+                }
+            }
+        }
+    }
+    hits
+}
