@@ -1,0 +1,210 @@
+//! A real SIGKILL of the `latchkey` process at every journaled step of a
+//! rotation (failpoints, test builds only), then a restart that resumes —
+//! or rolls back — and these checks across all points:
+//! - 0 keys lost: every key the service or the `.env` file accepts is in
+//!   the keychain (the vault lists it with its secret);
+//! - 0 orphans: the only live key on the service is the one in use;
+//! - 0 torn `.env` files: the file is byte-for-byte the original with the
+//!   old or the new key, nothing else;
+//! - the old key is revoked only after verify passed.
+//!
+//! The same again with the key service failing calls (chaos) during the
+//! resume.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const FORWARD_POINTS: &[&str] = &[
+    "rotation::create::before",
+    "rotation::create::after",
+    "rotation::store::before",
+    "rotation::deploy::before",
+    "rotation::deploy::after",
+    "rotation::verify::before",
+    "rotation::verify::after",
+    "rotation::revoke_old::before",
+    "rotation::revoke_old::after",
+    "rotation::finish::before",
+];
+
+/// Points at which the old key must still be accepted after the kill.
+fn before_revoke(point: &str) -> bool {
+    !matches!(
+        point,
+        "rotation::revoke_old::after" | "rotation::finish::before"
+    )
+}
+
+fn env_text(key: &str) -> String {
+    format!("# service\r\nexport ACME_API_KEY='{key}' # keep\r\n\r\nPORT=8080")
+}
+
+struct World {
+    service: Service,
+    _root: tempfile::TempDir,
+    cli: Cli,
+    old: String,
+}
+
+async fn world(chaos: bool) -> World {
+    let service = key_service(chaos).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let old = cli.create("acme", "backend", "ACME_API_KEY");
+    std::fs::write(cli.cwd.join(".env"), env_text(&old)).expect("write .env");
+    World {
+        service,
+        _root: root,
+        cli,
+        old,
+    }
+}
+
+impl World {
+    fn kill_at(&self, point: &str, args: &[&str]) {
+        let killed = self
+            .cli
+            .run_with(args, &[("FAILPOINTS", &format!("{point}=return"))], None);
+        assert_eq!(killed.signal, Some(9), "{point}: not killed: {killed:#?}");
+    }
+
+    fn rotation(&self) -> Value {
+        let r = self.cli.run(&["rotations", "--json"]);
+        r.ok();
+        r.json()[0].clone()
+    }
+
+    /// The vault's secrets by variable, through `run` (as a child sees them).
+    fn vault_key(&self) -> String {
+        let r = self.cli.run(&["run", "--", "printenv", "ACME_API_KEY"]);
+        r.ok();
+        r.stdout.trim().to_owned()
+    }
+
+    /// Every invariant; `expect_new`: whether the new key should be in use.
+    async fn check(&self, point: &str, expect_new: bool) {
+        let live = self.service.live("web").await;
+        assert_eq!(
+            live.len(),
+            1,
+            "{point}: live keys on the service: {live:#?}"
+        );
+        let in_use = self.vault_key();
+        let file = std::fs::read_to_string(self.cli.cwd.join(".env")).expect("read .env");
+        assert_eq!(file, env_text(&in_use), "{point}: torn or unexpected .env");
+        assert_eq!(self.service.verify_status(&in_use).await, 200, "{point}");
+        if expect_new {
+            assert_ne!(in_use, self.old, "{point}");
+            assert_eq!(self.service.verify_status(&self.old).await, 401, "{point}");
+        } else {
+            assert_eq!(in_use, self.old, "{point}");
+        }
+        // The live key is the vault's, with its secret in the keychain.
+        let list = self.cli.run(&["list", "--json"]);
+        list.ok();
+        let keys = list.json()["keys"].as_array().expect("keys").clone();
+        let holders: Vec<&Value> = keys
+            .iter()
+            .filter(|k| k["status"] == "active" && k["has_secret"] == true)
+            .collect();
+        assert_eq!(holders.len(), 1, "{point}: {keys:#?}");
+        assert_eq!(holders[0]["preview"], live[0]["key_preview"], "{point}");
+        let check = self.cli.run(&["check"]);
+        assert_eq!(check.code, Some(0), "{point}: {check:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_at_any_step_then_resume_loses_nothing() {
+    let rotate = ["rotate", "backend", "--dotenv", ".env", "--yes"];
+    for point in FORWARD_POINTS {
+        let w = world(false).await;
+        w.kill_at(point, &rotate);
+        assert_eq!(w.rotation()["unfinished"], true, "{point}");
+        if before_revoke(point) {
+            assert_eq!(
+                w.service.verify_status(&w.old).await,
+                200,
+                "{point}: old key revoked before verify"
+            );
+        }
+        let resumed = w.cli.run(&["rotate", "--resume"]);
+        assert_eq!(resumed.code, Some(0), "{point}: {resumed:#?}");
+        assert_eq!(w.rotation()["state"], "done", "{point}");
+        w.check(point, true).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_before_the_old_key_goes_then_rollback_restores_everything() {
+    let rotate = ["rotate", "backend", "--dotenv", ".env", "--yes"];
+    for point in FORWARD_POINTS.iter().filter(|p| before_revoke(p)) {
+        let w = world(false).await;
+        w.kill_at(point, &rotate);
+        let id = w.rotation()["id"].as_str().expect("id").to_owned();
+        let rolled = w.cli.run(&["rotate", "--rollback", &id]);
+        assert_eq!(rolled.code, Some(0), "{point}: {rolled:#?}");
+        assert_eq!(w.rotation()["state"], "rolled_back", "{point}");
+        w.check(point, false).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_during_rollback_then_rollback_again_finishes_it() {
+    for point in ["rotation::restore::before", "rotation::revoke_new::before"] {
+        let w = world(false).await;
+        w.kill_at(
+            "rotation::verify::before",
+            &["rotate", "backend", "--dotenv", ".env", "--yes"],
+        );
+        let id = w.rotation()["id"].as_str().expect("id").to_owned();
+        w.kill_at(point, &["rotate", "--rollback", &id]);
+        let again = w.cli.run(&["rotate", "--rollback", &id]);
+        assert_eq!(again.code, Some(0), "{point}: {again:#?}");
+        assert_eq!(w.rotation()["state"], "rolled_back", "{point}");
+        w.check(point, false).await;
+    }
+}
+
+/// The key service fails the resume's calls (500, 503, 429 with
+/// Retry-After, dropped connections, slow answers); resuming again once it
+/// recovers finishes the rotation with the same guarantees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_under_key_service_chaos_loses_nothing() {
+    let faults = [
+        json!({"status": 500}),
+        json!({"status": 503}),
+        json!({"status": 429}),
+        json!({"drop_connection": true}),
+        json!({"status": 503, "delay_ms": 200}),
+    ];
+    let points = [
+        "rotation::create::after",
+        "rotation::deploy::after",
+        "rotation::verify::before",
+        "rotation::revoke_old::before",
+    ];
+    for fault in &faults {
+        for point in points {
+            let w = world(true).await;
+            w.kill_at(point, &["rotate", "backend", "--dotenv", ".env", "--yes"]);
+            let mut arm = fault.clone();
+            arm["fail_next"] = json!(6);
+            w.service.chaos(arm).await;
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                assert!(tries <= 5, "{fault} at {point}: no progress");
+                let r = w.cli.run(&["rotate", "--resume"]);
+                if r.code == Some(0) && w.rotation()["state"] == "done" {
+                    break;
+                }
+                assert!(r.code.is_some(), "{fault} at {point}: {r:#?}");
+            }
+            w.check(&format!("{fault} at {point}"), true).await;
+        }
+    }
+}
