@@ -931,23 +931,6 @@ impl Vault {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::new_key_name;
-
-    #[test]
-    fn new_names_carry_one_rotation_tag_within_64_characters() {
-        let id = "0123456789abcdef";
-        assert_eq!(new_key_name("backend", id), "backend (rotation 01234567)");
-        assert_eq!(
-            new_key_name("backend (rotation 89abcdef)", id),
-            "backend (rotation 01234567)"
-        );
-        let long = "é".repeat(64);
-        assert_eq!(new_key_name(&long, id).chars().count(), 64);
-    }
-}
-
 /// Checks a target and notes what it needs at plan time.
 fn plan_target(spec: TargetSpec) -> Result<TargetState> {
     match spec {
@@ -1020,4 +1003,21 @@ fn expiry_days(old: &KeyRecord) -> Option<u32> {
         .and_then(crate::clock::parse_rfc3339)?;
     let days = (expires - created).whole_days();
     u32::try_from(days.clamp(1, 3650)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_key_name;
+
+    #[test]
+    fn new_names_carry_one_rotation_tag_within_64_characters() {
+        let id = "0123456789abcdef";
+        assert_eq!(new_key_name("backend", id), "backend (rotation 01234567)");
+        assert_eq!(
+            new_key_name("backend (rotation 89abcdef)", id),
+            "backend (rotation 01234567)"
+        );
+        let long = "é".repeat(64);
+        assert_eq!(new_key_name(&long, id).chars().count(), 64);
+    }
 }
