@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use latchkey_keyservice::{start, Config, ShutdownHandle};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 pub const ADMIN: &str = "cli-test-admin";
