@@ -14,6 +14,13 @@ const COMMANDS: &[&str] = &[
     "revoke_key",
     "add_existing_key",
     "audit_log",
+    "plan_rotation",
+    "run_rotation",
+    "rollback_rotation",
+    "confirm_rotation_item",
+    "copy_rotation_key",
+    "list_rotations",
+    "add_to_gitignore",
 ];
 
 fn main() {

@@ -2,11 +2,14 @@
 //! None returns a secret except `reveal_key`, the one audited reveal.
 
 use latchkey_core::catalog::AuditEntry;
+use latchkey_core::rotation::driver::RotationView;
 use latchkey_core::vault::{KeyListing, KeyView, ProviderView};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::ipc::{
-    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput, StartupStatus,
+    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput,
+    RotationPlanInput, StartupStatus,
 };
 use crate::AppState;
 
@@ -95,4 +98,84 @@ pub async fn audit_log(
         .vault()
         .await?
         .audit_log(limit.unwrap_or(500) as usize)?)
+}
+
+// ---- rotation wizard ----
+
+/// Plans a rotation (checks targets, takes the key's lock); nothing remote yet.
+#[tauri::command]
+pub async fn plan_rotation(
+    state: State<'_, AppState>,
+    input: RotationPlanInput,
+) -> CommandResult<RotationView> {
+    Ok(state.vault().await?.plan_rotation(input.into())?)
+}
+
+/// Runs or resumes a rotation; every journaled step is sent on `on_progress`.
+#[tauri::command]
+pub async fn run_rotation(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    on_progress: Channel<RotationView>,
+) -> CommandResult<RotationView> {
+    let progress = move |v: &RotationView| {
+        let _ = on_progress.send(v.clone());
+    };
+    Ok(state
+        .vault()
+        .await?
+        .run_rotation(&rotation_id, &progress)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn rollback_rotation(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    on_progress: Channel<RotationView>,
+) -> CommandResult<RotationView> {
+    let progress = move |v: &RotationView| {
+        let _ = on_progress.send(v.clone());
+    };
+    Ok(state
+        .vault()
+        .await?
+        .rollback_rotation(&rotation_id, &progress)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn confirm_rotation_item(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    target: u32,
+    item: u32,
+) -> CommandResult<RotationView> {
+    Ok(state.vault().await?.confirm_manual_item(
+        &rotation_id,
+        target as usize,
+        item as usize,
+    )?)
+}
+
+/// Copies the rotation's new key for the checklist (auto-cleared).
+#[tauri::command]
+pub async fn copy_rotation_key(
+    state: State<'_, AppState>,
+    rotation_id: String,
+) -> CommandResult<CopyReceipt> {
+    state.vault().await?.copy_rotation_key(&rotation_id)?;
+    Ok(CopyReceipt {
+        clears_in_secs: state.clear_after_secs,
+    })
+}
+
+#[tauri::command]
+pub async fn list_rotations(state: State<'_, AppState>) -> CommandResult<Vec<RotationView>> {
+    Ok(state.vault().await?.rotations()?)
+}
+
+#[tauri::command]
+pub async fn add_to_gitignore(state: State<'_, AppState>, path: String) -> CommandResult<()> {
+    Ok(state.vault().await?.add_to_gitignore(&path)?)
 }

@@ -2,6 +2,8 @@
 //! copy receipt, and errors as `{code, message}`. Inputs are converted to
 //! core types here, before the core sees them.
 
+use latchkey_core::catalog::TargetSpec;
+use latchkey_core::rotation::driver::RotationRequest;
 use latchkey_core::vault::{ExistingKey, NewKey, NewProvider};
 use latchkey_core::{Error, Secret, WireError};
 use serde::{Deserialize, Serialize};
@@ -125,5 +127,22 @@ mod tests {
             .as_str()
             .is_some_and(|m| m.contains("keychain")));
         assert_eq!(json.as_object().map(|o| o.len()), Some(2));
+    }
+}
+
+/// A rotation to start: the key and where its successor goes.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct RotationPlanInput {
+    pub key_id: String,
+    pub targets: Vec<TargetSpec>,
+}
+
+impl From<RotationPlanInput> for RotationRequest {
+    fn from(i: RotationPlanInput) -> Self {
+        Self {
+            key_id: i.key_id,
+            targets: i.targets,
+        }
     }
 }

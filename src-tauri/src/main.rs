@@ -108,6 +108,13 @@ fn main() {
             commands::revoke_key,
             commands::add_existing_key,
             commands::audit_log,
+            commands::plan_rotation,
+            commands::run_rotation,
+            commands::rollback_rotation,
+            commands::confirm_rotation_item,
+            commands::copy_rotation_key,
+            commands::list_rotations,
+            commands::add_to_gitignore,
         ]);
     if let Err(e) = app.run(tauri::generate_context!()) {
         eprintln!("latchkey: the window could not start: {e}");

@@ -25,6 +25,8 @@ use crate::store::{key_account, provider_account, SecretStore};
 
 /// Days before expiry at which a key gets a badge.
 pub const EXPIRY_WARNING_DAYS: i64 = 14;
+/// Days after which a key is due for rotation (the default policy).
+pub const ROTATION_POLICY_DAYS: i64 = 90;
 /// The Demo provider's fixed name and project.
 pub const DEMO_NAME: &str = "Demo";
 pub const DEMO_PROJECT: &str = "demo";
@@ -74,6 +76,8 @@ pub struct KeyView {
     pub has_secret: bool,
     /// The unfinished rotation this key belongs to (as old or new key).
     pub rotation_id: Option<String>,
+    /// Older than the rotation policy, or expiring within 14 days.
+    pub rotation_due: bool,
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.
@@ -398,8 +402,33 @@ impl Vault {
                 expiry
             },
             has_secret: record.has_secret,
-            rotation_id: None,
+            rotation_id: record.pending_rotation.clone(),
+            rotation_due: record.revoked_at.is_none()
+                && record.pending_rotation.is_none()
+                && (expiry != ExpiryBadge::None
+                    || record
+                        .created_at
+                        .as_deref()
+                        .and_then(parse_rfc3339)
+                        .is_some_and(|at| now - at > time::Duration::days(ROTATION_POLICY_DAYS))),
         }
+    }
+
+    /// Marks keys held by an unfinished rotation (as its old key).
+    fn attach_rotations(&self, views: &mut [KeyView]) -> Result<()> {
+        let open: Vec<(String, String)> = self
+            .catalog()
+            .rotations()?
+            .into_iter()
+            .filter(|r| !r.state.is_terminal())
+            .map(|r| (r.old_key_id, r.id))
+            .collect();
+        for v in views.iter_mut() {
+            if let Some((_, id)) = open.iter().find(|(k, _)| *k == v.id) {
+                v.rotation_id = Some(id.clone());
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn key_record(&self, id: &str) -> Result<KeyRecord> {
@@ -412,7 +441,10 @@ impl Vault {
     pub fn key(&self, id: &str) -> Result<KeyView> {
         let record = self.key_record(id)?;
         let providers = self.catalog().providers()?;
-        Ok(self.view(&record, &providers))
+        let mut views = [self.view(&record, &providers)];
+        self.attach_rotations(&mut views)?;
+        let [view] = views;
+        Ok(view)
     }
 
     /// The key a person means by `name`: an unrevoked key of that name, else
@@ -471,7 +503,9 @@ impl Vault {
         let providers = catalog.providers()?;
         let keys = catalog.keys()?;
         drop(catalog);
-        Ok(keys.iter().map(|k| self.view(k, &providers)).collect())
+        let mut views: Vec<KeyView> = keys.iter().map(|k| self.view(k, &providers)).collect();
+        self.attach_rotations(&mut views)?;
+        Ok(views)
     }
 
     /// Brings the catalog in line with every provider, then lists all keys.

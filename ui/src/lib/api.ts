@@ -1,6 +1,6 @@
 // Typed calls to the Rust commands. Types come from the generated bindings;
 // no key ever passes through here except revealKey's answer.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import type { KeyListing } from "./bindings/KeyListing";
 import type { KeyView } from "./bindings/KeyView";
 import type { ProviderView } from "./bindings/ProviderView";
@@ -11,8 +11,28 @@ import type { NewProviderInput } from "./bindings/NewProviderInput";
 import type { ExistingKeyInput } from "./bindings/ExistingKeyInput";
 import type { CopyReceipt } from "./bindings/CopyReceipt";
 import type { StartupStatus } from "./bindings/StartupStatus";
+import type { RotationView } from "./bindings/RotationView";
+import type { RotationPlanInput } from "./bindings/RotationPlanInput";
+import type { TargetSpec } from "./bindings/TargetSpec";
+import type { TargetState } from "./bindings/TargetState";
 
-export type { KeyListing, KeyView, ProviderView, AuditEntry, WireError, StartupStatus };
+export type {
+  KeyListing,
+  KeyView,
+  ProviderView,
+  AuditEntry,
+  WireError,
+  StartupStatus,
+  RotationView,
+  TargetSpec,
+  TargetState,
+};
+
+function progressChannel(onProgress: (v: RotationView) => void): Channel<RotationView> {
+  const channel = new Channel<RotationView>();
+  channel.onmessage = onProgress;
+  return channel;
+}
 
 /** A command failure, carrying the core's stable code. */
 export class CommandFailure extends Error {
@@ -49,6 +69,16 @@ export const api = {
   revokeKey: (keyId: string) => call<KeyView>("revoke_key", { keyId }),
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
+  planRotation: (input: RotationPlanInput) => call<RotationView>("plan_rotation", { input }),
+  runRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
+    call<RotationView>("run_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
+  rollbackRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
+    call<RotationView>("rollback_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
+  confirmRotationItem: (rotationId: string, target: number, item: number) =>
+    call<RotationView>("confirm_rotation_item", { rotationId, target, item }),
+  copyRotationKey: (rotationId: string) => call<CopyReceipt>("copy_rotation_key", { rotationId }),
+  listRotations: () => call<RotationView[]>("list_rotations"),
+  addToGitignore: (path: string) => call<null>("add_to_gitignore", { path }),
 };
 
 /** A message that says what to do next, from any thrown value. */

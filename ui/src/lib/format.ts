@@ -19,4 +19,5 @@ export const STATUS_LABEL: Record<string, string> = {
   expired: "Expired",
   revoked: "Revoked",
   no_local_secret: "No local secret",
+  pending: "Pending rotation",
 };

@@ -5,4 +5,12 @@ import type { KeyStatus } from "./KeyStatus";
 /**
  * A key as the UI and CLI list it. Never holds a secret.
  */
-export type KeyView = { id: string, name: string, provider_id: string, provider_name: string, preview: string, scopes: Array<string>, environment: string, env_var: string, created_at: string | null, expires_at: string | null, last_used_at: string | null, revoked_at: string | null, status: KeyStatus, expiry: ExpiryBadge, has_secret: boolean, };
+export type KeyView = { id: string, name: string, provider_id: string, provider_name: string, preview: string, scopes: Array<string>, environment: string, env_var: string, created_at: string | null, expires_at: string | null, last_used_at: string | null, revoked_at: string | null, status: KeyStatus, expiry: ExpiryBadge, has_secret: boolean, 
+/**
+ * The unfinished rotation this key belongs to (as old or new key).
+ */
+rotation_id: string | null, 
+/**
+ * Older than the rotation policy, or expiring within 14 days.
+ */
+rotation_due: boolean, };
