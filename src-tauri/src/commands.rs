@@ -8,8 +8,8 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::ipc::{
-    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput,
-    RotationPlanInput, StartupStatus,
+    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput, RotationPlanInput,
+    StartupStatus,
 };
 use crate::AppState;
 
@@ -151,11 +151,10 @@ pub async fn confirm_rotation_item(
     target: u32,
     item: u32,
 ) -> CommandResult<RotationView> {
-    Ok(state.vault().await?.confirm_manual_item(
-        &rotation_id,
-        target as usize,
-        item as usize,
-    )?)
+    Ok(state
+        .vault()
+        .await?
+        .confirm_manual_item(&rotation_id, target as usize, item as usize)?)
 }
 
 /// Copies the rotation's new key for the checklist (auto-cleared).

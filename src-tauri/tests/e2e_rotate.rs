@@ -1,0 +1,136 @@
+//! End-to-end: the rotation wizard in the real app (tauri-driver +
+//! WebKitWebDriver under Xvfb, real keychain, in-process Demo service).
+//!
+//! Story: a person rotates a key into a `.env` file plus a checklist item,
+//! quits while the wizard waits for the checklist, reopens Latchkey, sees
+//! the unfinished-rotation banner and rolls back (the file is byte-identical
+//! again); then rotates for real and sees the old key revoked.
+
+use std::time::Duration;
+
+use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+
+mod webdriver;
+use webdriver::{App, By};
+
+const ENV: &str = "# local settings\nexport DEMO_API_KEY=\"{KEY}\"\nPORT=3000\n";
+
+fn key_row(name: &str) -> String {
+    format!("//div[@role='row' and .//span[normalize-space()='{name}']]")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
+    let data = tempfile::tempdir().expect("data dir");
+    let project = tempfile::tempdir().expect("project dir");
+    let env_path = project.path().join(".env");
+    let bin = env!("CARGO_BIN_EXE_latchkey-desktop");
+    let app = App::launch(bin, data.path(), &[]).await;
+
+    app.click(By::button("New key")).await;
+    app.type_into(By::labelled_input("Name"), "rotate me").await;
+    app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")
+        .await;
+    app.click(By::button("Create key")).await;
+    app.wait_for(By::button("Done"), Duration::from_secs(20))
+        .await;
+    app.click(By::button("Done")).await;
+    let old_id = app
+        .attribute(By::xpath(&key_row("rotate me")), "data-key-id")
+        .await;
+    let store = KeychainStore::open().expect("keychain");
+    let old = store
+        .get(&key_account(&old_id))
+        .expect("read")
+        .expect("old key in the keychain");
+    let before = ENV.replace("{KEY}", old.expose_secret());
+    std::fs::write(&env_path, &before).expect("write .env");
+
+    // Start a rotation with a .env file and a checklist item.
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Rotate']",
+        key_row("rotate me")
+    )))
+    .await;
+    app.type_into(
+        By::labelled_input(".env file path"),
+        &env_path.display().to_string(),
+    )
+    .await;
+    app.click(By::button("Add checklist item")).await;
+    app.type_into(
+        By::labelled_input("Where to paste it"),
+        "CI secret DEMO_API_KEY",
+    )
+    .await;
+    app.click(By::button("Start rotation")).await;
+    app.wait_for(By::button("Copy new key"), Duration::from_secs(30))
+        .await;
+    let stepper = app
+        .text(By::xpath("//ol[@aria-label='Rotation steps']"))
+        .await;
+    assert!(stepper.contains("Deploy"), "{stepper}");
+    let deployed = std::fs::read_to_string(&env_path).expect("read");
+    assert_ne!(
+        deployed, before,
+        "the .env file holds the new key while the checklist waits"
+    );
+    app.close().await;
+
+    // Reopen: the banner offers Resume and Roll back.
+    let app = App::launch(bin, data.path(), &[]).await;
+    let banner =
+        "//div[@role='alert' and contains(@aria-label, 'Unfinished rotation of rotate me')]";
+    app.wait_for(By::xpath(banner), Duration::from_secs(20))
+        .await;
+    app.click(By::xpath(&format!(
+        "{banner}//button[normalize-space()='Roll back']"
+    )))
+    .await;
+    app.wait_for(
+        By::xpath("//p[@data-state='rolled_back']"),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("read"),
+        before,
+        "rolled back byte for byte"
+    );
+    app.click(By::button("Done")).await;
+    assert!(app
+        .try_text(By::xpath(banner), Duration::from_secs(2))
+        .await
+        .is_none());
+
+    // Rotate for real: the .env file only.
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Rotate']",
+        key_row("rotate me")
+    )))
+    .await;
+    app.type_into(
+        By::labelled_input(".env file path"),
+        &env_path.display().to_string(),
+    )
+    .await;
+    app.click(By::button("Start rotation")).await;
+    app.wait_for(
+        By::xpath("//p[@data-state='done']"),
+        Duration::from_secs(30),
+    )
+    .await;
+    app.click(By::button("Done")).await;
+    app.wait_for(
+        By::xpath(&format!("{}[@data-status='revoked']", key_row("rotate me"))),
+        Duration::from_secs(20),
+    )
+    .await;
+    let after = std::fs::read_to_string(&env_path).expect("read");
+    assert!(!after.contains(old.expose_secret()));
+    assert!(
+        after.starts_with("# local settings\nexport DEMO_API_KEY=\"lk_")
+            && after.ends_with("\"\nPORT=3000\n")
+    );
+    app.close().await;
+}
