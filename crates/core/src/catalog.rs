@@ -202,6 +202,38 @@ impl Catalog {
         Ok(())
     }
 
+    /// Runs `f` in its own IMMEDIATE transaction, or inside the caller's
+    /// batch when one is open.
+    fn write<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return f(&self.conn);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Several writes as one durable commit (one fsync): all or none.
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(v) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e.into());
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     pub fn schema_version(&self) -> Result<usize> {
         Ok(self
             .conn
@@ -380,25 +412,23 @@ impl Catalog {
         provider_id: Option<&str>,
         detail: &str,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let prev: String = tx
-            .query_row(
-                "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or_else(|| GENESIS.to_owned());
-        let hash = chain_hash(&prev, at, action, key_id, provider_id, detail);
-        tx.execute(
-            "INSERT INTO audit (at, action, key_id, provider_id, detail, prev_hash, hash)
+        self.write(|tx| {
+            let prev: String = tx
+                .query_row(
+                    "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_else(|| GENESIS.to_owned());
+            let hash = chain_hash(&prev, at, action, key_id, provider_id, detail);
+            tx.execute(
+                "INSERT INTO audit (at, action, key_id, provider_id, detail, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![at, action, key_id, provider_id, detail, prev, hash],
-        )?;
-        tx.commit()?;
-        Ok(())
+                params![at, action, key_id, provider_id, detail, prev, hash],
+            )?;
+            Ok(())
+        })
     }
 
     /// The audit log, newest first.

@@ -159,18 +159,37 @@ pub struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
+/// One client per pair of timeouts for the whole process: building one
+/// (TLS roots included) costs milliseconds, and a shared one keeps its
+/// connections alive between calls.
+fn shared_client(policy: &HttpPolicy) -> Result<reqwest::Client> {
+    type Clients = Vec<((Duration, Duration), reqwest::Client)>;
+    static CLIENTS: std::sync::OnceLock<std::sync::Mutex<Clients>> = std::sync::OnceLock::new();
+    let key = (policy.connect_timeout, policy.total_timeout);
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(c.clone());
+    }
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .https_only(false)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.total_timeout)
+        .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|_| Error::Network("could not set up HTTPS".into()))?;
+    clients.push((key, client.clone()));
+    Ok(client)
+}
+
 impl HttpEngine {
     pub fn new(base_url: &str, policy: HttpPolicy) -> Result<Self> {
         let base = check_base_url(base_url)?;
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .https_only(false)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.total_timeout)
-            .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| Error::Network("could not set up HTTPS".into()))?;
+        let client = shared_client(&policy)?;
         Ok(Self {
             client,
             base,

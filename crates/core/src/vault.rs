@@ -6,7 +6,7 @@
 //! audited. A created key reaches the keychain before anything else
 //! happens to it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -150,6 +150,7 @@ pub struct Vault {
     pub(crate) clear_after: Duration,
     /// Rotations being run by this process.
     running: Mutex<HashSet<String>>,
+    connections: Mutex<HashMap<String, Arc<dyn Provider>>>,
 }
 
 /// Checks a display name: 1 to 64 characters, no control characters.
@@ -202,6 +203,7 @@ impl Vault {
             http: HttpPolicy::default(),
             clear_after: DEFAULT_CLEAR_AFTER,
             running: Mutex::new(HashSet::new()),
+            connections: Mutex::new(HashMap::new()),
         })
     }
 
@@ -246,19 +248,37 @@ impl Vault {
             .ok_or_else(|| Error::NotFound("That provider".into()))
     }
 
-    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Box<dyn Provider>> {
+    /// A connection to a provider. Connections are kept for the vault's
+    /// life (a keychain read costs milliseconds), keyed by provider id and
+    /// URL; a changed token or URL makes a new one.
+    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Arc<dyn Provider>> {
+        let cache_key = format!("{}|{}|{}", record.id, record.base_url, record.project);
+        if let Some(c) = self.connections().get(&cache_key) {
+            return Ok(c.clone());
+        }
         let token = self
             .store
             .get(&provider_account(&record.id))?
             .ok_or(Error::SecretMissing)?;
-        match record.kind {
-            ProviderKind::Keyservice => Ok(Box::new(KeyserviceProvider::new(
+        let connection: Arc<dyn Provider> = match record.kind {
+            ProviderKind::Keyservice => Arc::new(KeyserviceProvider::new(
                 &record.base_url,
                 &record.project,
                 token,
                 self.http.clone(),
-            )?)),
-        }
+            )?),
+        };
+        self.connections().insert(cache_key, connection.clone());
+        Ok(connection)
+    }
+
+    fn connections(&self) -> MutexGuard<'_, HashMap<String, Arc<dyn Provider>>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets cached connections (a provider's token changed).
+    fn forget_connections(&self) {
+        self.connections().clear();
     }
 
     /// Adds a reference key service connection; the token goes to the keychain.
@@ -328,6 +348,7 @@ impl Vault {
             }
         };
         self.store.put(&provider_account(&record.id), admin_token)?;
+        self.forget_connections();
         Ok(provider_view(&record))
     }
 

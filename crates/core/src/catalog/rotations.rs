@@ -3,7 +3,7 @@
 //! effect and as `ok` / `failed` after. Nothing here ever holds a secret:
 //! targets are paths and variable names, files are known by digest.
 
-use rusqlite::{params, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use super::Catalog;
@@ -143,9 +143,7 @@ impl Catalog {
 
     /// Starts a rotation: the row is the key's lock.
     pub fn insert_rotation(&mut self, rec: &RotationRecord, at: &str, detail: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
         let open: Option<String> = tx
             .query_row(
                 "SELECT id FROM rotations WHERE (old_key_id = ?1 OR new_key_id = ?1)
@@ -179,8 +177,8 @@ impl Catalog {
              VALUES (?1, ?2, 'plan', 'ok', ?3)",
             params![rec.id, at, detail],
         )?;
-        tx.commit()?;
         Ok(())
+        })
     }
 
     pub fn rotation(&self, id: &str) -> Result<Option<RotationRecord>> {
@@ -213,9 +211,7 @@ impl Catalog {
         phase: &str,
         detail: &str,
     ) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
         tx.execute(
             "INSERT INTO rotation_journal (rotation_id, at, step, phase, detail)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -235,8 +231,8 @@ impl Catalog {
                 at
             ],
         )?;
-        tx.commit()?;
         Ok(())
+        })
     }
 
     /// How many times a step was attempted (its `intent` rows).
@@ -267,38 +263,34 @@ impl Catalog {
     /// Ends a rotation: the new key stops being pending and takes the old
     /// key's environment and variable; the old key is marked revoked.
     pub fn commit_rotation(&mut self, rec: &RotationRecord, at: &str) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "UPDATE keys SET pending_rotation = NULL,
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE keys SET pending_rotation = NULL,
                 environment = (SELECT environment FROM keys WHERE id = ?2),
                 env_var = (SELECT env_var FROM keys WHERE id = ?2)
              WHERE id = ?1",
-            params![rec.new_key_id, rec.old_key_id],
-        )?;
-        tx.execute(
-            "UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
-            params![rec.old_key_id, at],
-        )?;
-        tx.commit()?;
-        Ok(())
+                params![rec.new_key_id, rec.old_key_id],
+            )?;
+            tx.execute(
+                "UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![rec.old_key_id, at],
+            )?;
+            Ok(())
+        })
     }
 
     /// Records a rotation's new key (pending). A row the list sync made for
     /// it meanwhile (same remote id, no secret) gives way.
     pub fn upsert_pending_key(&mut self, k: &crate::catalog::KeyRecord) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
         tx.execute(
             "DELETE FROM keys WHERE provider_id = ?1 AND remote_id = ?2 AND id != ?3 AND has_secret = 0",
             params![k.provider_id, k.remote_id, k.id],
         )?;
         tx.execute("DELETE FROM keys WHERE id = ?1", [&k.id])?;
-        super::insert_key_on(&tx, k)?;
-        tx.commit()?;
+        super::insert_key_on(tx, k)?;
         Ok(())
+        })
     }
 
     /// A rolled-back rotation's new key: revoked, no longer pending.

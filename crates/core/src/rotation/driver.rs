@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::{next, Event, State};
 use crate::catalog::{
-    JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
+    Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
 };
 use crate::clipboard::ClearTimer;
 use crate::deploy::dotenv_file::DotenvFile;
@@ -226,6 +226,51 @@ impl Vault {
         self.catalog().journal(rec, &now, step, phase, detail)
     }
 
+    /// Several journal rows, state changes, catalog writes and audit rows
+    /// as one durable commit: `f` gets the catalog inside the batch and the
+    /// time.
+    fn commit(&self, f: impl FnOnce(&mut Catalog, &str) -> Result<()>) -> Result<()> {
+        let now = self.now();
+        self.catalog().batch(|c| f(c, &now))
+    }
+
+    /// Writes `step`'s intent unless the last journal row already is it
+    /// (written ahead in the previous step's commit).
+    fn intent(&self, rec: &RotationRecord, step: &str, detail: &str) -> Result<()> {
+        let last = self.catalog().journal_entries(&rec.id)?.pop();
+        if last.is_some_and(|e| e.step == step && e.phase == "intent") {
+            return Ok(());
+        }
+        self.journal(rec, step, "intent", detail)
+    }
+
+    /// Moves the machine on in one commit: the transition's journal row, its
+    /// audit row, and the next step's intent when it follows at once.
+    fn advance_audited(
+        &self,
+        rec: &mut RotationRecord,
+        event: Event,
+        step: &str,
+        detail: &str,
+        audit: (&str, &str, String),
+        next_intent: Option<(&str, &str)>,
+    ) -> Result<()> {
+        let mut after = rec.clone();
+        after.state = next(after.state, event).map_err(|r| Error::Database(r.to_string()))?;
+        after.error = None;
+        self.commit(|c, now| {
+            c.journal(&after, now, step, "ok", detail)?;
+            let (action, key_id, text) = &audit;
+            c.append_audit(now, action, Some(key_id), Some(&after.provider_id), text)?;
+            if let Some((s, d)) = next_intent {
+                c.journal(&after, now, s, "intent", d)?;
+            }
+            Ok(())
+        })?;
+        *rec = after;
+        Ok(())
+    }
+
     /// Moves the machine on, journaling the transition.
     fn advance(
         &self,
@@ -297,13 +342,16 @@ impl Vault {
             updated_at: now.clone(),
         };
         let detail = format!("rotate \"{}\" to {} target(s)", old.name, rec.targets.len());
-        self.catalog().insert_rotation(&rec, &now, &detail)?;
-        self.audit(
-            "rotation_plan",
-            Some(&old.id),
-            Some(&old.provider_id),
-            &detail,
-        )?;
+        self.catalog().batch(|c| {
+            c.insert_rotation(&rec, &now, &detail)?;
+            c.append_audit(
+                &now,
+                "rotation_plan",
+                Some(&old.id),
+                Some(&old.provider_id),
+                &detail,
+            )
+        })?;
         self.rotation_view(&rec)
     }
 
@@ -325,21 +373,28 @@ impl Vault {
         let mut rec = self.rotation_record(id)?;
         let provider = self.provider_record(&rec.provider_id)?;
         let connection = self.connect(&provider)?;
+        // The new key, once read or created, stays in memory for the run.
+        let mut new_secret: Option<Secret> = None;
         loop {
             progress(&self.rotation_view(&rec)?);
             match rec.state {
                 State::Planned | State::Created => {
-                    self.create_step(&mut rec, connection.as_ref()).await?
+                    new_secret = Some(self.create_step(&mut rec, connection.as_ref()).await?)
                 }
                 State::Stored => {
-                    if !self.deploy_step(&mut rec)? {
+                    let secret = self.new_secret(&rec, &mut new_secret)?;
+                    if !self.deploy_step(&mut rec, &secret)? {
                         let view = self.rotation_view(&rec)?;
                         progress(&view);
                         return Ok(view);
                     }
                 }
                 State::Deployed => {
-                    if let Err(reason) = self.verify_step(&mut rec, connection.as_ref()).await? {
+                    let secret = self.new_secret(&rec, &mut new_secret)?;
+                    if let Err(reason) = self
+                        .verify_step(&mut rec, connection.as_ref(), &secret)
+                        .await?
+                    {
                         self.rollback_steps(&mut rec, connection.as_ref(), progress)
                             .await?;
                         return Err(Error::VerifyFailed(reason));
@@ -347,17 +402,26 @@ impl Vault {
                 }
                 State::Verified => self.revoke_old_step(&mut rec, connection.as_ref()).await?,
                 State::OldRevoked => {
-                    self.journal(&rec, "finish", "intent", "commit the new key")?;
                     failpoint("rotation::finish::before");
-                    let now = self.now();
-                    self.catalog().commit_rotation(&rec, &now)?;
-                    self.advance(&mut rec, Event::Finished, "finish", "done")?;
-                    self.audit(
-                        "rotate",
-                        Some(&rec.new_key_id),
-                        Some(&rec.provider_id),
-                        &format!("rotation {} done; old key revoked", rec.id),
-                    )?;
+                    // The finish is a catalog write only: its intent, the
+                    // write and its result commit together.
+                    let mut done = rec.clone();
+                    done.state = next(done.state, Event::Finished)
+                        .map_err(|r| Error::Database(r.to_string()))?;
+                    done.error = None;
+                    self.commit(|c, now| {
+                        c.journal(&rec, now, "finish", "intent", "commit the new key")?;
+                        c.commit_rotation(&done, now)?;
+                        c.journal(&done, now, "finish", "ok", "done")?;
+                        c.append_audit(
+                            now,
+                            "rotate",
+                            Some(&done.new_key_id),
+                            Some(&done.provider_id),
+                            &format!("rotation {} done; old key revoked", done.id),
+                        )
+                    })?;
+                    rec = done;
                 }
                 State::Done | State::RolledBack => {
                     return self.rotation_view(&rec);
@@ -505,11 +569,22 @@ impl Vault {
         Ok(())
     }
 
-    async fn create_step(&self, rec: &mut RotationRecord, connection: &dyn Provider) -> Result<()> {
+    /// Creates (or adopts) the new key; returns its secret.
+    async fn create_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+    ) -> Result<Secret> {
         // A crash after the keychain write but before the journal caught
         // up: the pending secret is here; adopt its key on the service.
         let account = key_account(&rec.new_key_id);
-        let held = self.store.get(&account)?;
+        let tried_before = self.catalog().intents(&rec.id, "create")? > 0;
+        // A first attempt has nothing to adopt: skip the keychain and the list.
+        let held = if tried_before || rec.state == State::Created {
+            self.store.get(&account)?
+        } else {
+            None
+        };
         if let Some(secret) = held {
             let listed = connection.list().await;
             let remote = listed.map_err(|e| self.step_failed(rec, "create", e))?;
@@ -519,15 +594,9 @@ impl Vault {
                 .find(|k| k.name == rec.new_name && k.revoked_at.is_none() && k.preview == masked)
             {
                 rec.new_remote_id = Some(found.remote_id.clone());
-                if rec.state == State::Planned {
-                    self.advance(
-                        rec,
-                        Event::NewKeyCreated,
-                        "create",
-                        &format!("adopted {}", found.remote_id),
-                    )?;
-                }
-                return self.store_step(rec, &secret, found).map(|_| ());
+                let detail = format!("adopted {}", found.remote_id);
+                self.store_step(rec, &secret, found, &detail)?;
+                return Ok(secret);
             }
             if rec.state == State::Created {
                 // The keychain holds something else: the secret is lost.
@@ -544,7 +613,6 @@ impl Vault {
             expires_in_days: expiry_days(&old),
         };
         let idempotency_key = format!("latchkey-rotate-{}-{}", rec.id, rec.orphans_revoked);
-        let tried_before = self.catalog().intents(&rec.id, "create")? > 0;
         self.journal(
             rec,
             "create",
@@ -573,17 +641,15 @@ impl Vault {
             return Err(self.step_failed(rec, "store", e));
         }
         rec.new_remote_id = Some(remote.remote_id.clone());
-        self.advance(
-            rec,
-            Event::NewKeyCreated,
-            "create",
-            &format!("created {}", remote.remote_id),
-        )?;
         failpoint("rotation::store::before");
-        // Anything else named after this rotation is a crash's leftover.
-        self.revoke_orphans(rec, connection, Some(&remote.remote_id))
-            .await?;
-        self.store_step(rec, &secret, &remote)
+        if tried_before {
+            // Anything else named after this rotation is a crash's leftover.
+            self.revoke_orphans(rec, connection, Some(&remote.remote_id))
+                .await?;
+        }
+        let detail = format!("created {}", remote.remote_id);
+        self.store_step(rec, &secret, &remote, &detail)?;
+        Ok(secret)
     }
 
     /// Records the new key (pending) in the catalog and moves to Stored.
@@ -592,6 +658,7 @@ impl Vault {
         rec: &mut RotationRecord,
         secret: &Secret,
         remote: &crate::providers::RemoteKey,
+        created: &str,
     ) -> Result<()> {
         let old = self.key_record(&rec.old_key_id)?;
         let record = KeyRecord {
@@ -611,24 +678,54 @@ impl Vault {
             has_secret: true,
             pending_rotation: Some(rec.id.clone()),
         };
-        self.catalog().upsert_pending_key(&record)?;
-        self.advance(
-            rec,
-            Event::NewKeyStored,
-            "store",
-            "new key in the keychain (pending)",
-        )?;
-        self.audit(
-            "create",
-            Some(&rec.new_key_id),
-            Some(&rec.provider_id),
-            &format!("created \"{}\" for rotation {}", remote.name, rec.id),
-        )
+        // Created and Stored in one commit: the secret is already in the
+        // keychain, so a crash before it leaves an adoptable key.
+        let mut after = rec.clone();
+        let created_first = after.state == State::Planned;
+        if created_first {
+            after.state = next(after.state, Event::NewKeyCreated)
+                .map_err(|r| Error::Database(r.to_string()))?;
+        }
+        let mut stored = after.clone();
+        stored.state =
+            next(stored.state, Event::NewKeyStored).map_err(|r| Error::Database(r.to_string()))?;
+        stored.error = None;
+        self.commit(|c, now| {
+            if created_first {
+                c.journal(&after, now, "create", "ok", created)?;
+            }
+            c.upsert_pending_key(&record)?;
+            c.journal(
+                &stored,
+                now,
+                "store",
+                "ok",
+                "new key in the keychain (pending)",
+            )?;
+            c.append_audit(
+                now,
+                "create",
+                Some(&stored.new_key_id),
+                Some(&stored.provider_id),
+                &format!("created \"{}\" for rotation {}", remote.name, stored.id),
+            )
+        })?;
+        *rec = stored;
+        Ok(())
     }
 
     /// Deploys to every target not yet done. `false`: waiting for a person.
-    fn deploy_step(&self, rec: &mut RotationRecord) -> Result<bool> {
-        let secret = self.secret_of(&rec.new_key_id)?;
+    /// The new key: from memory, else from the keychain (a resumed run).
+    fn new_secret(&self, rec: &RotationRecord, cached: &mut Option<Secret>) -> Result<Secret> {
+        if let Some(s) = cached {
+            return Ok(s.clone());
+        }
+        let s = self.secret_of(&rec.new_key_id)?;
+        *cached = Some(s.clone());
+        Ok(s)
+    }
+
+    fn deploy_step(&self, rec: &mut RotationRecord, secret: &Secret) -> Result<bool> {
         let new_fp = secret.fingerprint();
         for i in 0..rec.targets.len() {
             let target = rec.targets[i].clone();
@@ -655,7 +752,7 @@ impl Vault {
                     if current.as_ref() != Some(&new_fp) {
                         // Not written yet (or a crash before the rename).
                         let digest = target.digest.clone().unwrap_or_default();
-                        file.set_if_digest(&digest, var, &secret)
+                        file.set_if_digest(&digest, var, secret)
                             .map_err(|e| self.target_failed(rec, i, &step, e))?;
                     }
                     failpoint("rotation::deploy::after");
@@ -690,21 +787,19 @@ impl Vault {
             .iter()
             .all(|t| t.status == TargetStatus::Deployed)
         {
-            self.advance(
+            let text = format!(
+                "deployed the new key of rotation {} to {} target(s)",
+                rec.id,
+                rec.targets.len()
+            );
+            let new_key_id = rec.new_key_id.clone();
+            self.advance_audited(
                 rec,
                 Event::TargetsDeployed,
                 "deploy",
                 "every target holds the new key",
-            )?;
-            self.audit(
-                "deploy",
-                Some(&rec.new_key_id),
-                Some(&rec.provider_id),
-                &format!(
-                    "deployed the new key of rotation {} to {} target(s)",
-                    rec.id,
-                    rec.targets.len()
-                ),
+                ("deploy", &new_key_id, text),
+                Some(("verify", "verify the new key")),
             )?;
             Ok(true)
         } else {
@@ -723,12 +818,12 @@ impl Vault {
         &self,
         rec: &mut RotationRecord,
         connection: &dyn Provider,
+        secret: &Secret,
     ) -> Result<std::result::Result<(), String>> {
-        let secret = self.secret_of(&rec.new_key_id)?;
         let new_fp = secret.fingerprint();
-        self.journal(rec, "verify", "intent", "verify the new key")?;
+        self.intent(rec, "verify", "verify the new key")?;
         failpoint("rotation::verify::before");
-        let verdict = connection.verify(&secret).await;
+        let verdict = connection.verify(secret).await;
         let mut reason = match verdict.map_err(|e| self.step_failed(rec, "verify", e))? {
             Verification::Accepted => None,
             Verification::Rejected { code } => {
@@ -766,17 +861,15 @@ impl Vault {
             return Ok(Err(reason));
         }
         failpoint("rotation::verify::after");
-        self.advance(
+        let text = format!("verified the new key of rotation {}", rec.id);
+        let new_key_id = rec.new_key_id.clone();
+        self.advance_audited(
             rec,
             Event::VerifyPassed,
             "verify",
             "the new key works and every target holds it",
-        )?;
-        self.audit(
-            "verify",
-            Some(&rec.new_key_id),
-            Some(&rec.provider_id),
-            &format!("verified the new key of rotation {}", rec.id),
+            ("verify", &new_key_id, text),
+            Some(("revoke_old", "revoke the old key")),
         )?;
         Ok(Ok(()))
     }
@@ -787,30 +880,22 @@ impl Vault {
         connection: &dyn Provider,
     ) -> Result<()> {
         let old = self.key_record(&rec.old_key_id)?;
-        self.journal(
-            rec,
-            "revoke_old",
-            "intent",
-            &format!("revoke \"{}\"", old.name),
-        )?;
+        self.intent(rec, "revoke_old", "revoke the old key")?;
         failpoint("rotation::revoke_old::before");
         let revoked = self.revoke_confirmed(connection, &old).await;
         revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
         failpoint("rotation::revoke_old::after");
-        self.advance(
+        let text = format!(
+            "revoked \"{}\" (rotation {}); the service now rejects it",
+            old.name, rec.id
+        );
+        self.advance_audited(
             rec,
             Event::OldKeyRevoked,
             "revoke_old",
             "the service rejects the old key",
-        )?;
-        self.audit(
-            "revoke",
-            Some(&old.id),
-            Some(&rec.provider_id),
-            &format!(
-                "revoked \"{}\" (rotation {}); the service now rejects it",
-                old.name, rec.id
-            ),
+            ("revoke", &old.id, text),
+            None,
         )
     }
 
