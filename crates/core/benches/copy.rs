@@ -41,6 +41,7 @@ fn main() {
                 project: "bench".into(),
                 is_demo: false,
                 created_at: "2026-01-01T00:00:00Z".into(),
+                dashboard_url: String::new(),
             })?;
             c.insert_key(&KeyRecord {
                 id: key_id.clone(),

@@ -90,6 +90,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rotation_journal_by_rotation ON rotation_journal(rotation_id, seq);
     "#,
+    // 3: manual (dashboard-only) providers; a person's "I did it by hand".
+    r#"
+    ALTER TABLE providers ADD COLUMN dashboard_url TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rotations ADD COLUMN confirmed_by_hand INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 mod rotations;
@@ -102,17 +107,25 @@ pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, Targe
 pub enum ProviderKind {
     /// The reference key service contract (the Demo provider among them).
     Keyservice,
+    /// A dashboard-only service: keys made and revoked by hand, checked
+    /// against a verify URL (`base_url`).
+    Manual,
 }
 
 impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",
+            Self::Manual => "manual",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        (s == "keyservice").then_some(Self::Keyservice)
+        match s {
+            "keyservice" => Some(Self::Keyservice),
+            "manual" => Some(Self::Manual),
+            _ => None,
+        }
     }
 }
 
@@ -126,6 +139,8 @@ pub struct ProviderRecord {
     pub project: String,
     pub is_demo: bool,
     pub created_at: String,
+    /// Where a person manages keys by hand (manual providers).
+    pub dashboard_url: String,
 }
 
 /// What Latchkey knows of a key: metadata only.
@@ -245,8 +260,8 @@ impl Catalog {
     pub fn insert_provider(&self, p: &ProviderRecord) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO providers (id, kind, name, base_url, project, is_demo, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO providers (id, kind, name, base_url, project, is_demo, created_at, dashboard_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     p.id,
                     p.kind.as_str(),
@@ -254,7 +269,8 @@ impl Catalog {
                     p.base_url,
                     p.project,
                     p.is_demo,
-                    p.created_at
+                    p.created_at,
+                    p.dashboard_url
                 ],
             )
             .map_err(|e| match e {
@@ -545,7 +561,7 @@ fn chain_hash(
 }
 
 const PROVIDER_SELECT: &str =
-    "SELECT id, kind, name, base_url, project, is_demo, created_at FROM providers";
+    "SELECT id, kind, name, base_url, project, is_demo, created_at, dashboard_url FROM providers";
 
 const KEY_SELECT: &str =
     "SELECT id, provider_id, remote_id, name, preview, fingerprint, scopes, environment, env_var,
@@ -582,6 +598,7 @@ fn provider_from_row(r: &Row<'_>) -> rusqlite::Result<ProviderRecord> {
         project: r.get(4)?,
         is_demo: r.get(5)?,
         created_at: r.get(6)?,
+        dashboard_url: r.get(7)?,
     })
 }
 

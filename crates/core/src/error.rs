@@ -64,6 +64,8 @@ pub enum Error {
         "The rotation could not be rolled back: {0}. Fix that, then choose \"Roll back\" again."
     )]
     RollbackFailed(String),
+    #[error("Latchkey cannot do this through the service's API. {0}, then try again: Latchkey checks the result.")]
+    ByHand(String),
 }
 
 impl Error {
@@ -95,6 +97,7 @@ impl Error {
             Self::RotationInProgress(_) => "rotation_in_progress",
             Self::VerifyFailed(_) => "verify_failed",
             Self::RollbackFailed(_) => "rollback_failed",
+            Self::ByHand(_) => "by_hand",
         }
     }
 

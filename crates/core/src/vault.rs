@@ -19,6 +19,7 @@ use crate::clock::{parse_rfc3339, rfc3339, Clock};
 use crate::error::{Error, Result};
 use crate::http::{check_base_url, HttpPolicy};
 use crate::providers::keyservice::{check_project, KeyserviceProvider};
+use crate::providers::manual::ManualProvider;
 use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
 use crate::secret::Secret;
 use crate::store::{key_account, provider_account, SecretStore};
@@ -90,6 +91,8 @@ pub struct ProviderView {
     pub base_url: String,
     pub project: String,
     pub is_demo: bool,
+    /// Manual providers: where keys are made and revoked by hand.
+    pub dashboard_url: String,
 }
 
 /// A provider that could not be reached while listing.
@@ -117,6 +120,17 @@ pub struct NewProvider {
     pub base_url: String,
     pub admin_token: Secret,
     pub project: String,
+}
+
+/// A dashboard-only service.
+#[derive(Debug, Clone)]
+pub struct NewManualProvider {
+    pub name: String,
+    /// Where a person makes and revokes keys.
+    pub dashboard_url: String,
+    /// Answers 2xx for a working key (sent as a bearer token), 401/403 for
+    /// a rejected one.
+    pub verify_url: String,
 }
 
 /// A key to create on a provider.
@@ -256,15 +270,23 @@ impl Vault {
         if let Some(c) = self.connections().get(&cache_key) {
             return Ok(c.clone());
         }
-        let token = self
-            .store
-            .get(&provider_account(&record.id))?
-            .ok_or(Error::SecretMissing)?;
+        let token = match record.kind {
+            ProviderKind::Manual => Secret::new(""),
+            ProviderKind::Keyservice => self
+                .store
+                .get(&provider_account(&record.id))?
+                .ok_or(Error::SecretMissing)?,
+        };
         let connection: Arc<dyn Provider> = match record.kind {
             ProviderKind::Keyservice => Arc::new(KeyserviceProvider::new(
                 &record.base_url,
                 &record.project,
                 token,
+                self.http.clone(),
+            )?),
+            ProviderKind::Manual => Arc::new(ManualProvider::new(
+                &record.base_url,
+                &record.dashboard_url,
                 self.http.clone(),
             )?),
         };
@@ -300,6 +322,7 @@ impl Vault {
             project: new.project.trim().to_owned(),
             is_demo: false,
             created_at: self.now(),
+            dashboard_url: String::new(),
         };
         self.store.put(
             &provider_account(&record.id),
@@ -314,6 +337,38 @@ impl Vault {
             None,
             Some(&record.id),
             &format!("added provider \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
+    /// Adds a dashboard-only service: Latchkey keeps and deploys its keys and
+    /// checks them against `verify_url`; creating and revoking are by hand.
+    pub fn add_manual_provider(&self, new: NewManualProvider) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        let verify_url = check_base_url(new.verify_url.trim())
+            .map_err(|_| Error::invalid("verify_url", "Enter the https URL that checks a key"))?;
+        let dashboard_url = check_base_url(new.dashboard_url.trim()).map_err(|_| {
+            Error::invalid(
+                "dashboard_url",
+                "Enter the https URL of the service's dashboard",
+            )
+        })?;
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Manual,
+            name,
+            base_url: verify_url.to_string(),
+            project: String::new(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: dashboard_url.to_string(),
+        };
+        self.catalog().insert_provider(&record)?;
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added manual provider \"{}\"", record.name),
         )?;
         Ok(provider_view(&record))
     }
@@ -342,6 +397,7 @@ impl Vault {
                     project: DEMO_PROJECT.into(),
                     is_demo: true,
                     created_at: self.now(),
+                    dashboard_url: String::new(),
                 };
                 self.catalog().insert_provider(&record)?;
                 record
@@ -668,6 +724,25 @@ impl Vault {
         connection: &dyn Provider,
         record: &KeyRecord,
     ) -> Result<()> {
+        if !connection.capabilities().revoke {
+            // Revoked by hand in the dashboard: confirm the service agrees.
+            let secret = self.store.get(&key_account(&record.id))?;
+            let rejected = match secret {
+                Some(secret) => matches!(
+                    connection.verify(&secret).await?,
+                    Verification::Rejected { .. }
+                ),
+                None => false,
+            };
+            if !rejected {
+                let url = self.provider_record(&record.provider_id)?.dashboard_url;
+                return Err(Error::ByHand(format!(
+                    "Revoke \"{}\" in the service's dashboard ({url})",
+                    record.name
+                )));
+            }
+            return self.catalog().set_revoked(&record.id, &self.now());
+        }
         let remote_id = record.remote_id.clone().ok_or_else(|| {
             Error::invalid("key", "This key is not linked to a key on the service")
         })?;
@@ -806,6 +881,7 @@ fn provider_view(r: &ProviderRecord) -> ProviderView {
         base_url: r.base_url.clone(),
         project: r.project.clone(),
         is_demo: r.is_demo,
+        dashboard_url: r.dashboard_url.clone(),
     }
 }
 

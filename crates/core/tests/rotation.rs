@@ -483,3 +483,108 @@ async fn every_step_survives_key_service_chaos() {
         let _ = &s.provider;
     }
 }
+
+/// A dashboard-only service (the manual connector): the person makes the new
+/// key in the dashboard and pastes it, Latchkey stores and deploys it and
+/// checks it through the verify URL; the person revokes the old key by hand
+/// and Latchkey marks the step done only once the service rejects it.
+#[tokio::test]
+async fn a_manual_provider_rotates_with_the_person_doing_the_dashboard_steps() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    let provider = vault
+        .add_manual_provider(latchkey_core::vault::NewManualProvider {
+            name: "Dashboard-only".into(),
+            dashboard_url: format!("{}/dashboard", service.base),
+            verify_url: format!("{}/v1/verify", service.base),
+        })
+        .expect("manual provider");
+    vault.test_provider(&provider.id).await.expect("reachable");
+    // The person made a key in the dashboard and pastes it into Latchkey.
+    let first = service.create_directly("web").await;
+    let old_secret = first["key"].as_str().expect("key").to_owned();
+    let old = vault
+        .add_existing_key(latchkey_core::vault::ExistingKey {
+            provider_id: provider.id.clone(),
+            name: "dashboard key".into(),
+            secret: Secret::new(old_secret.as_str()),
+            environment: String::new(),
+            env_var: "DEMO_API_KEY".into(),
+        })
+        .await
+        .expect("added");
+    let created = vault.create_key(new_key(&provider, "x")).await;
+    assert_eq!(created.err().map(|e| e.code()), Some("by_hand"));
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).expect("dir");
+    let env_path = project.join(".env");
+    let before = ENV_TEMPLATE.replace("{KEY}", &old_secret);
+    std::fs::write(&env_path, &before).expect("write");
+
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: old.id.clone(),
+            targets: vec![dotenv_target(&env_path)],
+        })
+        .expect("planned");
+    let waiting = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("waits");
+    assert_eq!(
+        waiting.needs,
+        Some(latchkey_core::rotation::driver::RotationNeed::PasteNewKey)
+    );
+    assert_eq!(
+        waiting.dashboard_url.as_deref(),
+        Some(format!("{}/dashboard", service.base).as_str())
+    );
+    let second = service.create_directly("web 2").await;
+    let new_secret = second["key"].as_str().expect("key").to_owned();
+    let stored = vault
+        .provide_new_key(&plan.id, Secret::new(new_secret.as_str()))
+        .expect("pasted");
+    assert_eq!(stored.state, State::Stored);
+    let held = vault.reveal_key(&stored.new_key_id).expect("in keychain");
+    assert_eq!(held.expose_secret(), new_secret);
+
+    let revoke_by_hand = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("deployed and verified");
+    assert_eq!(revoke_by_hand.state, State::Verified);
+    assert_eq!(
+        revoke_by_hand.needs,
+        Some(latchkey_core::rotation::driver::RotationNeed::RevokeOldByHand)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("read"),
+        ENV_TEMPLATE.replace("{KEY}", &new_secret)
+    );
+    // Says it is revoked, but it is not: Latchkey does not believe it.
+    vault.confirm_done_by_hand(&plan.id).expect("confirmed");
+    let err = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect_err("still accepted");
+    assert_eq!(err.code(), "by_hand");
+    assert_eq!(service.verify_status(&old_secret).await, 200);
+    // Now really revoked in the "dashboard".
+    service
+        .revoke_directly(first["id"].as_str().expect("id"))
+        .await;
+    vault.confirm_done_by_hand(&plan.id).expect("confirmed");
+    let done = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("done");
+    assert_eq!(done.state, State::Done);
+    assert_eq!(vault.key(&old.id).expect("old").status, KeyStatus::Revoked);
+    let new = vault.key(&done.new_key_id).expect("new");
+    assert_eq!(new.status, KeyStatus::Active);
+    assert_eq!(new.env_var, "DEMO_API_KEY");
+}

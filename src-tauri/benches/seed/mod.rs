@@ -15,6 +15,7 @@ pub fn seed(dir: &std::path::Path, n: usize) {
             project: "bench".into(),
             is_demo: false,
             created_at: "2026-01-01T00:00:00Z".into(),
+            dashboard_url: String::new(),
         })
         .expect("provider");
     let envs = ["production", "staging", "dev", "ci"];

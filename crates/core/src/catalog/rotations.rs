@@ -80,6 +80,9 @@ pub struct RotationRecord {
     pub error: Option<WireError>,
     pub created_at: String,
     pub updated_at: String,
+    /// The person says they did this step by hand (manual providers):
+    /// revoked the old key, or on rollback the new one. Reset by each step.
+    pub confirmed_by_hand: bool,
 }
 
 /// One journal row.
@@ -96,7 +99,7 @@ pub struct JournalEntry {
 
 const ROTATION_SELECT: &str =
     "SELECT id, old_key_id, provider_id, new_key_id, new_name, new_remote_id, state,
-    targets, orphans_revoked, error_code, error_message, created_at, updated_at FROM rotations";
+    targets, orphans_revoked, error_code, error_message, created_at, updated_at, confirmed_by_hand FROM rotations";
 
 fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
     let state: String = r.get(6)?;
@@ -120,6 +123,7 @@ fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
         }),
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
+        confirmed_by_hand: r.get(13)?,
     })
 }
 
@@ -219,7 +223,7 @@ impl Catalog {
         )?;
         tx.execute(
             "UPDATE rotations SET new_remote_id = ?2, state = ?3, targets = ?4, orphans_revoked = ?5,
-                error_code = ?6, error_message = ?7, updated_at = ?8 WHERE id = ?1",
+                error_code = ?6, error_message = ?7, updated_at = ?8, confirmed_by_hand = ?9 WHERE id = ?1",
             params![
                 rec.id,
                 rec.new_remote_id,
@@ -228,7 +232,8 @@ impl Catalog {
                 rec.orphans_revoked,
                 rec.error.as_ref().map(|e| e.code.clone()),
                 rec.error.as_ref().map(|e| e.message.clone()),
-                at
+                at,
+                rec.confirmed_by_hand
             ],
         )?;
         Ok(())

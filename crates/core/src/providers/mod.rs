@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub mod keyservice;
+pub mod manual;
 
 /// What a provider can do through its API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

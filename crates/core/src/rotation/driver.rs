@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{next, Event, State};
+use crate::catalog::ProviderKind;
 use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
 };
@@ -46,6 +47,19 @@ pub enum RotationStep {
     Finished,
 }
 
+/// What a rotation waits for from a person (manual providers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RotationNeed {
+    /// Create the new key in the dashboard and paste it.
+    PasteNewKey,
+    /// Revoke the old key in the dashboard, then confirm.
+    RevokeOldByHand,
+    /// Rolling back: revoke the new key in the dashboard, then confirm.
+    RevokeNewByHand,
+}
+
 /// A rotation as the wizard, the banner and the CLI show it. No secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[ts(export)]
@@ -66,6 +80,10 @@ pub struct RotationView {
     pub error: Option<WireError>,
     pub created_at: String,
     pub updated_at: String,
+    /// Set while the rotation waits for a person to act in the dashboard.
+    pub needs: Option<RotationNeed>,
+    /// The provider's dashboard (manual providers), for the wizard's link.
+    pub dashboard_url: Option<String>,
 }
 
 /// Called after every journaled step.
@@ -105,6 +123,18 @@ fn summary_of(rec: &RotationRecord) -> String {
         State::RollingBack => "Rolling back: restoring the files and revoking the new key.".into(),
         State::RolledBack => "Rolled back: the old key is still in use; the new key was revoked.".into(),
         State::Failed => "The rollback could not finish. Fix the cause shown, then roll back again.".into(),
+    }
+}
+
+fn needs_of(rec: &RotationRecord, manual: bool) -> Option<RotationNeed> {
+    if !manual {
+        return None;
+    }
+    match rec.state {
+        State::Planned => Some(RotationNeed::PasteNewKey),
+        State::Verified if !rec.confirmed_by_hand => Some(RotationNeed::RevokeOldByHand),
+        State::RollingBack if !rec.confirmed_by_hand => Some(RotationNeed::RevokeNewByHand),
+        _ => None,
     }
 }
 
@@ -171,11 +201,23 @@ impl Vault {
             .key(&rec.old_key_id)?
             .map(|k| k.name)
             .unwrap_or_default();
-        let provider_name = self
-            .catalog()
-            .provider(&rec.provider_id)?
-            .map(|p| p.name)
+        let provider = self.catalog().provider(&rec.provider_id)?;
+        let manual = provider
+            .as_ref()
+            .is_some_and(|p| p.kind == ProviderKind::Manual);
+        let needs = needs_of(rec, manual);
+        let provider_name = provider
+            .as_ref()
+            .map(|p| p.name.clone())
             .unwrap_or_default();
+        let mut summary = summary_of(rec);
+        if let Some(need) = needs {
+            summary = match need {
+                RotationNeed::PasteNewKey => "Create a new key in the service's dashboard and paste it here.".into(),
+                RotationNeed::RevokeOldByHand => "The new key works. Revoke the old key in the service's dashboard, then confirm; Latchkey checks that it is rejected.".into(),
+                RotationNeed::RevokeNewByHand => "The files are restored. Revoke the new key in the service's dashboard, then confirm; Latchkey checks that it is rejected.".into(),
+            };
+        }
         Ok(RotationView {
             id: rec.id.clone(),
             old_key_id: rec.old_key_id.clone(),
@@ -186,11 +228,15 @@ impl Vault {
             state: rec.state,
             step: step_of(rec.state),
             unfinished: !rec.state.is_terminal(),
-            summary: summary_of(rec),
+            summary,
             targets: rec.targets.clone(),
             error: rec.error.clone(),
             created_at: rec.created_at.clone(),
             updated_at: rec.updated_at.clone(),
+            needs,
+            dashboard_url: provider
+                .filter(|p| p.kind == ProviderKind::Manual)
+                .map(|p| p.dashboard_url),
         })
     }
 
@@ -258,6 +304,7 @@ impl Vault {
         let mut after = rec.clone();
         after.state = next(after.state, event).map_err(|r| Error::Database(r.to_string()))?;
         after.error = None;
+        after.confirmed_by_hand = false;
         self.commit(|c, now| {
             c.journal(&after, now, step, "ok", detail)?;
             let (action, key_id, text) = &audit;
@@ -281,6 +328,7 @@ impl Vault {
     ) -> Result<()> {
         rec.state = next(rec.state, event).map_err(|r| Error::Database(r.to_string()))?;
         rec.error = None;
+        rec.confirmed_by_hand = false;
         self.journal(rec, step, "ok", detail)
     }
 
@@ -306,7 +354,8 @@ impl Vault {
                 old.pending_rotation.clone().unwrap_or_default(),
             ));
         }
-        if old.remote_id.is_none() {
+        let manual = self.provider_record(&old.provider_id)?.kind == ProviderKind::Manual;
+        if old.remote_id.is_none() && !manual {
             return Err(Error::invalid(
                 "key",
                 "This key is not linked to a key on the service, so Latchkey cannot create its successor",
@@ -337,6 +386,7 @@ impl Vault {
             state: State::Planned,
             targets,
             orphans_revoked: 0,
+            confirmed_by_hand: false,
             error: None,
             created_at: now.clone(),
             updated_at: now.clone(),
@@ -375,9 +425,17 @@ impl Vault {
         let connection = self.connect(&provider)?;
         // The new key, once read or created, stays in memory for the run.
         let mut new_secret: Option<Secret> = None;
+        let by_hand = !connection.capabilities().create;
         loop {
-            progress(&self.rotation_view(&rec)?);
+            let view = self.rotation_view(&rec)?;
+            progress(&view);
+            if view.needs.is_some() {
+                // A person acts in the dashboard; `provide_new_key` or
+                // `confirm_done_by_hand`, then run again.
+                return Ok(view);
+            }
             match rec.state {
+                State::Planned if by_hand => return Ok(view),
                 State::Planned | State::Created => {
                     new_secret = Some(self.create_step(&mut rec, connection.as_ref()).await?)
                 }
@@ -481,6 +539,65 @@ impl Vault {
         }
         self.rollback_steps(&mut rec, connection.as_ref(), progress)
             .await?;
+        self.rotation_view(&rec)
+    }
+
+    /// A manual provider's new key, made in its dashboard and pasted: it goes
+    /// to the keychain first, then the journal moves to Stored.
+    pub fn provide_new_key(&self, id: &str, secret: Secret) -> Result<RotationView> {
+        let mut rec = self.rotation_record(id)?;
+        let manual = self.provider_record(&rec.provider_id)?.kind == ProviderKind::Manual;
+        if !manual || rec.state != State::Planned {
+            return Err(Error::invalid(
+                "rotation",
+                "This rotation is not waiting for a pasted key",
+            ));
+        }
+        let secret = Secret::new(secret.expose_secret().trim());
+        if secret.is_empty() || secret.expose_secret().chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "secret",
+                "Paste the key itself, without spaces or line breaks",
+            ));
+        }
+        if let Some(dup) = self
+            .catalog()
+            .key_by_fingerprint(secret.fingerprint().as_str())?
+        {
+            return Err(Error::DuplicateKey(dup.name));
+        }
+        self.journal(
+            &rec,
+            "create",
+            "intent",
+            "new key pasted from the dashboard",
+        )?;
+        self.store.put(&key_account(&rec.new_key_id), &secret)?;
+        let remote = crate::providers::RemoteKey {
+            remote_id: String::new(),
+            name: rec.new_name.clone(),
+            preview: secret.masked(),
+            scopes: vec![],
+            created_at: Some(self.now()),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.store_step(&mut rec, &secret, &remote, "pasted by hand")?;
+        self.rotation_view(&rec)
+    }
+
+    /// The person says they did the dashboard step (revoked the old key, or
+    /// the new one while rolling back). Latchkey checks it on the next run.
+    pub fn confirm_done_by_hand(&self, id: &str) -> Result<RotationView> {
+        let mut rec = self.rotation_record(id)?;
+        rec.confirmed_by_hand = true;
+        self.journal(
+            &rec,
+            "by_hand",
+            "ok",
+            "done in the dashboard, says the user",
+        )?;
         self.rotation_view(&rec)
     }
 
@@ -664,7 +781,8 @@ impl Vault {
         let record = KeyRecord {
             id: rec.new_key_id.clone(),
             provider_id: rec.provider_id.clone(),
-            remote_id: Some(remote.remote_id.clone()),
+            // Manual providers have no id for it.
+            remote_id: (!remote.remote_id.is_empty()).then(|| remote.remote_id.clone()),
             name: remote.name.clone(),
             preview: remote.preview.clone(),
             fingerprint: Some(secret.fingerprint().as_str().to_owned()),
@@ -883,6 +1001,10 @@ impl Vault {
         self.intent(rec, "revoke_old", "revoke the old key")?;
         failpoint("rotation::revoke_old::before");
         let revoked = self.revoke_confirmed(connection, &old).await;
+        if revoked.is_err() {
+            // By hand: the person confirms again after fixing it.
+            rec.confirmed_by_hand = false;
+        }
         revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
         failpoint("rotation::revoke_old::after");
         let text = format!(
@@ -962,7 +1084,26 @@ impl Vault {
         if problems.is_empty() {
             self.journal(rec, "revoke_new", "intent", "revoke the new key")?;
             failpoint("rotation::revoke_new::before");
+            let by_hand = !connection.capabilities().revoke;
             let result = match &rec.new_remote_id {
+                None if by_hand && rec.state != State::Planned => {
+                    let new = self.catalog().key(&rec.new_key_id)?;
+                    match new {
+                        Some(record) if record.revoked_at.is_none() => {
+                            if !rec.confirmed_by_hand {
+                                // Wait for the person: needs RevokeNewByHand.
+                                progress(&self.rotation_view(rec)?);
+                                return Ok(());
+                            }
+                            let checked = self.revoke_confirmed(connection, &record).await;
+                            if checked.is_err() {
+                                rec.confirmed_by_hand = false;
+                            }
+                            checked
+                        }
+                        _ => Ok(()),
+                    }
+                }
                 Some(remote_id) => {
                     let new = self.catalog().key(&rec.new_key_id)?;
                     match new {

@@ -1,0 +1,88 @@
+//! The manual connector, for services whose keys are made and revoked only
+//! in their dashboard. Latchkey keeps the keys, deploys them, and checks
+//! them against one URL the service answers with 2xx for a working key and
+//! 401/403 for a rejected one (e.g. a "who am I" endpoint), sending the key
+//! as a bearer token. It cannot list, create or revoke.
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+
+use super::{Capabilities, KeySpec, Provider, RemoteKey, Verification};
+use crate::error::{Error, Result};
+use crate::http::{Call, HttpEngine, HttpPolicy};
+use crate::secret::Secret;
+
+#[derive(Debug)]
+pub struct ManualProvider {
+    http: HttpEngine,
+    dashboard_url: String,
+}
+
+impl ManualProvider {
+    pub fn new(verify_url: &str, dashboard_url: &str, policy: HttpPolicy) -> Result<Self> {
+        Ok(Self {
+            http: HttpEngine::new(verify_url, policy)?,
+            dashboard_url: dashboard_url.to_owned(),
+        })
+    }
+
+    fn by_hand(&self, what: &str) -> Error {
+        Error::ByHand(format!(
+            "{what} in the service's dashboard ({})",
+            self.dashboard_url
+        ))
+    }
+}
+
+#[async_trait]
+impl Provider for ManualProvider {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list: false,
+            create: false,
+            revoke: false,
+            verify: true,
+        }
+    }
+
+    /// Nothing to list: the dashboard is the only place keys are seen.
+    async fn list(&self) -> Result<Vec<RemoteKey>> {
+        Ok(vec![])
+    }
+
+    async fn create(&self, _: &KeySpec, _: &str) -> Result<(RemoteKey, Secret)> {
+        Err(self.by_hand("Create the key"))
+    }
+
+    async fn revoke(&self, _: &str) -> Result<()> {
+        Err(self.by_hand("Revoke the key"))
+    }
+
+    async fn verify(&self, key: &Secret) -> Result<Verification> {
+        let answer = self
+            .http
+            .send(Call {
+                method: Method::GET,
+                path: "",
+                token: key,
+                body: None,
+                idempotency_key: None,
+            })
+            .await?;
+        match answer.status {
+            s if s.is_success() => Ok(Verification::Accepted),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Ok(Verification::Rejected {
+                code: format!("HTTP {}", answer.status.as_u16()),
+            }),
+            _ => Err(answer.into_error()),
+        }
+    }
+
+    /// A connection test needs a key; the URL's reachability is checked by
+    /// asking it about an empty key (any HTTP answer will do).
+    async fn test(&self) -> Result<()> {
+        self.verify(&Secret::new("latchkey-connection-test"))
+            .await
+            .map(|_| ())
+    }
+}
