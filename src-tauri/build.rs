@@ -21,6 +21,10 @@ const COMMANDS: &[&str] = &[
     "copy_rotation_key",
     "list_rotations",
     "add_to_gitignore",
+    "add_manual_provider",
+    "provide_new_key",
+    "confirm_done_by_hand",
+    "open_dashboard",
 ];
 
 fn main() {

@@ -7,9 +7,11 @@ use latchkey_core::vault::{KeyListing, KeyView, ProviderView};
 use tauri::ipc::Channel;
 use tauri::State;
 
+use latchkey_core::{Error, Secret};
+
 use crate::ipc::{
-    CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput, NewProviderInput, RotationPlanInput,
-    StartupStatus,
+    CommandError, CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput,
+    NewManualProviderInput, NewProviderInput, RotationPlanInput, StartupStatus,
 };
 use crate::AppState;
 
@@ -177,4 +179,55 @@ pub async fn list_rotations(state: State<'_, AppState>) -> CommandResult<Vec<Rot
 #[tauri::command]
 pub async fn add_to_gitignore(state: State<'_, AppState>, path: String) -> CommandResult<()> {
     Ok(state.vault().await?.add_to_gitignore(&path)?)
+}
+
+// ---- manual (dashboard-only) providers ----
+
+#[tauri::command]
+pub async fn add_manual_provider(
+    state: State<'_, AppState>,
+    input: NewManualProviderInput,
+) -> CommandResult<ProviderView> {
+    Ok(state.vault().await?.add_manual_provider(input.into())?)
+}
+
+/// The new key, made in the dashboard and pasted; straight to the keychain.
+#[tauri::command]
+pub async fn provide_new_key(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    secret: Secret,
+) -> CommandResult<RotationView> {
+    Ok(state.vault().await?.provide_new_key(&rotation_id, secret)?)
+}
+
+#[tauri::command]
+pub async fn confirm_done_by_hand(
+    state: State<'_, AppState>,
+    rotation_id: String,
+) -> CommandResult<RotationView> {
+    Ok(state.vault().await?.confirm_done_by_hand(&rotation_id)?)
+}
+
+/// Opens the rotation's provider dashboard in the browser, from Rust.
+#[tauri::command]
+pub async fn open_dashboard(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    rotation_id: String,
+) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let view = state.vault().await?.rotation(&rotation_id)?;
+    let url = view.dashboard_url.ok_or_else(|| {
+        CommandError::from(Error::invalid(
+            "rotation",
+            "This provider has no dashboard link",
+        ))
+    })?;
+    app.opener().open_url(url, None::<&str>).map_err(|_| {
+        CommandError::from(Error::invalid(
+            "dashboard_url",
+            "Could not open a browser; open the dashboard link by hand",
+        ))
+    })
 }

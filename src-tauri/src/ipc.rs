@@ -4,7 +4,7 @@
 
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::rotation::driver::RotationRequest;
-use latchkey_core::vault::{ExistingKey, NewKey, NewProvider};
+use latchkey_core::vault::{ExistingKey, NewKey, NewManualProvider, NewProvider};
 use latchkey_core::{Error, Secret, WireError};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -143,6 +143,25 @@ impl From<RotationPlanInput> for RotationRequest {
         Self {
             key_id: i.key_id,
             targets: i.targets,
+        }
+    }
+}
+
+/// "Add manual service" form (a dashboard-only service).
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct NewManualProviderInput {
+    pub name: String,
+    pub dashboard_url: String,
+    pub verify_url: String,
+}
+
+impl From<NewManualProviderInput> for NewManualProvider {
+    fn from(i: NewManualProviderInput) -> Self {
+        Self {
+            name: i.name,
+            dashboard_url: i.dashboard_url,
+            verify_url: i.verify_url,
         }
     }
 }

@@ -71,6 +71,9 @@ fn main() {
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Used from Rust only (open_dashboard); the webview is granted none
+        // of its commands.
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
@@ -115,6 +118,10 @@ fn main() {
             commands::copy_rotation_key,
             commands::list_rotations,
             commands::add_to_gitignore,
+            commands::add_manual_provider,
+            commands::provide_new_key,
+            commands::confirm_done_by_hand,
+            commands::open_dashboard,
         ]);
     if let Err(e) = app.run(tauri::generate_context!()) {
         eprintln!("latchkey: the window could not start: {e}");

@@ -15,6 +15,7 @@ import type { RotationView } from "./bindings/RotationView";
 import type { RotationPlanInput } from "./bindings/RotationPlanInput";
 import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetState } from "./bindings/TargetState";
+import type { NewManualProviderInput } from "./bindings/NewManualProviderInput";
 
 export type {
   KeyListing,
@@ -79,6 +80,11 @@ export const api = {
   copyRotationKey: (rotationId: string) => call<CopyReceipt>("copy_rotation_key", { rotationId }),
   listRotations: () => call<RotationView[]>("list_rotations"),
   addToGitignore: (path: string) => call<null>("add_to_gitignore", { path }),
+  addManualProvider: (input: NewManualProviderInput) => call<ProviderView>("add_manual_provider", { input }),
+  provideNewKey: (rotationId: string, secret: string) =>
+    call<RotationView>("provide_new_key", { rotationId, secret }),
+  confirmDoneByHand: (rotationId: string) => call<RotationView>("confirm_done_by_hand", { rotationId }),
+  openDashboard: (rotationId: string) => call<null>("open_dashboard", { rotationId }),
 };
 
 /** A message that says what to do next, from any thrown value. */

@@ -4,4 +4,8 @@ import type { ProviderKind } from "./ProviderKind";
 /**
  * A provider as the UI and CLI list it. Its token stays in the keychain.
  */
-export type ProviderView = { id: string, name: string, kind: ProviderKind, base_url: string, project: string, is_demo: boolean, };
+export type ProviderView = { id: string, name: string, kind: ProviderKind, base_url: string, project: string, is_demo: boolean, 
+/**
+ * Manual providers: where keys are made and revoked by hand.
+ */
+dashboard_url: string, };
