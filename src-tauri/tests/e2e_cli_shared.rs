@@ -13,7 +13,8 @@ use webdriver::{App, By};
 fn cli_binary() -> PathBuf {
     let desktop = PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
     let cli = desktop.with_file_name("latchkey");
-    if !cli.exists() {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&cli) < modified(&desktop) {
         let status = Command::new(env!("CARGO"))
             .args(["build", "-p", "latchkey-cli", "--bin", "latchkey"])
             .status()
