@@ -62,6 +62,23 @@ async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
     Ok((Arc::new(vault), handle))
 }
 
+/// At most one desktop notification a day about keys due for rotation
+/// (older than the policy or expiring within 14 days); checked hourly.
+async fn remind(app: tauri::AppHandle, vault: Arc<Vault>) {
+    use tauri_plugin_notification::NotificationExt;
+    loop {
+        if let Ok(Some(reminder)) = vault.rotation_reminder() {
+            let _ = app
+                .notification()
+                .builder()
+                .title("Latchkey: keys due for rotation")
+                .body(reminder.body)
+                .show();
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}
+
 fn main() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -74,6 +91,8 @@ fn main() {
         // Used from Rust only (open_dashboard); the webview is granted none
         // of its commands.
         .plugin(tauri_plugin_opener::init())
+        // Used from Rust only (the daily rotation reminder).
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
@@ -87,6 +106,7 @@ fn main() {
                     Ok((vault, demo)) => {
                         let state = handle.state::<AppState>();
                         *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = Some(demo);
+                        tauri::async_runtime::spawn(remind(handle.clone(), vault.clone()));
                         Ok(vault)
                     }
                     Err(e) => {

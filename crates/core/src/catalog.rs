@@ -94,6 +94,7 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE providers ADD COLUMN dashboard_url TEXT NOT NULL DEFAULT '';
     ALTER TABLE rotations ADD COLUMN confirmed_by_hand INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     "#,
 ];
 
@@ -414,6 +415,26 @@ impl Catalog {
             insert_key_on(&tx, k)?;
         }
         tx.commit()?;
+        Ok(())
+    }
+
+    // ---- settings ----
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
         Ok(())
     }
 

@@ -133,6 +133,13 @@ pub struct NewManualProvider {
     pub verify_url: String,
 }
 
+/// The day's reminder of keys due for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationReminder {
+    pub count: usize,
+    pub body: String,
+}
+
 /// A key to create on a provider.
 #[derive(Debug, Clone)]
 pub struct NewKey {
@@ -860,6 +867,44 @@ impl Vault {
             &format!("added existing key \"{name}\""),
         )?;
         self.key(&id)
+    }
+
+    /// The keys due for rotation (older than the policy or expiring within
+    /// 14 days), at most once per calendar day (UTC): `None` when there are
+    /// none or the day's reminder was already given. Records the reminder.
+    pub fn rotation_reminder(&self) -> Result<Option<RotationReminder>> {
+        const KEY: &str = "rotation_reminder_day";
+        let today = self.clock.now().date().to_string();
+        if self.catalog().setting(KEY)?.as_deref() == Some(today.as_str()) {
+            return Ok(None);
+        }
+        let due: Vec<String> = self
+            .local_keys()?
+            .into_iter()
+            .filter(|k| k.rotation_due && k.has_secret)
+            .map(|k| k.name)
+            .collect();
+        if due.is_empty() {
+            return Ok(None);
+        }
+        self.catalog().set_setting(KEY, &today)?;
+        let shown: Vec<String> = due.iter().take(3).map(|n| format!("“{n}”")).collect();
+        let more = due.len().saturating_sub(3);
+        let body = format!(
+            "{} {} due for rotation: {}{}. Open Latchkey and choose Rotate.",
+            due.len(),
+            if due.len() == 1 { "key is" } else { "keys are" },
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+        Ok(Some(RotationReminder {
+            count: due.len(),
+            body,
+        }))
     }
 
     /// The audit log, newest first.
