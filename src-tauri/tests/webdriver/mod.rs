@@ -44,6 +44,38 @@ pub struct App {
     driver: Option<Child>,
     log: PathBuf,
     _log_dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    native_port: u16,
+}
+
+/// Pids of processes whose command line contains `needle` and, when given,
+/// whose environment holds `env` (a `KEY=value`).
+fn pids_matching(needle: &str, env: Option<&str>) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().into_owned();
+            pid.bytes().all(|b| b.is_ascii_digit()).then_some(pid)
+        })
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let has = |hay: &[u8], n: &[u8]| hay.windows(n.len()).any(|w| w == n);
+            has(&cmdline, needle.as_bytes())
+                && env.map_or(true, |env| {
+                    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                    environ.split(|b| *b == 0).any(|kv| kv == env.as_bytes())
+                })
+        })
+        .collect()
+}
+
+fn kill_pids(pids: &[String]) {
+    if !pids.is_empty() {
+        let _ = Command::new("kill").arg("-KILL").args(pids).status();
+    }
 }
 
 impl App {
@@ -84,12 +116,16 @@ impl App {
         let mut app = Self {
             http: reqwest::Client::builder()
                 .no_proxy()
+                // A session that never comes up fails the test, not hangs it.
+                .timeout(Duration::from_secs(90))
                 .build()
                 .expect("client"),
             base: format!("http://127.0.0.1:{port}"),
             driver: Some(driver),
             log,
             _log_dir: log_dir,
+            data_dir: data_dir.to_path_buf(),
+            native_port: native,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while app
@@ -284,21 +320,46 @@ impl App {
     }
 
     /// Ends the session and the driver; returns everything they logged.
+    /// Returns once the app has exited, so a relaunch is not taken for a
+    /// second instance (single-instance would forward to the dying one).
     pub async fn close(mut self) -> String {
         let _ = self.raw("DELETE", "", None).await;
+        let app_env = format!("LATCHKEY_DATA_DIR={}", self.data_dir.display());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pids_matching("latchkey-desktop", Some(&app_env)).is_empty()
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.stop();
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the driver, its WebKitWebDriver and the app, and waits for them.
+    fn stop(&mut self) {
         if let Some(mut driver) = self.driver.take() {
             let _ = driver.kill();
             let _ = driver.wait();
         }
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        kill_pids(&pids_matching(
+            &format!("--port={}", self.native_port),
+            None,
+        ));
+        let app_env = format!("LATCHKEY_DATA_DIR={}", self.data_dir.display());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = pids_matching("latchkey-desktop", Some(&app_env));
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            kill_pids(&left);
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        if let Some(mut driver) = self.driver.take() {
-            let _ = driver.kill();
-            let _ = driver.wait();
-        }
+        self.stop();
     }
 }
