@@ -27,6 +27,11 @@ echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb, with a private gnome-keyring)"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh cargo test --workspace --locked
+echo "==> cargo fuzz: the .env editor, 100,000 runs (stable toolchain via RUSTC_BOOTSTRAP)"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked --quiet
+fi
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run dotenv_set_value -- -runs=100000 -max_len=512)
 echo "==> generated bindings are up to date"
 if [ -n "$(git status --porcelain -- ui/src/lib/bindings 2>/dev/null)" ]; then
     git status --porcelain -- ui/src/lib/bindings

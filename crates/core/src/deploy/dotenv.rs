@@ -13,6 +13,8 @@ pub enum DotenvError {
     BadValue,
     #[error("the file is not valid UTF-8")]
     NotUtf8,
+    #[error("the file quotes values in a way Latchkey cannot edit safely (e.g. a quote in the middle of a value); change this variable by hand")]
+    Unsupported,
 }
 
 const BOM: &str = "\u{feff}";
@@ -36,11 +38,12 @@ struct Assignment<'a> {
 }
 
 fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
-    let body = line.trim_start_matches([' ', '\t']);
+    // Blanks as dotenvy reads them: any whitespace (a lone CR included).
+    let body = line.trim_start_matches(char::is_whitespace);
     let indent = line.len() - body.len();
     let (after_export, export_len) = match body.strip_prefix("export") {
-        Some(rest) if rest.starts_with([' ', '\t']) => {
-            let trimmed = rest.trim_start_matches([' ', '\t']);
+        Some(rest) if rest.starts_with(char::is_whitespace) => {
+            let trimmed = rest.trim_start_matches(char::is_whitespace);
             (trimmed, body.len() - trimmed.len())
         }
         _ => (body, 0),
@@ -53,10 +56,10 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
         return None;
     }
     let rest = &after_export[name_len..];
-    let before_eq = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    let before_eq = rest.len() - rest.trim_start_matches(char::is_whitespace).len();
     let rest_eq = &rest[before_eq..];
     let after_eq = rest_eq.strip_prefix('=')?;
-    let ws = after_eq.len() - after_eq.trim_start_matches([' ', '\t']).len();
+    let ws = after_eq.len() - after_eq.trim_start_matches(char::is_whitespace).len();
     let value_part = &after_eq[ws..];
     let start = indent + export_len + name_len + before_eq + 1 + ws;
     match value_part.chars().next() {
@@ -155,6 +158,15 @@ fn ending(line: &str) -> (&str, &str) {
     }
 }
 
+/// What follows a value on its line: blanks and a `#` comment stay;
+/// anything else (`"a"b`) is read as part of the old value, so it goes.
+fn push_kept_suffix(out: &mut String, suffix: &str) {
+    let rest = suffix.trim_start_matches(char::is_whitespace);
+    if rest.is_empty() || (rest.starts_with('#') && rest.len() < suffix.len()) {
+        out.push_str(suffix);
+    }
+}
+
 /// Sets `name` to `value` in a `.env` file's bytes. Every assignment of
 /// `name` gets the new value in its own quoting style (double quotes when
 /// the style cannot hold it); when there is none, `NAME=value` is appended
@@ -182,8 +194,23 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
     out.push_str(bom);
     let mut found = false;
     let mut open_quote: Option<char> = None;
+    // Inside the target's old multi-line value, which is being replaced.
+    let mut replacing: Option<char> = None;
     for line in &lines {
         let (content, end) = ending(line);
+        if let Some(q) = replacing {
+            let closes = if q == '"' {
+                find_unescaped(content, '"')
+            } else {
+                content.find('\'')
+            };
+            if let Some(i) = closes {
+                replacing = None;
+                push_kept_suffix(&mut out, &content[i + 1..]);
+                out.push_str(end);
+            }
+            continue;
+        }
         if let Some(q) = open_quote {
             // Inside a multi-line quoted value: copy until it closes.
             let closes = if q == '"' {
@@ -198,6 +225,17 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
             continue;
         }
         match parse_assignment(content) {
+            Some(a) if !a.closed && a.name == name => {
+                // A multi-line old value: the new one replaces all of it.
+                found = true;
+                let (quote, rendered) = render(value, a.quote);
+                out.push_str(&content[..a.prefix_len - 1]);
+                let q = quote.unwrap_or('"');
+                out.push(q);
+                out.push_str(&rendered);
+                out.push(q);
+                replacing = a.quote;
+            }
             Some(a) if !a.closed => {
                 open_quote = a.quote;
                 out.push_str(line);
@@ -222,7 +260,7 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
                 if let Some(q) = quote {
                     out.push(q);
                 }
-                out.push_str(&content[suffix_start..]);
+                push_kept_suffix(&mut out, &content[suffix_start..]);
                 out.push_str(end);
             }
             _ => out.push_str(line),
@@ -247,7 +285,36 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
             out.push_str(newline);
         }
     }
-    Ok(out.into_bytes())
+    let out = out.into_bytes();
+    if !reads_back(original, &out, name, value) {
+        return Err(DotenvError::Unsupported);
+    }
+    Ok(out)
+}
+
+fn read_all(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let body = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
+    dotenvy::from_read_iter(body)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+}
+
+/// Verify-or-refuse: when dotenvy can read the original, the edit must read
+/// back with `name` = `value` and every other variable as before (unless
+/// the file uses `$` expansion, where others may follow `name` by design).
+fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
+    let Some(before) = read_all(original) else {
+        return true;
+    };
+    let Some(after) = read_all(edited) else {
+        return false;
+    };
+    let others = |v: &[(String, String)]| -> Vec<(String, String)> {
+        v.iter().filter(|(k, _)| k != name).cloned().collect()
+    };
+    let target_ok = after.iter().any(|(k, _)| k == name)
+        && after.iter().filter(|(k, _)| k == name).all(|(_, v)| v == value);
+    target_ok && (original.contains(&b'$') || others(&before) == others(&after))
 }
 
 #[cfg(test)]
