@@ -91,6 +91,12 @@ impl App {
         env: &[(&str, &str)],
         ready: By,
     ) -> Self {
+        // Single-instance: a Latchkey still exiting would take this launch
+        // for a second instance. Wait until the last one is gone.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !pids_matching("latchkey-desktop", None).is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let log_dir = tempfile::tempdir().expect("log dir");
         let log = log_dir.path().join("app.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -142,7 +148,19 @@ impl App {
             "browserName": "wry",
             "tauri:options": { "application": binary }
         } } });
-        let answer = app.raw("POST", "/session", Some(caps)).await;
+        let sent = app
+            .http
+            .post(format!("{}/session", app.base))
+            .json(&caps)
+            .send()
+            .await;
+        let answer: Value = match sent {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(e) => panic!(
+                "the app's session did not start ({e}); its log:\n{}",
+                std::fs::read_to_string(&app.log).unwrap_or_default()
+            ),
+        };
         let session = answer["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no session: {answer}"))

@@ -313,7 +313,10 @@ fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
         v.iter().filter(|(k, _)| k != name).cloned().collect()
     };
     let target_ok = after.iter().any(|(k, _)| k == name)
-        && after.iter().filter(|(k, _)| k == name).all(|(_, v)| v == value);
+        && after
+            .iter()
+            .filter(|(k, _)| k == name)
+            .all(|(_, v)| v == value);
     target_ok && (original.contains(&b'$') || others(&before) == others(&after))
 }
 
