@@ -16,7 +16,18 @@ fn cli_binary() -> PathBuf {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if modified(&cli) < modified(&desktop) {
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "latchkey-cli", "--bin", "latchkey"])
+            // The features `cargo test` builds it with (failpoints come with
+            // its tests' dev-dependencies), so this never replaces the binary
+            // the CLI's own fault tests use with a different build.
+            .args([
+                "build",
+                "-p",
+                "latchkey-cli",
+                "--bin",
+                "latchkey",
+                "--features",
+                "failpoints",
+            ])
             .status()
             .expect("cargo build");
         assert!(status.success(), "could not build the CLI");

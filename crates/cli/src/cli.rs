@@ -613,6 +613,15 @@ fn print_progress(view: &RotationView) {
 
 fn report_end(view: &RotationView) {
     eprintln!("Rotation {}: {}", view.id, view.summary);
+    if view.needs.is_some() {
+        eprintln!(
+            "This step is done by hand in the service's dashboard{}: finish it in the desktop app's Rotate wizard.",
+            view.dashboard_url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        );
+    }
     if view
         .targets
         .iter()
