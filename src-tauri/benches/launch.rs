@@ -82,6 +82,12 @@ async fn measure(binary: &Path, ready: By, data: &Path) -> Sample {
     let launch = started.elapsed();
     tokio::time::sleep(Duration::from_secs(5).saturating_sub(started.elapsed())).await;
     let pids = process_tree(&std::fs::canonicalize(binary).expect("binary"));
+    if std::env::var_os("LK_BENCH_DETAIL").is_some() {
+        for pid in &pids {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            println!("  {} {:>7} KiB PSS", comm.trim(), pss_kib(&[*pid]));
+        }
+    }
     let sample = Sample {
         launch,
         pss_kib: pss_kib(&pids),
@@ -112,12 +118,17 @@ async fn main() {
         "build the baseline first: cargo build --release -p latchkey --example bare_window ({})",
         bare_bin.display()
     );
+    // LK_BENCH_KEYS: another catalog size, to see what the keys cost.
+    let keys: usize = std::env::var("LK_BENCH_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(KEYS);
     let (mut app_t, mut bare_t, mut app_m, mut bare_m) = (vec![], vec![], vec![], vec![]);
     for round in 1..=rounds {
         let bare_dir = tempfile::tempdir().expect("dir");
         let bare = measure(&bare_bin, By::xpath("//p[@id='ready']"), bare_dir.path()).await;
         let data = tempfile::tempdir().expect("dir");
-        seed::seed(data.path(), KEYS);
+        seed::seed(data.path(), keys);
         let app = measure(
             &app_bin,
             By::xpath("//div[@role='row' and @data-key-id]"),
@@ -139,7 +150,7 @@ async fn main() {
         app_m.push(app.pss_kib as f64);
     }
     let (at, bt, am, bm) = (median(app_t), median(bare_t), median(app_m), median(bare_m));
-    println!("launch → rendered ({KEYS} keys): latchkey {:.0} ms vs bare {:.0} ms: {:.2}x (target <= 1.30x)", at * 1e3, bt * 1e3, at / bt);
+    println!("launch → rendered ({keys} keys): latchkey {:.0} ms vs bare {:.0} ms: {:.2}x (target <= 1.30x)", at * 1e3, bt * 1e3, at / bt);
     println!(
         "PSS after 5 s: latchkey {:.0} MiB vs bare {:.0} MiB: {:.2}x (target <= 1.20x)",
         am / 1024.0,
