@@ -18,4 +18,12 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR
 chmod 700 "$XDG_RUNTIME_DIR"
 eval "$(printf 'latchkey-test' | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK 2>/dev/null || true
+# The login keyring appears a moment after --unlock returns; a program that
+# asks before then gets a "create a keyring" prompt nobody can answer.
+for _ in $(seq 50); do
+    dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+        org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Service string:Collections \
+        2>/dev/null | grep -q collection/login && break
+    sleep 0.1
+done
 "$@"

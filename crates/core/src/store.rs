@@ -83,6 +83,18 @@ impl std::fmt::Debug for KeychainStore {
     }
 }
 
+/// How long one keychain call may wait, e.g. on an unlock prompt:
+/// `LATCHKEY_KEYCHAIN_TIMEOUT_SECS` (1 to 3600), else 60 s. After that the
+/// call fails as `keychain_locked`.
+fn keychain_timeout() -> std::time::Duration {
+    std::env::var("LATCHKEY_KEYCHAIN_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map(std::time::Duration::from_secs)
+        .unwrap_or(std::time::Duration::from_secs(60))
+}
+
 impl KeychainStore {
     /// Opens the platform keychain and proves it persists.
     pub fn open() -> Result<Self> {
@@ -121,8 +133,15 @@ impl KeychainStore {
                 let _ = tx.send(job());
             }));
         send.map_err(|_| Error::KeychainUnavailable("the keychain thread stopped".into()))?;
-        rx.recv()
-            .map_err(|_| Error::KeychainUnavailable("the keychain thread stopped".into()))
+        // A locked keyring answers with an unlock prompt; where nobody can
+        // answer it (a headless shell) the call would wait forever.
+        match rx.recv_timeout(keychain_timeout()) {
+            Ok(v) => Ok(v),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::KeychainLocked),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::KeychainUnavailable(
+                "the keychain thread stopped".into(),
+            )),
+        }
     }
 
     /// write → read back through a fresh entry → delete. A mock or

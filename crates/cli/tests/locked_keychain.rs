@@ -1,0 +1,33 @@
+//! A locked keyring is a clear, typed error, not a hang: the real binary in
+//! its own private D-Bus session with a real gnome-keyring whose login
+//! keyring is locked (an unlock prompt nobody can answer).
+
+use std::process::Command;
+
+#[test]
+fn a_locked_keyring_is_keychain_locked_not_a_hang() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = tempfile::tempdir().expect("data dir");
+    let script = format!(
+        "'{bin}' list >/dev/null || exit 90
+         dbus-send --session --dest=org.freedesktop.secrets --type=method_call --print-reply \
+            /org/freedesktop/secrets org.freedesktop.Secret.Service.Lock \
+            array:objpath:/org/freedesktop/secrets/collection/login >/dev/null || exit 91
+         exec '{bin}' list",
+        bin = env!("CARGO_BIN_EXE_latchkey"),
+    );
+    let started = std::time::Instant::now();
+    let out = Command::new(repo.join("scripts/with-keyring.sh"))
+        // A session of its own: locking it must not touch other tests'.
+        .env_remove("LATCHKEY_IN_KEYRING_SESSION")
+        .env("LATCHKEY_DATA_DIR", data.path())
+        .env("LATCHKEY_KEYCHAIN_TIMEOUT_SECS", "3")
+        .args(["bash", "-c", &script])
+        .output()
+        .expect("run with-keyring.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("[keychain_locked]"), "{stderr}");
+    assert!(stderr.contains("Unlock your login keyring"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
