@@ -86,6 +86,38 @@ async fn measure(binary: &Path, ready: By, data: &Path) -> Sample {
         for pid in &pids {
             let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
             println!("  {} {:>7} KiB PSS", comm.trim(), pss_kib(&[*pid]));
+            if std::env::var_os("LK_BENCH_SMAPS").is_some() {
+                let smaps =
+                    std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+                let mut by: std::collections::BTreeMap<String, u64> = Default::default();
+                let mut kind = String::new();
+                for line in smaps.lines() {
+                    let first = line.split_whitespace().next().unwrap_or("");
+                    if first.contains('-')
+                        && first.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+                    {
+                        let path = line.split_whitespace().nth(5).unwrap_or("[anon]");
+                        kind = if path.starts_with('/') && !path.starts_with("/memfd") {
+                            if path.contains(".so") {
+                                "[libs]".into()
+                            } else {
+                                path.to_owned()
+                            }
+                        } else {
+                            path.split(' ').next().unwrap_or(path).to_owned()
+                        };
+                    } else if let Some(v) = line.strip_prefix("Pss:") {
+                        *by.entry(kind.clone()).or_default() += v
+                            .split_whitespace()
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .unwrap_or(0);
+                    }
+                }
+                for (k, v) in by.iter().filter(|(_, v)| **v > 2048) {
+                    println!("      {k}: {v} KiB");
+                }
+            }
         }
     }
     let sample = Sample {
