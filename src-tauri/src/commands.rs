@@ -113,6 +113,13 @@ pub async fn plan_rotation(
     Ok(state.vault().await?.plan_rotation(input.into())?)
 }
 
+/// Sends each progress view down an IPC channel (a closed one is ignored).
+fn sender(channel: Channel<RotationView>) -> impl Fn(&RotationView) + Send + Sync {
+    move |v: &RotationView| {
+        let _ = channel.send(v.clone());
+    }
+}
+
 /// Runs or resumes a rotation; every journaled step is sent on `on_progress`.
 #[tauri::command]
 pub async fn run_rotation(
@@ -120,9 +127,7 @@ pub async fn run_rotation(
     rotation_id: String,
     on_progress: Channel<RotationView>,
 ) -> CommandResult<RotationView> {
-    let progress = move |v: &RotationView| {
-        let _ = on_progress.send(v.clone());
-    };
+    let progress = sender(on_progress);
     Ok(state
         .vault()
         .await?
@@ -136,9 +141,7 @@ pub async fn rollback_rotation(
     rotation_id: String,
     on_progress: Channel<RotationView>,
 ) -> CommandResult<RotationView> {
-    let progress = move |v: &RotationView| {
-        let _ = on_progress.send(v.clone());
-    };
+    let progress = sender(on_progress);
     Ok(state
         .vault()
         .await?
