@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "provide_new_key",
     "confirm_done_by_hand",
     "open_dashboard",
+    "get_settings",
+    "update_settings",
 ];
 
 fn main() {

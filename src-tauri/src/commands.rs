@@ -11,9 +11,10 @@ use latchkey_core::{Error, Secret};
 
 use crate::ipc::{
     CommandError, CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput,
-    NewManualProviderInput, NewProviderInput, RotationPlanInput, StartupStatus,
+    NewManualProviderInput, NewProviderInput, RotationPlanInput, SettingsView, StartupStatus,
 };
 use crate::AppState;
+use latchkey_core::settings::Settings;
 
 #[tauri::command]
 pub async fn startup_status(state: State<'_, AppState>) -> CommandResult<StartupStatus> {
@@ -74,7 +75,7 @@ pub async fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResu
     let vault = state.vault().await?;
     vault.copy_key(&key_id)?;
     Ok(CopyReceipt {
-        clears_in_secs: state.clear_after_secs,
+        clears_in_secs: vault.clear_after()?.as_secs() as u32,
     })
 }
 
@@ -168,9 +169,10 @@ pub async fn copy_rotation_key(
     state: State<'_, AppState>,
     rotation_id: String,
 ) -> CommandResult<CopyReceipt> {
-    state.vault().await?.copy_rotation_key(&rotation_id)?;
+    let vault = state.vault().await?;
+    vault.copy_rotation_key(&rotation_id)?;
     Ok(CopyReceipt {
-        clears_in_secs: state.clear_after_secs,
+        clears_in_secs: vault.clear_after()?.as_secs() as u32,
     })
 }
 
@@ -233,4 +235,27 @@ pub async fn open_dashboard(
             "Could not open a browser; open the dashboard link by hand",
         ))
     })
+}
+
+fn settings_view(vault: &latchkey_core::Vault) -> CommandResult<SettingsView> {
+    Ok(SettingsView {
+        settings: vault.settings()?,
+        clipboard_fixed_by_env: vault.clear_after_overridden(),
+        data_dir: latchkey_core::paths::data_dir().display().to_string(),
+    })
+}
+
+#[tauri::command]
+pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<SettingsView> {
+    settings_view(&*state.vault().await?)
+}
+
+#[tauri::command]
+pub async fn update_settings(
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> CommandResult<SettingsView> {
+    let vault = state.vault().await?;
+    vault.update_settings(settings)?;
+    settings_view(&vault)
 }

@@ -115,6 +115,18 @@ pub struct StartupStatus {
     pub error: Option<WireError>,
 }
 
+/// The Settings screen: the shared settings, and what the environment fixes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct SettingsView {
+    pub settings: latchkey_core::settings::Settings,
+    /// `LATCHKEY_CLIPBOARD_CLEAR_SECS` is set, so the clipboard timeout
+    /// setting does not apply to this process.
+    pub clipboard_fixed_by_env: bool,
+    /// Where the catalog lives (the keys themselves are in the keychain).
+    pub data_dir: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

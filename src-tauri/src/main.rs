@@ -12,7 +12,7 @@ mod ipc;
 
 use std::sync::Arc;
 
-use latchkey_core::clipboard::{clear_after, SystemClipboard};
+use latchkey_core::clipboard::{clear_after_from_env, SystemClipboard};
 use latchkey_core::clock::SystemClock;
 use latchkey_core::paths::{self, DEMO_DATA_FILE};
 use latchkey_core::store::KeychainStore;
@@ -28,7 +28,6 @@ type Opened = Result<Arc<Vault>, CommandError>;
 /// window loads; commands wait for it.
 pub struct AppState {
     vault: tokio::sync::watch::Receiver<Option<Opened>>,
-    pub clear_after_secs: u32,
     _demo: std::sync::Mutex<Option<ShutdownHandle>>,
 }
 
@@ -52,7 +51,9 @@ async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
     let store = Arc::new(KeychainStore::open()?);
     let clipboard = Arc::new(SystemClipboard::new()?);
     let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
-    vault.set_clear_after(clear_after());
+    if let Some(after) = clear_after_from_env() {
+        vault.set_clear_after(after);
+    }
     let token = vault.demo_admin_token()?;
     let (addr, handle) =
         latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
@@ -97,7 +98,6 @@ fn main() {
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
                 vault: rx,
-                clear_after_secs: clear_after().as_secs() as u32,
                 _demo: std::sync::Mutex::new(None),
             });
             let handle = app.handle().clone();
@@ -142,6 +142,8 @@ fn main() {
             commands::provide_new_key,
             commands::confirm_done_by_hand,
             commands::open_dashboard,
+            commands::get_settings,
+            commands::update_settings,
         ]);
     if let Err(e) = app.run(tauri::generate_context!()) {
         eprintln!("latchkey: the window could not start: {e}");

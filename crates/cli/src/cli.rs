@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use latchkey_core::catalog::{TargetSpec, TargetStatus};
-use latchkey_core::clipboard::{clear_after, ClearOutcome, SystemClipboard};
+use latchkey_core::clipboard::{clear_after_from_env, ClearOutcome, SystemClipboard};
 use latchkey_core::clock::SystemClock;
 use latchkey_core::envs::EnvState;
 use latchkey_core::paths::{self, DEMO_DATA_FILE};
@@ -31,6 +31,7 @@ Examples:
   latchkey check .
   latchkey run -- npm test
   latchkey import .env --provider acme
+  latchkey settings --clipboard-clear-secs 20 --rotation-policy-days 60
 
 Exit codes:
   0  success
@@ -44,7 +45,8 @@ Exit codes:
 
 Errors print as `latchkey: <message> [<code>]` (with --json: {\"error\":{\"code\",\"message\"}}
 on stderr); the codes are the desktop app's. LATCHKEY_DATA_DIR overrides the data
-directory, LATCHKEY_CLIPBOARD_CLEAR_SECS the clipboard timeout (default 30).";
+directory, LATCHKEY_CLIPBOARD_CLEAR_SECS the clipboard timeout over the settings' value
+(default 30).";
 
 /// Latchkey: your API keys, from a shell. Shares the keychain and catalog
 /// with the desktop app.
@@ -62,7 +64,8 @@ impl Args {
             Command::List { json }
             | Command::Rotations { json }
             | Command::Check { json, .. }
-            | Command::Import { json, .. } => *json,
+            | Command::Import { json, .. }
+            | Command::Settings { json, .. } => *json,
             Command::Providers {
                 command: ProvidersCommand::List { json },
             } => *json,
@@ -170,6 +173,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Shows the settings shared with the desktop app; the options change them.
+    Settings {
+        /// Seconds before a copied key is cleared (5 to 600).
+        #[arg(long, value_name = "SECS")]
+        clipboard_clear_secs: Option<u32>,
+        /// Days after which a key is due for rotation (1 to 3650).
+        #[arg(long, value_name = "DAYS")]
+        rotation_policy_days: Option<u32>,
+        /// The daily desktop reminder about keys due for rotation.
+        #[arg(long, value_parser = ["on", "off"])]
+        reminders: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,7 +222,9 @@ async fn open() -> Result<Session> {
     let store = Arc::new(KeychainStore::open()?);
     let clipboard = Arc::new(SystemClipboard::new()?);
     let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
-    vault.set_clear_after(clear_after());
+    if let Some(after) = clear_after_from_env() {
+        vault.set_clear_after(after);
+    }
     // The Demo provider lives in the desktop app; when the app is not
     // running, this process serves it from the same state file.
     let mut demo = None;
@@ -263,7 +282,7 @@ pub async fn run(args: Args) -> Result<u8> {
                     "Created \"{}\" ({}) and saved it in the keychain; copied, clears in {} s.",
                     key.name,
                     key.preview,
-                    clear_after().as_secs()
+                    vault.clear_after()?.as_secs()
                 );
                 wait_clear(timer);
             } else {
@@ -289,7 +308,7 @@ pub async fn run(args: Args) -> Result<u8> {
                 "Copied \"{}\" ({}). The clipboard clears in {} s; keep this running until then.",
                 key.name,
                 key.preview,
-                clear_after().as_secs()
+                vault.clear_after()?.as_secs()
             );
             wait_clear(timer);
             Ok(EXIT_OK)
@@ -342,6 +361,50 @@ pub async fn run(args: Args) -> Result<u8> {
             }
             let name = name.unwrap_or_default();
             rotate(vault, &name, provider.as_deref(), &dotenv, yes).await
+        }
+        Command::Settings {
+            clipboard_clear_secs,
+            rotation_policy_days,
+            reminders,
+            json,
+        } => {
+            let mut settings = vault.settings()?;
+            let changing = clipboard_clear_secs.is_some()
+                || rotation_policy_days.is_some()
+                || reminders.is_some();
+            if changing {
+                settings.clipboard_clear_secs =
+                    clipboard_clear_secs.unwrap_or(settings.clipboard_clear_secs);
+                settings.rotation_policy_days =
+                    rotation_policy_days.unwrap_or(settings.rotation_policy_days);
+                if let Some(r) = reminders {
+                    settings.rotation_reminders = r == "on";
+                }
+                settings = vault.update_settings(settings)?;
+            }
+            if json {
+                output::json(&settings);
+            } else {
+                println!(
+                    "clipboard-clear-secs  {}{}",
+                    settings.clipboard_clear_secs,
+                    if vault.clear_after_overridden() {
+                        " (LATCHKEY_CLIPBOARD_CLEAR_SECS overrides it here)"
+                    } else {
+                        ""
+                    }
+                );
+                println!("rotation-policy-days  {}", settings.rotation_policy_days);
+                println!(
+                    "reminders             {}",
+                    if settings.rotation_reminders {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                );
+            }
+            Ok(EXIT_OK)
         }
         Command::Rotations { json } => {
             let all = vault.rotations()?;

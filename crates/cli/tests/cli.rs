@@ -239,3 +239,46 @@ async fn rotate_from_the_cli_and_the_lock_names_the_unfinished_rotation() {
     assert!(table.stdout.contains("done"), "{table:#?}");
     assert_eq!(service.live("web").await.len(), 1);
 }
+
+/// `latchkey settings` shows and changes the settings the app shares; a
+/// value out of range is refused with the app's code and changes nothing.
+#[test]
+fn settings_are_shown_and_changed_from_the_cli() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let shown = cli.run(&["settings", "--json"]);
+    shown.ok();
+    assert_eq!(
+        shown.json(),
+        serde_json::json!({
+            "clipboard_clear_secs": 30,
+            "rotation_policy_days": 90,
+            "rotation_reminders": true
+        })
+    );
+    let changed = cli.run(&[
+        "settings",
+        "--clipboard-clear-secs",
+        "20",
+        "--rotation-policy-days",
+        "60",
+        "--reminders",
+        "off",
+        "--json",
+    ]);
+    changed.ok();
+    assert_eq!(changed.json()["rotation_policy_days"], 60);
+    let refused = cli.run(&["settings", "--clipboard-clear-secs", "2", "--json"]);
+    assert_eq!(refused.code, Some(2), "{refused:#?}");
+    assert!(refused.stderr.contains("invalid_input"), "{refused:#?}");
+    let table = cli.run(&["settings"]);
+    table.ok();
+    assert!(
+        table.stdout.contains("clipboard-clear-secs  20")
+            && table.stdout.contains("rotation-policy-days  60")
+            && table.stdout.contains("reminders             off"),
+        "{table:#?}"
+    );
+    // The tests' LATCHKEY_CLIPBOARD_CLEAR_SECS fixes the timeout here.
+    assert!(table.stdout.contains("overrides it here"), "{table:#?}");
+}

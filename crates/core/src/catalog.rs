@@ -438,6 +438,20 @@ impl Catalog {
         Ok(())
     }
 
+    /// Sets several settings in one transaction.
+    pub fn set_settings(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
+        self.write(|tx| {
+            for (key, value) in pairs {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     // ---- audit ----
 
     /// Appends one hash-chained audit row. `detail` must never hold a secret.

@@ -15,18 +15,17 @@ use crate::secret::{Fingerprint, Secret};
 /// The default time before a copied key is cleared.
 pub const DEFAULT_CLEAR_AFTER: Duration = Duration::from_secs(30);
 
-/// A clipboard: the system one, or a test double.
-/// Seconds a copied key stays on the clipboard: `LATCHKEY_CLIPBOARD_CLEAR_SECS`
-/// (1 to 3600) for the app and the CLI alike, else the default.
-pub fn clear_after() -> Duration {
+/// `LATCHKEY_CLIPBOARD_CLEAR_SECS` (1 to 3600), which fixes the clipboard
+/// timeout for the app and the CLI alike over the Settings' value.
+pub fn clear_after_from_env() -> Option<Duration> {
     std::env::var("LATCHKEY_CLIPBOARD_CLEAR_SECS")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .filter(|&s| (1..=3600).contains(&s))
         .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_CLEAR_AFTER)
 }
 
+/// A clipboard: the system one, or a test double.
 pub trait Clipboard: Send + Sync {
     /// Puts a secret on the clipboard, excluded from history where possible.
     fn set_secret(&self, secret: &Secret) -> Result<()>;

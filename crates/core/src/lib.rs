@@ -18,6 +18,7 @@ pub mod paths;
 pub mod providers;
 pub mod rotation;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod vault;
 

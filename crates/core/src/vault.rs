@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::catalog::{AuditEntry, Catalog, KeyRecord, ProviderKind, ProviderRecord};
-use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard, DEFAULT_CLEAR_AFTER};
+use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard};
 use crate::clock::{parse_rfc3339, rfc3339, Clock};
 use crate::error::{Error, Result};
 use crate::http::{check_base_url, HttpPolicy};
@@ -22,6 +22,7 @@ use crate::providers::keyservice::{check_project, KeyserviceProvider};
 use crate::providers::manual::ManualProvider;
 use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
 use crate::secret::Secret;
+use crate::settings::Settings;
 use crate::store::{key_account, provider_account, SecretStore};
 
 /// Days before expiry at which a key gets a badge.
@@ -168,7 +169,8 @@ pub struct Vault {
     pub(crate) clipboard: ClipboardGuard,
     clock: Arc<dyn Clock>,
     http: HttpPolicy,
-    pub(crate) clear_after: Duration,
+    /// Overrides the Settings' clipboard timeout (tests, the environment).
+    clear_after_override: Option<Duration>,
     /// Rotations being run by this process.
     running: Mutex<HashSet<String>>,
     connections: Mutex<HashMap<String, Arc<dyn Provider>>>,
@@ -222,15 +224,59 @@ impl Vault {
             clipboard: ClipboardGuard::new(clipboard),
             clock,
             http: HttpPolicy::default(),
-            clear_after: DEFAULT_CLEAR_AFTER,
+            clear_after_override: None,
             running: Mutex::new(HashSet::new()),
             connections: Mutex::new(HashMap::new()),
         })
     }
 
-    /// How long a copied key stays on the clipboard.
+    /// Fixes how long a copied key stays on the clipboard, whatever the
+    /// Settings say (`LATCHKEY_CLIPBOARD_CLEAR_SECS`, tests).
     pub fn set_clear_after(&mut self, after: Duration) {
-        self.clear_after = after;
+        self.clear_after_override = Some(after);
+    }
+
+    /// How long a copied key stays on the clipboard: the override, else the
+    /// Settings.
+    pub fn clear_after(&self) -> Result<Duration> {
+        match self.clear_after_override {
+            Some(after) => Ok(after),
+            None => Ok(Duration::from_secs(u64::from(
+                self.settings()?.clipboard_clear_secs,
+            ))),
+        }
+    }
+
+    /// Whether the clipboard timeout is fixed by the environment, so the
+    /// Settings' value does not apply.
+    pub fn clear_after_overridden(&self) -> bool {
+        self.clear_after_override.is_some()
+    }
+
+    /// The user's settings (defaults for anything never set).
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::load(&self.catalog())
+    }
+
+    /// Checks and stores the settings, and audits the change.
+    pub fn update_settings(&self, settings: Settings) -> Result<Settings> {
+        settings.check()?;
+        let before = self.settings()?;
+        self.catalog().batch(|catalog| settings.save(catalog))?;
+        if before != settings {
+            self.audit(
+                "settings",
+                None,
+                None,
+                &format!(
+                    "settings: clipboard clears after {} s, keys due for rotation after {} days, reminders {}",
+                    settings.clipboard_clear_secs,
+                    settings.rotation_policy_days,
+                    if settings.rotation_reminders { "on" } else { "off" }
+                ),
+            )?;
+        }
+        Ok(settings)
     }
 
     pub fn set_http_policy(&mut self, policy: HttpPolicy) {
@@ -443,7 +489,7 @@ impl Vault {
 
     // ---- keys ----
 
-    fn view(&self, record: &KeyRecord, providers: &[ProviderRecord]) -> KeyView {
+    fn view(&self, record: &KeyRecord, providers: &[ProviderRecord], policy_days: u32) -> KeyView {
         let now = self.clock.now();
         let expires = record.expires_at.as_deref().and_then(parse_rfc3339);
         let expiry = match expires {
@@ -494,7 +540,7 @@ impl Vault {
                         .created_at
                         .as_deref()
                         .and_then(parse_rfc3339)
-                        .is_some_and(|at| now - at > time::Duration::days(ROTATION_POLICY_DAYS))),
+                        .is_some_and(|at| now - at > time::Duration::days(i64::from(policy_days)))),
         }
     }
 
@@ -525,7 +571,8 @@ impl Vault {
     pub fn key(&self, id: &str) -> Result<KeyView> {
         let record = self.key_record(id)?;
         let providers = self.catalog().providers()?;
-        let mut views = [self.view(&record, &providers)];
+        let policy = self.settings()?.rotation_policy_days;
+        let mut views = [self.view(&record, &providers, policy)];
         self.attach_rotations(&mut views)?;
         let [view] = views;
         Ok(view)
@@ -586,8 +633,12 @@ impl Vault {
         let catalog = self.catalog();
         let providers = catalog.providers()?;
         let keys = catalog.keys()?;
+        let policy = Settings::load(&catalog)?.rotation_policy_days;
         drop(catalog);
-        let mut views: Vec<KeyView> = keys.iter().map(|k| self.view(k, &providers)).collect();
+        let mut views: Vec<KeyView> = keys
+            .iter()
+            .map(|k| self.view(k, &providers, policy))
+            .collect();
         self.attach_rotations(&mut views)?;
         Ok(views)
     }
@@ -684,7 +735,8 @@ impl Vault {
             &format!("created \"{}\" on {}", record.name, provider.name),
         )?;
         let providers = self.catalog().providers()?;
-        Ok(self.view(&record, &providers))
+        let policy = self.settings()?.rotation_policy_days;
+        Ok(self.view(&record, &providers, policy))
     }
 
     pub(crate) fn secret_of(&self, key_id: &str) -> Result<Secret> {
@@ -710,7 +762,8 @@ impl Vault {
     pub fn copy_key(&self, key_id: &str) -> Result<ClearTimer> {
         let record = self.key_record(key_id)?;
         let secret = self.secret_of(key_id)?;
-        let timer = self.clipboard.copy(&secret, self.clear_after)?;
+        let clear_after = self.clear_after()?;
+        let timer = self.clipboard.copy(&secret, clear_after)?;
         self.audit(
             "copy",
             Some(key_id),
@@ -718,7 +771,7 @@ impl Vault {
             &format!(
                 "copied \"{}\" (clears in {} s)",
                 record.name,
-                self.clear_after.as_secs()
+                clear_after.as_secs()
             ),
         )?;
         Ok(timer)
@@ -875,6 +928,9 @@ impl Vault {
     pub fn rotation_reminder(&self) -> Result<Option<RotationReminder>> {
         const KEY: &str = "rotation_reminder_day";
         let today = self.clock.now().date().to_string();
+        if !self.settings()?.rotation_reminders {
+            return Ok(None);
+        }
         if self.catalog().setting(KEY)?.as_deref() == Some(today.as_str()) {
             return Ok(None);
         }

@@ -1,5 +1,7 @@
-//! Keys due for rotation (older than 90 days, or expiring within 14) are
-//! reminded at most once a day, with the real catalog and keychain.
+//! Keys due for rotation (older than the policy, 90 days unless the
+//! Settings say otherwise, or expiring within 14) are reminded at most once a
+//! day, with the real catalog, keychain and key service; and the Settings
+//! that change the policy, the reminders and the clipboard timeout.
 
 mod common;
 
@@ -72,4 +74,108 @@ async fn due_keys_are_reminded_once_a_day() {
     );
     clock.advance(Duration::hours(25));
     assert!(vault.rotation_reminder().expect("next day").is_some());
+}
+
+/// The Settings decide the rotation policy, whether reminders are sent and
+/// how long a copy stays on the clipboard; a second vault on the same data
+/// directory (the CLI beside the app) sees the same values.
+#[tokio::test]
+async fn settings_change_policy_reminders_and_clipboard_timeout() {
+    use latchkey_core::clipboard::Clipboard;
+    use latchkey_core::settings::Settings;
+
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = OffsetDateTime::now_utc();
+    let clock = Arc::new(ManualClock::new(now));
+    let store = Arc::new(KeychainStore::open_service("latchkey-test").expect("keychain"));
+    let clipboard = Arc::new(MemoryClipboard::default());
+    let vault =
+        Vault::open(dir.path(), store.clone(), clipboard.clone(), clock.clone()).expect("vault");
+    assert_eq!(vault.settings().expect("settings"), Settings::default());
+    let provider = add_provider(&vault, &service);
+    let key = vault
+        .create_key(new_key(&provider, "forty days old"))
+        .await
+        .expect("create");
+    vault
+        .with_catalog(|c| {
+            let mut r: KeyRecord = c.key(&key.id)?.expect("row");
+            r.created_at = Some(rfc3339(now - Duration::days(40)));
+            r.expires_at = None;
+            c.update_remote_fields(&r)
+        })
+        .expect("age it");
+    assert!(
+        !vault.key(&key.id).expect("key").rotation_due,
+        "40 < 90 days"
+    );
+
+    let mut s = vault.settings().expect("settings");
+    s.rotation_policy_days = 30;
+    s.rotation_reminders = false;
+    s.clipboard_clear_secs = 5;
+    vault.update_settings(s).expect("save");
+    assert!(
+        vault.key(&key.id).expect("key").rotation_due,
+        "40 > 30 days"
+    );
+    assert!(vault.local_keys().expect("keys")[0].rotation_due);
+    assert_eq!(vault.rotation_reminder().expect("reminder"), None, "off");
+
+    // Out of range: refused, nothing changed.
+    let mut bad = s;
+    bad.clipboard_clear_secs = 4;
+    bad.rotation_policy_days = 7;
+    assert_eq!(
+        vault.update_settings(bad).expect_err("refused").code(),
+        "invalid_input"
+    );
+    assert_eq!(vault.settings().expect("settings"), s);
+
+    // Another process on the same data directory sees the same settings.
+    let other = Vault::open(
+        dir.path(),
+        store,
+        Arc::new(MemoryClipboard::default()),
+        clock.clone(),
+    )
+    .expect("second vault");
+    assert_eq!(other.settings().expect("settings"), s);
+    assert!(other.key(&key.id).expect("key").rotation_due);
+
+    // Reminders back on: the due key is reminded.
+    s.rotation_reminders = true;
+    other.update_settings(s).expect("save");
+    assert_eq!(
+        vault
+            .rotation_reminder()
+            .expect("reminder")
+            .expect("due")
+            .count,
+        1
+    );
+
+    // The copy is cleared after the Settings' 5 s, not the default 30 s.
+    assert_eq!(
+        vault.clear_after().expect("timeout"),
+        std::time::Duration::from_secs(5)
+    );
+    let started = std::time::Instant::now();
+    let timer = vault.copy_key(&key.id).expect("copy");
+    assert!(clipboard.current().expect("read").is_some());
+    timer.wait();
+    let waited = started.elapsed();
+    assert!(clipboard.current().expect("read").is_none(), "cleared");
+    assert!(
+        (4_900..9_000).contains(&waited.as_millis()),
+        "cleared after {waited:?}"
+    );
+    let audit = vault.audit_log(50).expect("audit");
+    assert!(audit.iter().any(|e| e.action == "settings"
+        && e.detail.contains("after 30 days")
+        && e.detail.contains("reminders off")));
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "copy" && e.detail.contains("clears in 5 s")));
 }

@@ -265,6 +265,23 @@ impl App {
         assert!(answer["value"].is_null(), "typing failed: {answer}");
     }
 
+    /// Empties a field, then types into it.
+    pub async fn replace_text(&self, by: By, text: &str) {
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let answer = self
+            .raw("POST", &format!("/element/{id}/clear"), None)
+            .await;
+        assert!(answer["value"].is_null(), "clearing failed: {answer}");
+        let answer = self
+            .raw(
+                "POST",
+                &format!("/element/{id}/value"),
+                Some(json!({ "text": text })),
+            )
+            .await;
+        assert!(answer["value"].is_null(), "typing failed: {answer}");
+    }
+
     pub async fn text(&self, by: By) -> String {
         let id = self.wait_for(by, Duration::from_secs(10)).await;
         self.raw("GET", &format!("/element/{id}/text"), None).await["value"]
@@ -280,6 +297,14 @@ impl App {
             .as_str()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// A DOM property (an input's current `value`, a checkbox's `checked`).
+    pub async fn property(&self, by: By, name: &str) -> Value {
+        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        self.raw("GET", &format!("/element/{id}/property/{name}"), None)
+            .await["value"]
+            .clone()
     }
 
     pub async fn execute(&self, script: &str) -> Value {

@@ -16,6 +16,8 @@ import type { RotationPlanInput } from "./bindings/RotationPlanInput";
 import type { TargetSpec } from "./bindings/TargetSpec";
 import type { TargetState } from "./bindings/TargetState";
 import type { NewManualProviderInput } from "./bindings/NewManualProviderInput";
+import type { Settings } from "./bindings/Settings";
+import type { SettingsView } from "./bindings/SettingsView";
 
 export type {
   KeyListing,
@@ -27,6 +29,8 @@ export type {
   RotationView,
   TargetSpec,
   TargetState,
+  Settings,
+  SettingsView,
 };
 
 function progressChannel(onProgress: (v: RotationView) => void): Channel<RotationView> {
@@ -85,6 +89,8 @@ export const api = {
     call<RotationView>("provide_new_key", { rotationId, secret }),
   confirmDoneByHand: (rotationId: string) => call<RotationView>("confirm_done_by_hand", { rotationId }),
   openDashboard: (rotationId: string) => call<null>("open_dashboard", { rotationId }),
+  getSettings: () => call<SettingsView>("get_settings"),
+  updateSettings: (settings: Settings) => call<SettingsView>("update_settings", { settings }),
 };
 
 /** A message that says what to do next, from any thrown value. */

@@ -639,7 +639,7 @@ impl Vault {
             ));
         }
         let secret = self.secret_of(&rec.new_key_id)?;
-        let timer = self.clipboard.copy(&secret, self.clear_after)?;
+        let timer = self.clipboard.copy(&secret, self.clear_after()?)?;
         self.audit(
             "copy",
             Some(&rec.new_key_id),
