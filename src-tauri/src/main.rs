@@ -80,6 +80,25 @@ async fn remind(app: tauri::AppHandle, vault: Arc<Vault>) {
     }
 }
 
+/// Paints the window without WebKit's accelerated compositing: a list of
+/// keys needs no GPU layers, and on Linux those layers (Mesa buffers and
+/// textures, tile backing stores) are most of the web process's memory —
+/// about 60 MiB at launch (see the launch benchmark). It also sidesteps the
+/// blank-window GPU driver problems WebKitGTK is known for.
+/// `LATCHKEY_GPU_COMPOSITING=1` keeps WebKit's default.
+#[cfg(target_os = "linux")]
+fn lighter_rendering(window: &tauri::WebviewWindow) {
+    if std::env::var_os("LATCHKEY_GPU_COMPOSITING").is_some_and(|v| v == "1") {
+        return;
+    }
+    let _ = window.with_webview(|webview| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = webview.inner().settings() {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+}
+
 fn main() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
@@ -95,6 +114,10 @@ fn main() {
         // Used from Rust only (the daily rotation reminder).
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
+            #[cfg(target_os = "linux")]
+            if let Some(window) = app.get_webview_window("main") {
+                lighter_rendering(&window);
+            }
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
                 vault: rx,
