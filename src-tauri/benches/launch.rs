@@ -164,7 +164,8 @@ async fn main() {
     // two like-for-like pairs show what the setting is worth on its own.
     const NO_COMPOSITING: &[(&str, &str)] = &[("WEBKIT_DISABLE_COMPOSITING_MODE", "1")];
     const APP_COMPOSITING: &[(&str, &str)] = &[("LATCHKEY_GPU_COMPOSITING", "1")];
-    let pairs: [(&str, &[(&str, &str)], &[(&str, &str)]); 3] = [
+    type Env = &'static [(&'static str, &'static str)];
+    let pairs: [(&str, Env, Env); 3] = [
         ("as shipped (bare: WebKit defaults)", &[], &[]),
         ("both without GPU compositing", &[], NO_COMPOSITING),
         ("both with GPU compositing", APP_COMPOSITING, &[]),
