@@ -102,7 +102,10 @@ async fn measure(binary: &Path, ready: By, data: &Path, env: &[(&str, &str)]) ->
                     {
                         let path = line.split_whitespace().nth(5).unwrap_or("[anon]");
                         kind = if path.starts_with('/') && !path.starts_with("/memfd") {
-                            if path.contains(".so") {
+                            // LK_BENCH_SMAPS=libs: each library on its own line.
+                            if path.contains(".so")
+                                && std::env::var("LK_BENCH_SMAPS").as_deref() != Ok("libs")
+                            {
                                 "[libs]".into()
                             } else {
                                 path.to_owned()
@@ -118,7 +121,7 @@ async fn measure(binary: &Path, ready: By, data: &Path, env: &[(&str, &str)]) ->
                             .unwrap_or(0);
                     }
                 }
-                for (k, v) in by.iter().filter(|(_, v)| **v > 2048) {
+                for (k, v) in by.iter().filter(|(_, v)| **v > 1024) {
                     println!("      {k}: {v} KiB");
                 }
             }
