@@ -5,26 +5,13 @@
 //! Story: "creates a key, copies it, sees the clipboard cleared, revokes it",
 //! then a canary scan of logs, SQLite files and captured IPC answers.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 use serde_json::{json, Value};
 
 mod webdriver;
-use webdriver::{App, By};
-
-fn clipboard_text() -> String {
-    let out = Command::new("xclip")
-        .args(["-selection", "clipboard", "-o"])
-        .output()
-        .expect("xclip");
-    if out.status.success() {
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    } else {
-        String::new()
-    }
-}
+use webdriver::{clipboard_text, App, By};
 
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
     let mut hits = Vec::new();

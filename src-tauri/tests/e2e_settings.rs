@@ -5,26 +5,13 @@
 //! the values still there after a restart. Nothing fixes the timeout from
 //! the environment here.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
 use latchkey_core::clock::rfc3339;
 
 mod webdriver;
-use webdriver::{App, By};
-
-fn clipboard_text() -> String {
-    let out = Command::new("xclip")
-        .args(["-selection", "clipboard", "-o"])
-        .output()
-        .expect("xclip");
-    if out.status.success() {
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    } else {
-        String::new()
-    }
-}
+use webdriver::{clipboard_text, App, By};
 
 /// A key made 45 days ago on a provider that cannot be reached.
 fn seed_old_key(dir: &std::path::Path) {

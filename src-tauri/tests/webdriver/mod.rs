@@ -33,6 +33,20 @@ impl By {
     }
 }
 
+/// What the X clipboard holds, read by another process (xclip), as a paste
+/// would; empty when it holds nothing.
+pub fn clipboard_text() -> String {
+    let out = Command::new("xclip")
+        .args(["-selection", "clipboard", "-o"])
+        .output()
+        .expect("xclip");
+    if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::new()
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -258,6 +272,10 @@ impl App {
 
     pub async fn type_into(&self, by: By, text: &str) {
         let id = self.wait_for(by, Duration::from_secs(10)).await;
+        self.type_into_element(&id, text).await;
+    }
+
+    async fn type_into_element(&self, id: &str, text: &str) {
         let answer = self
             .raw(
                 "POST",
@@ -275,14 +293,7 @@ impl App {
             .raw("POST", &format!("/element/{id}/clear"), None)
             .await;
         assert!(answer["value"].is_null(), "clearing failed: {answer}");
-        let answer = self
-            .raw(
-                "POST",
-                &format!("/element/{id}/value"),
-                Some(json!({ "text": text })),
-            )
-            .await;
-        assert!(answer["value"].is_null(), "typing failed: {answer}");
+        self.type_into_element(&id, text).await;
     }
 
     pub async fn text(&self, by: By) -> String {
