@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Builds the .deb bundle (desktop entry + icons from icons/) with the Tauri
-# CLI (npm package @tauri-apps/cli, fetched by npx). Output: target/release/bundle/deb/*.deb
+# Builds the .deb bundle with the Tauri CLI (npm package @tauri-apps/cli,
+# fetched by npx): the desktop app as /usr/bin/latchkey-desktop with its
+# desktop entry and icons from icons/, and the command-line twin as
+# /usr/bin/latchkey. Output: target/release/bundle/deb/*.deb (under
+# $CARGO_TARGET_DIR when set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 app_prerequisites
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release --locked -p latchkey-cli
+mkdir -p src-tauri/bundle-files
+cp "$target/release/latchkey" src-tauri/bundle-files/latchkey
 npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --ci
