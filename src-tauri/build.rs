@@ -3,6 +3,7 @@
 
 const COMMANDS: &[&str] = &[
     "startup_status",
+    "first_screen",
     "list_keys",
     "list_local_keys",
     "list_providers",

@@ -127,6 +127,21 @@ async fn measure(binary: &Path, ready: By, data: &Path, env: &[(&str, &str)]) ->
             }
         }
     }
+    // LK_BENCH_MARKS=1: where the page's time went (navigation timing and
+    // the UI's own performance marks), in ms since navigation start.
+    if std::env::var_os("LK_BENCH_MARKS").is_some() {
+        let marks = app
+            .execute(
+                "const n = performance.getEntriesByType('navigation')[0] || {}; \
+                 return JSON.stringify({response_end: n.responseEnd, dom_interactive: n.domInteractive, \
+                 dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, \
+                 marks: performance.getEntriesByType('mark').map(m => [m.name, Math.round(m.startTime)]), \
+                 ipc: performance.getEntriesByType('resource').filter(r => String(r.name).startsWith('ipc:')).map(r => [r.name.split('/').pop(), Math.round(r.startTime), Math.round(r.responseEnd)]), \
+                 now: Math.round(performance.now())})",
+            )
+            .await;
+        println!("  page: {}", marks.as_str().unwrap_or_default());
+    }
     let sample = Sample {
         launch,
         pss_kib: pss_kib(&pids),

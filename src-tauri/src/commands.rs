@@ -10,7 +10,7 @@ use tauri::State;
 use latchkey_core::{Error, Secret};
 
 use crate::ipc::{
-    CommandError, CommandResult, CopyReceipt, ExistingKeyInput, NewKeyInput,
+    CommandError, CommandResult, CopyReceipt, ExistingKeyInput, FirstScreen, NewKeyInput,
     NewManualProviderInput, NewProviderInput, RotationPlanInput, SettingsView, StartupStatus,
 };
 use crate::AppState;
@@ -22,6 +22,34 @@ pub async fn startup_status(state: State<'_, AppState>) -> CommandResult<Startup
     Ok(StartupStatus {
         ready: error.is_none(),
         error,
+    })
+}
+
+/// Everything the first screen needs in one call (one IPC round trip at
+/// launch): whether the vault opened, and if so the catalog's keys (no
+/// network) and the providers.
+#[tauri::command]
+pub async fn first_screen(state: State<'_, AppState>) -> CommandResult<FirstScreen> {
+    let vault = match state.vault().await {
+        Ok(vault) => vault,
+        Err(e) => {
+            return Ok(FirstScreen {
+                status: StartupStatus {
+                    ready: false,
+                    error: Some(e.0),
+                },
+                keys: vec![],
+                providers: vec![],
+            })
+        }
+    };
+    Ok(FirstScreen {
+        status: StartupStatus {
+            ready: true,
+            error: None,
+        },
+        keys: vault.local_keys()?,
+        providers: vault.providers()?,
     })
 }
 

@@ -115,6 +115,15 @@ pub struct StartupStatus {
     pub error: Option<WireError>,
 }
 
+/// The first screen's data, in one answer.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct FirstScreen {
+    pub status: StartupStatus,
+    pub keys: Vec<latchkey_core::vault::KeyView>,
+    pub providers: Vec<latchkey_core::vault::ProviderView>,
+}
+
 /// The Settings screen: the shared settings, and what the environment fixes.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]

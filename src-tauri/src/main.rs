@@ -143,6 +143,7 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::startup_status,
+            commands::first_screen,
             commands::list_keys,
             commands::list_local_keys,
             commands::list_providers,

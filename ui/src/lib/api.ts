@@ -11,6 +11,7 @@ import type { NewProviderInput } from "./bindings/NewProviderInput";
 import type { ExistingKeyInput } from "./bindings/ExistingKeyInput";
 import type { CopyReceipt } from "./bindings/CopyReceipt";
 import type { StartupStatus } from "./bindings/StartupStatus";
+import type { FirstScreen } from "./bindings/FirstScreen";
 import type { RotationView } from "./bindings/RotationView";
 import type { RotationPlanInput } from "./bindings/RotationPlanInput";
 import type { TargetSpec } from "./bindings/TargetSpec";
@@ -63,6 +64,7 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 export const api = {
   startupStatus: () => call<StartupStatus>("startup_status"),
+  firstScreen: () => call<FirstScreen>("first_screen"),
   listKeys: () => call<KeyListing>("list_keys"),
   listLocalKeys: () => call<KeyView[]>("list_local_keys"),
   listProviders: () => call<ProviderView[]>("list_providers"),

@@ -1,20 +1,21 @@
-// The first screen's data, asked for as soon as the script runs, in
-// parallel, before anything is mounted: the vault status, the catalog's keys
-// (no network) and the providers. Each is handed out once; later loads ask
+// The first screen's data, asked for in one call as soon as the script
+// runs, before anything is mounted: the vault status, the catalog's keys (no
+// network) and the providers. Each part is handed out once; later loads ask
 // again.
 import { api, type KeyView, type ProviderView, type StartupStatus } from "./api";
 
-function settled<T>(p: Promise<T>): Promise<T> {
-  // Read later by whoever takes it; never an unhandled rejection meanwhile.
-  p.catch(() => undefined);
-  return p;
-}
+performance.mark("lk:script");
+const first = api.firstScreen();
+// Read later by whoever takes it; never an unhandled rejection meanwhile.
+first.catch(() => undefined);
 
-let status: Promise<StartupStatus> | null = settled(api.startupStatus());
+let status: Promise<StartupStatus> | null = first.then((f) => f.status);
 let firstKeys: { keys: Promise<KeyView[]>; providers: Promise<ProviderView[]> } | null = {
-  keys: settled(api.listLocalKeys()),
-  providers: settled(api.listProviders()),
+  keys: first.then((f) => f.keys),
+  providers: first.then((f) => f.providers),
 };
+firstKeys.keys.catch(() => undefined);
+firstKeys.providers.catch(() => undefined);
 
 export function startupStatus(): Promise<StartupStatus> {
   const p = status ?? api.startupStatus();
