@@ -53,13 +53,7 @@ async fn the_app_and_the_cli_see_the_same_keys() {
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
 
-    app.click(By::button("New key")).await;
-    app.type_into(By::labelled_input("Name"), "made in the app")
-        .await;
-    app.click(By::button("Create key")).await;
-    app.wait_for(By::button("Done"), Duration::from_secs(20))
-        .await;
-    app.click(By::button("Done")).await;
+    app.create_key("made in the app", "").await;
 
     // The CLI, while the app runs: the app's key, from the same catalog.
     let (code, out, err) = cli(data.path(), &["list", "--json"]);

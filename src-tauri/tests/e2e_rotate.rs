@@ -11,13 +11,7 @@ use std::time::Duration;
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{App, By};
-
-const ENV: &str = "# local settings\nexport DEMO_API_KEY=\"{KEY}\"\nPORT=3000\n";
-
-fn key_row(name: &str) -> String {
-    format!("//div[@role='row' and .//span[normalize-space()='{name}']]")
-}
+use webdriver::{key_row, App, By, DOTENV_TEMPLATE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
@@ -27,23 +21,13 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
     let bin = env!("CARGO_BIN_EXE_latchkey-desktop");
     let app = App::launch(bin, data.path(), &[]).await;
 
-    app.click(By::button("New key")).await;
-    app.type_into(By::labelled_input("Name"), "rotate me").await;
-    app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")
-        .await;
-    app.click(By::button("Create key")).await;
-    app.wait_for(By::button("Done"), Duration::from_secs(20))
-        .await;
-    app.click(By::button("Done")).await;
-    let old_id = app
-        .attribute(By::xpath(&key_row("rotate me")), "data-key-id")
-        .await;
+    let old_id = app.create_key("rotate me", "DEMO_API_KEY").await;
     let store = KeychainStore::open().expect("keychain");
     let old = store
         .get(&key_account(&old_id))
         .expect("read")
         .expect("old key in the keychain");
-    let before = ENV.replace("{KEY}", old.expose_secret());
+    let before = DOTENV_TEMPLATE.replace("{KEY}", old.expose_secret());
     std::fs::write(&env_path, &before).expect("write .env");
 
     // Start a rotation with a .env file and a checklist item.

@@ -9,13 +9,7 @@ use std::time::Duration;
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{App, By};
-
-const ENV: &str = "# local settings\nexport DEMO_API_KEY=\"{KEY}\"\nPORT=3000\n";
-
-fn key_row(name: &str) -> String {
-    format!("//div[@role='row' and .//span[normalize-space()='{name}']]")
-}
+use webdriver::{key_row, App, By, DOTENV_TEMPLATE};
 
 /// A `.env` that is a symbolic link: the wizard refuses it until the person
 /// ticks "Write through the symbolic link…", then writes the file it points
@@ -29,24 +23,13 @@ async fn a_symlinked_env_file_is_written_only_after_the_person_agrees() {
     let bin = env!("CARGO_BIN_EXE_latchkey-desktop");
     let app = App::launch(bin, data.path(), &[]).await;
 
-    app.click(By::button("New key")).await;
-    app.type_into(By::labelled_input("Name"), "linked key")
-        .await;
-    app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")
-        .await;
-    app.click(By::button("Create key")).await;
-    app.wait_for(By::button("Done"), Duration::from_secs(20))
-        .await;
-    app.click(By::button("Done")).await;
-    let old_id = app
-        .attribute(By::xpath(&key_row("linked key")), "data-key-id")
-        .await;
+    let old_id = app.create_key("linked key", "DEMO_API_KEY").await;
     let old = KeychainStore::open()
         .expect("keychain")
         .get(&key_account(&old_id))
         .expect("read")
         .expect("old key in the keychain");
-    std::fs::write(&real, ENV.replace("{KEY}", old.expose_secret())).expect("write");
+    std::fs::write(&real, DOTENV_TEMPLATE.replace("{KEY}", old.expose_secret())).expect("write");
     std::os::unix::fs::symlink("shared.env", &link).expect("symlink");
 
     app.click(By::xpath(&format!(

@@ -33,6 +33,14 @@ impl By {
     }
 }
 
+/// A `.env` file holding `{KEY}` (replace it) among other lines.
+pub const DOTENV_TEMPLATE: &str = "# local settings\nexport DEMO_API_KEY=\"{KEY}\"\nPORT=3000\n";
+
+/// The keys list's row for a key name.
+pub fn key_row(name: &str) -> String {
+    format!("//div[@role='row' and .//span[normalize-space()='{name}']]")
+}
+
 /// What the X clipboard holds, read by another process (xclip), as a paste
 /// would; empty when it holds nothing.
 pub fn clipboard_text() -> String {
@@ -284,6 +292,23 @@ impl App {
             )
             .await;
         assert!(answer["value"].is_null(), "typing failed: {answer}");
+    }
+
+    /// Creates a key on the default (Demo) provider through "New key",
+    /// closes the show-once panel, and returns the new row's key id.
+    pub async fn create_key(&self, name: &str, env_var: &str) -> String {
+        self.click(By::button("New key")).await;
+        self.type_into(By::labelled_input("Name"), name).await;
+        if !env_var.is_empty() {
+            self.type_into(By::labelled_input("Env var name"), env_var)
+                .await;
+        }
+        self.click(By::button("Create key")).await;
+        self.wait_for(By::button("Done"), Duration::from_secs(20))
+            .await;
+        self.click(By::button("Done")).await;
+        self.attribute(By::xpath(&key_row(name)), "data-key-id")
+            .await
     }
 
     /// Empties a field, then types into it.
