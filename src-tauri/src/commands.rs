@@ -100,10 +100,9 @@ pub async fn reveal_key(state: State<'_, AppState>, key_id: String) -> CommandRe
 
 #[tauri::command]
 pub async fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<CopyReceipt> {
-    let vault = state.vault().await?;
-    vault.copy_key(&key_id)?;
+    let timer = state.vault().await?.copy_key(&key_id)?;
     Ok(CopyReceipt {
-        clears_in_secs: vault.clear_after()?.as_secs() as u32,
+        clears_in_secs: timer.after().as_secs() as u32,
     })
 }
 
@@ -197,10 +196,9 @@ pub async fn copy_rotation_key(
     state: State<'_, AppState>,
     rotation_id: String,
 ) -> CommandResult<CopyReceipt> {
-    let vault = state.vault().await?;
-    vault.copy_rotation_key(&rotation_id)?;
+    let timer = state.vault().await?.copy_rotation_key(&rotation_id)?;
     Ok(CopyReceipt {
-        clears_in_secs: vault.clear_after()?.as_secs() as u32,
+        clears_in_secs: timer.after().as_secs() as u32,
     })
 }
 

@@ -282,7 +282,7 @@ pub async fn run(args: Args) -> Result<u8> {
                     "Created \"{}\" ({}) and saved it in the keychain; copied, clears in {} s.",
                     key.name,
                     key.preview,
-                    vault.clear_after()?.as_secs()
+                    timer.after().as_secs()
                 );
                 wait_clear(timer);
             } else {
@@ -308,7 +308,7 @@ pub async fn run(args: Args) -> Result<u8> {
                 "Copied \"{}\" ({}). The clipboard clears in {} s; keep this running until then.",
                 key.name,
                 key.preview,
-                vault.clear_after()?.as_secs()
+                timer.after().as_secs()
             );
             wait_clear(timer);
             Ok(EXIT_OK)
@@ -395,14 +395,7 @@ pub async fn run(args: Args) -> Result<u8> {
                     }
                 );
                 println!("rotation-policy-days  {}", settings.rotation_policy_days);
-                println!(
-                    "reminders             {}",
-                    if settings.rotation_reminders {
-                        "on"
-                    } else {
-                        "off"
-                    }
-                );
+                println!("reminders             {}", settings.reminders_word());
             }
             Ok(EXIT_OK)
         }

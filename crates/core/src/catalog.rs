@@ -179,6 +179,9 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
+const UPSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES (?1, ?2)
+     ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+
 /// The SQLite catalog.
 #[derive(Debug)]
 pub struct Catalog {
@@ -430,11 +433,7 @@ impl Catalog {
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
+        self.conn.execute(UPSERT_SETTING, params![key, value])?;
         Ok(())
     }
 
@@ -442,11 +441,7 @@ impl Catalog {
     pub fn set_settings(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
         self.write(|tx| {
             for (key, value) in pairs {
-                tx.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    params![key, value],
-                )?;
+                tx.execute(UPSERT_SETTING, params![key, value])?;
             }
             Ok(())
         })

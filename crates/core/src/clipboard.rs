@@ -160,7 +160,10 @@ impl ClipboardGuard {
                 }
             })
             .map_err(|_| Error::Clipboard("could not start the clear timer".into()))?;
-        Ok(ClearTimer(Some(handle)))
+        Ok(ClearTimer {
+            handle: Some(handle),
+            after: clear_after,
+        })
     }
 }
 
@@ -177,11 +180,19 @@ pub enum ClearOutcome {
 
 /// The pending clear; `wait` blocks until it ran (the CLI stays until then).
 #[derive(Debug)]
-pub struct ClearTimer(Option<thread::JoinHandle<ClearOutcome>>);
+pub struct ClearTimer {
+    handle: Option<thread::JoinHandle<ClearOutcome>>,
+    after: Duration,
+}
 
 impl ClearTimer {
+    /// How long after the copy the clipboard is cleared.
+    pub fn after(&self) -> Duration {
+        self.after
+    }
+
     pub fn wait(mut self) -> ClearOutcome {
-        self.0
+        self.handle
             .take()
             .and_then(|h| h.join().ok())
             .unwrap_or(ClearOutcome::Failed)

@@ -89,14 +89,22 @@ impl Settings {
         })
     }
 
+    /// "on" or "off": how the reminder setting is stored and shown.
+    pub fn reminders_word(&self) -> &'static str {
+        if self.rotation_reminders {
+            "on"
+        } else {
+            "off"
+        }
+    }
+
     /// Checks and stores every setting at once.
     pub fn save(&self, catalog: &mut Catalog) -> Result<()> {
         self.check()?;
-        let on = if self.rotation_reminders { "on" } else { "off" };
         catalog.set_settings(&[
             (CLEAR_KEY, &self.clipboard_clear_secs.to_string()),
             (POLICY_KEY, &self.rotation_policy_days.to_string()),
-            (REMINDERS_KEY, on),
+            (REMINDERS_KEY, self.reminders_word()),
         ])
     }
 }

@@ -260,7 +260,6 @@ impl Vault {
 
     /// Checks and stores the settings, and audits the change.
     pub fn update_settings(&self, settings: Settings) -> Result<Settings> {
-        settings.check()?;
         let before = self.settings()?;
         self.catalog().batch(|catalog| settings.save(catalog))?;
         if before != settings {
@@ -272,7 +271,7 @@ impl Vault {
                     "settings: clipboard clears after {} s, keys due for rotation after {} days, reminders {}",
                     settings.clipboard_clear_secs,
                     settings.rotation_policy_days,
-                    if settings.rotation_reminders { "on" } else { "off" }
+                    settings.reminders_word()
                 ),
             )?;
         }
@@ -762,8 +761,7 @@ impl Vault {
     pub fn copy_key(&self, key_id: &str) -> Result<ClearTimer> {
         let record = self.key_record(key_id)?;
         let secret = self.secret_of(key_id)?;
-        let clear_after = self.clear_after()?;
-        let timer = self.clipboard.copy(&secret, clear_after)?;
+        let timer = self.clipboard.copy(&secret, self.clear_after()?)?;
         self.audit(
             "copy",
             Some(key_id),
@@ -771,7 +769,7 @@ impl Vault {
             &format!(
                 "copied \"{}\" (clears in {} s)",
                 record.name,
-                clear_after.as_secs()
+                timer.after().as_secs()
             ),
         )?;
         Ok(timer)
