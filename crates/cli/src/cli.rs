@@ -136,6 +136,10 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Write through a .env that is a symbolic link, to the file it
+        /// points to (the link is kept). Without it such a file is refused.
+        #[arg(long)]
+        follow_symlinks: bool,
         /// Resume an unfinished rotation (no ID: every unfinished one).
         #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,
@@ -325,6 +329,7 @@ pub async fn run(args: Args) -> Result<u8> {
             provider,
             dotenv,
             yes,
+            follow_symlinks,
             resume,
             rollback,
         } => {
@@ -335,17 +340,23 @@ pub async fn run(args: Args) -> Result<u8> {
             }
             if let Some(id) = resume {
                 let ids: Vec<String> = if id.is_empty() {
-                    vault
+                    let (elsewhere, here): (Vec<_>, Vec<_>) = vault
                         .unfinished_rotations()?
                         .into_iter()
-                        .map(|r| r.id)
-                        .collect()
+                        .partition(|r| r.held_elsewhere);
+                    for r in &elsewhere {
+                        eprintln!(
+                            "Skipping rotation {} of \"{}\": it is running in another Latchkey window or terminal.",
+                            r.id, r.old_key_name
+                        );
+                    }
+                    if here.is_empty() && elsewhere.is_empty() {
+                        eprintln!("No unfinished rotations.");
+                    }
+                    here.into_iter().map(|r| r.id).collect()
                 } else {
                     vec![id]
                 };
-                if ids.is_empty() {
-                    eprintln!("No unfinished rotations.");
-                }
                 let mut worst = EXIT_OK;
                 for id in ids {
                     eprintln!("Resuming rotation {id}");
@@ -360,7 +371,15 @@ pub async fn run(args: Args) -> Result<u8> {
                 return Ok(worst);
             }
             let name = name.unwrap_or_default();
-            rotate(vault, &name, provider.as_deref(), &dotenv, yes).await
+            rotate(
+                vault,
+                &name,
+                provider.as_deref(),
+                &dotenv,
+                yes,
+                follow_symlinks,
+            )
+            .await
         }
         Command::Settings {
             clipboard_clear_secs,
@@ -696,6 +715,7 @@ async fn rotate(
     provider: Option<&str>,
     dotenv: &[String],
     yes: bool,
+    follow_symlinks: bool,
 ) -> Result<u8> {
     let key = vault.find_key(name, provider)?;
     if dotenv.is_empty() {
@@ -710,7 +730,7 @@ async fn rotate(
         targets.push(TargetSpec::Dotenv {
             path,
             var,
-            follow_symlink: yes,
+            follow_symlink: follow_symlinks,
         });
     }
     if !yes {

@@ -58,6 +58,10 @@ pub enum Error {
     Database(String),
     #[error("This key already has an unfinished rotation ({0}). Resume it or roll it back first.")]
     RotationInProgress(String),
+    #[error("Rotation {0} is running in another Latchkey window or terminal. Wait for it to finish, then try again.")]
+    RotationRunningElsewhere(String),
+    #[error("Rotation {0} was changed by another Latchkey window or terminal; nothing more was done here. Look at it again before going on.")]
+    RotationChanged(String),
     #[error("The new key did not pass verification: {0}. The deploy targets were restored, the new key revoked and the old key kept.")]
     VerifyFailed(String),
     #[error(
@@ -94,7 +98,9 @@ impl Error {
             Self::DotenvSymlink(_) => "dotenv_symlink",
             Self::DeployFailed { .. } => "deploy_failed",
             Self::Database(_) => "database",
-            Self::RotationInProgress(_) => "rotation_in_progress",
+            Self::RotationInProgress(_)
+            | Self::RotationRunningElsewhere(_)
+            | Self::RotationChanged(_) => "rotation_in_progress",
             Self::VerifyFailed(_) => "verify_failed",
             Self::RollbackFailed(_) => "rollback_failed",
             Self::ByHand(_) => "by_hand",
@@ -114,6 +120,12 @@ impl Error {
             code: self.code().to_owned(),
             message: self.to_string(),
         }
+    }
+}
+
+impl From<crate::rotation::Refused> for Error {
+    fn from(r: crate::rotation::Refused) -> Self {
+        Self::Database(r.to_string())
     }
 }
 

@@ -7,7 +7,7 @@
 //! happens to it.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -165,6 +165,8 @@ pub struct ExistingKey {
 /// Latchkey's vault.
 pub struct Vault {
     catalog: Mutex<Catalog>,
+    /// Where the catalog, rotation locks and rotation backups live.
+    data_dir: PathBuf,
     pub(crate) store: Arc<dyn SecretStore>,
     pub(crate) clipboard: ClipboardGuard,
     clock: Arc<dyn Clock>,
@@ -220,6 +222,7 @@ impl Vault {
         let catalog = Catalog::open(&data_dir.join("catalog.db"))?;
         Ok(Self {
             catalog: Mutex::new(catalog),
+            data_dir: data_dir.to_path_buf(),
             store,
             clipboard: ClipboardGuard::new(clipboard),
             clock,
@@ -284,6 +287,10 @@ impl Vault {
 
     pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     pub(crate) fn running(&self) -> MutexGuard<'_, HashSet<String>> {
@@ -585,7 +592,7 @@ impl Vault {
         let keys: Vec<KeyView> = self
             .local_keys()?
             .into_iter()
-            .filter(|k| provider.map_or(true, |p| k.provider_name == p))
+            .filter(|k| provider.is_none_or(|p| k.provider_name == p))
             .collect();
         let rotated = format!("{name} (rotation ");
         let tiers: [&dyn Fn(&KeyView) -> bool; 3] = [

@@ -388,7 +388,7 @@ async fn an_env_file_git_would_commit_gets_a_warning_and_can_be_ignored() {
         .expect("added");
     assert_eq!(
         std::fs::read_to_string(project.join(".gitignore")).expect("gitignore"),
-        "/.env\n"
+        "/.env\n*.latchkey-tmp\n"
     );
     s.vault
         .rollback_rotation(&plan.id, &no_progress)

@@ -59,6 +59,10 @@ pub struct TargetState {
     /// Set when a `.env` file sits in a git work tree and is not ignored.
     #[serde(default)]
     pub gitignore_warning: Option<String>,
+    /// SHA-256 of the `.env` file as the deploy wrote it: rollback edits the
+    /// variable back only while the file is still exactly that.
+    #[serde(default)]
+    pub deployed_digest: Option<String>,
 }
 
 /// One rotation as journaled.
@@ -83,6 +87,9 @@ pub struct RotationRecord {
     /// The person says they did this step by hand (manual providers):
     /// revoked the old key, or on rollback the new one. Reset by each step.
     pub confirmed_by_hand: bool,
+    /// The state as the catalog holds it: every save is a compare-and-set
+    /// on it, so a save over another process's change is refused.
+    pub stored_state: State,
 }
 
 /// One journal row.
@@ -115,6 +122,7 @@ fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
         new_remote_id: r.get(5)?,
         // An unknown state (a newer Latchkey's) is shown as needing a person.
         state: State::parse(&state).unwrap_or(State::Failed),
+        stored_state: State::parse(&state).unwrap_or(State::Failed),
         targets: serde_json::from_str(&targets).unwrap_or_default(),
         orphans_revoked: r.get(8)?,
         error: code.map(|code| WireError {
@@ -206,38 +214,48 @@ impl Catalog {
     }
 
     /// Appends a journal row and saves the rotation, in one transaction
-    /// (durable before it returns: `synchronous=FULL`).
+    /// (durable before it returns: `synchronous=FULL`). The save is a
+    /// compare-and-set on the state the record was read in: when another
+    /// process moved the rotation meanwhile, nothing is written and the
+    /// answer is `rotation_in_progress`.
     pub fn journal(
         &mut self,
-        rec: &RotationRecord,
+        rec: &mut RotationRecord,
         at: &str,
         step: &str,
         phase: &str,
         detail: &str,
     ) -> Result<()> {
         self.write(|tx| {
-        tx.execute(
-            "INSERT INTO rotation_journal (rotation_id, at, step, phase, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![rec.id, at, step, phase, detail],
-        )?;
-        tx.execute(
-            "UPDATE rotations SET new_remote_id = ?2, state = ?3, targets = ?4, orphans_revoked = ?5,
-                error_code = ?6, error_message = ?7, updated_at = ?8, confirmed_by_hand = ?9 WHERE id = ?1",
-            params![
-                rec.id,
-                rec.new_remote_id,
-                rec.state.as_str(),
-                targets_json(&rec.targets),
-                rec.orphans_revoked,
-                rec.error.as_ref().map(|e| e.code.clone()),
-                rec.error.as_ref().map(|e| e.message.clone()),
-                at,
-                rec.confirmed_by_hand
-            ],
-        )?;
+            let changed = tx.execute(
+                "UPDATE rotations SET new_remote_id = ?2, state = ?3, targets = ?4, orphans_revoked = ?5,
+                error_code = ?6, error_message = ?7, updated_at = ?8, confirmed_by_hand = ?9
+                WHERE id = ?1 AND state = ?10",
+                params![
+                    rec.id,
+                    rec.new_remote_id,
+                    rec.state.as_str(),
+                    targets_json(&rec.targets),
+                    rec.orphans_revoked,
+                    rec.error.as_ref().map(|e| e.code.clone()),
+                    rec.error.as_ref().map(|e| e.message.clone()),
+                    at,
+                    rec.confirmed_by_hand,
+                    rec.stored_state.as_str(),
+                ],
+            )?;
+            if changed == 0 {
+                return Err(Error::RotationChanged(rec.id.clone()));
+            }
+            tx.execute(
+                "INSERT INTO rotation_journal (rotation_id, at, step, phase, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![rec.id, at, step, phase, detail],
+            )?;
+            Ok(())
+        })?;
+        rec.stored_state = rec.state;
         Ok(())
-        })
     }
 
     /// How many times a step was attempted (its `intent` rows).

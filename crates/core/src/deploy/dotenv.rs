@@ -292,6 +292,74 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
     Ok(out)
 }
 
+/// Removes every assignment of `name` (the undo of an append by
+/// [`set_value`]); every other byte stays. A multi-line value of `name` is
+/// refused. When the removed line was the last and had no line ending, the
+/// line break before it goes too, as `set_value` added it.
+pub fn remove_value(original: &[u8], name: &str) -> Result<Vec<u8>, DotenvError> {
+    if !valid_name(name) {
+        return Err(DotenvError::BadName(
+            name.chars().filter(|c| !c.is_control()).take(64).collect(),
+        ));
+    }
+    let text = std::str::from_utf8(original).map_err(|_| DotenvError::NotUtf8)?;
+    let mut out = String::with_capacity(text.len());
+    let mut open_quote: Option<char> = None;
+    let mut removed_unterminated_last = false;
+    for line in split_lines(text) {
+        let (content, end) = ending(line);
+        if let Some(q) = open_quote {
+            let closes = if q == '"' {
+                find_unescaped(content, '"')
+            } else {
+                content.find('\'')
+            };
+            if closes.is_some() {
+                open_quote = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        let content_no_bom = content.strip_prefix(BOM).unwrap_or(content);
+        let bom = &content[..content.len() - content_no_bom.len()];
+        match parse_assignment(content_no_bom) {
+            Some(a) if a.name == name && !a.closed => return Err(DotenvError::Unsupported),
+            Some(a) if a.name == name => {
+                out.push_str(bom);
+                removed_unterminated_last = end.is_empty();
+            }
+            Some(a) if !a.closed => {
+                open_quote = a.quote;
+                out.push_str(line);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    if removed_unterminated_last {
+        if let Some(stripped) = out.strip_suffix("\r\n").or_else(|| out.strip_suffix('\n')) {
+            out.truncate(stripped.len());
+        }
+    }
+    let out = out.into_bytes();
+    let gone = read_all(&out).is_none_or(|after| after.iter().all(|(k, _)| k != name));
+    let others_kept = match (read_all(original), read_all(&out)) {
+        (Some(before), Some(after)) => {
+            original.contains(&b'$')
+                || before
+                    .into_iter()
+                    .filter(|(k, _)| k != name)
+                    .collect::<Vec<_>>()
+                    == after
+        }
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if !gone || !others_kept {
+        return Err(DotenvError::Unsupported);
+    }
+    Ok(out)
+}
+
 fn read_all(bytes: &[u8]) -> Option<Vec<(String, String)>> {
     let body = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
     dotenvy::from_read_iter(body)
@@ -367,6 +435,29 @@ mod tests {
         assert_eq!(
             set(text, "K", "new"),
             "CERT=\"line1\nK=inside\nline3\"\nK=new\n"
+        );
+    }
+
+    #[test]
+    fn removing_undoes_an_append_byte_for_byte() {
+        for original in [
+            "A=1\n",
+            "A=1",
+            "A=1\r\nB=2\r\n",
+            "",
+            "# c\nexport A=\"x\" # k\n",
+        ] {
+            let added = set_value(original.as_bytes(), "K", "v").expect("set");
+            let removed = remove_value(&added, "K").expect("remove");
+            assert_eq!(String::from_utf8(removed).expect("utf-8"), original);
+        }
+        assert_eq!(
+            remove_value(b"K=\"a\nb\"\nA=1\n", "K"),
+            Err(DotenvError::Unsupported)
+        );
+        assert_eq!(
+            remove_value(b"C=\"x\nK=in\n\"\nK=1\n", "K").expect("remove"),
+            b"C=\"x\nK=in\n\"\n"
         );
     }
 

@@ -1,6 +1,7 @@
 //! A `.env` file inside a git work tree that git does not ignore is one
 //! `git add .` away from publishing the key. The wizard warns and offers to
-//! add it to the work tree's `.gitignore`.
+//! add it to the work tree's `.gitignore`, with the temp files Latchkey
+//! writes beside it for a moment.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -48,19 +49,38 @@ fn ignored(root: &Path, path: &Path) -> bool {
     }
 }
 
-/// A warning when `path` is in a git work tree and not ignored.
+/// What Latchkey writes beside a target for a moment: the temp file of an
+/// atomic replace (a kill can leave one behind until the next run).
+fn temp_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.0-0{}", super::dotenv_file::TEMP_SUFFIX))
+}
+
+/// A warning when `path` is in a git work tree and git does not ignore it,
+/// or does not ignore the temp files Latchkey writes beside it.
 pub fn warning(path: &Path) -> Option<String> {
     let root = work_tree(path)?;
-    (!ignored(&root, path)).then(|| {
-        format!(
+    if !ignored(&root, path) {
+        return Some(format!(
             "{} is in the git work tree {} and git does not ignore it: the key could be committed. Add it to .gitignore.",
+            path.display(),
+            root.display()
+        ));
+    }
+    (!ignored(&root, &temp_sibling(path))).then(|| {
+        format!(
+            "Latchkey's temporary copies of {} (*.latchkey-tmp) are not ignored by git in {}: a crash could leave one to be committed. Add them to .gitignore.",
             path.display(),
             root.display()
         )
     })
 }
 
-/// Appends `path` (rooted, relative to its work tree) to the tree's `.gitignore`.
+/// Appends `path` (rooted, relative to its work tree) and the pattern of
+/// Latchkey's temp files to the tree's `.gitignore`, each unless ignored.
 pub fn add(path: &Path) -> Result<()> {
     let path = std::fs::canonicalize(path)
         .map_err(|_| Error::invalid("path", format!("{} cannot be found", path.display())))?;
@@ -70,17 +90,22 @@ pub fn add(path: &Path) -> Result<()> {
             format!("{} is not in a git work tree", path.display()),
         )
     })?;
-    if ignored(&root, &path) {
+    let mut lines = String::new();
+    if !ignored(&root, &path) {
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
+        lines.push_str(&format!("/{}\n", rel.display()));
+    }
+    if !ignored(&root, &temp_sibling(&path)) {
+        lines.push_str(&format!("*{}\n", super::dotenv_file::TEMP_SUFFIX));
+    }
+    if lines.is_empty() {
         return Ok(());
     }
-    let rel = path.strip_prefix(&root).unwrap_or(&path);
     let gitignore = root.join(".gitignore");
     let existing = std::fs::read(&gitignore).unwrap_or_default();
-    let mut line = String::new();
     if !existing.is_empty() && !existing.ends_with(b"\n") {
-        line.push('\n');
+        lines.insert(0, '\n');
     }
-    line.push_str(&format!("/{}\n", rel.display()));
     let failed = |_| Error::DeployFailed {
         path: gitignore.display().to_string(),
         reason: "it could not be written".into(),
@@ -90,6 +115,6 @@ pub fn add(path: &Path) -> Result<()> {
         .append(true)
         .open(&gitignore)
         .map_err(failed)?;
-    file.write_all(line.as_bytes()).map_err(failed)?;
+    file.write_all(lines.as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)
 }

@@ -14,19 +14,21 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::lock::RotationLock;
 use super::{next, Event, State};
 use crate::catalog::ProviderKind;
 use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
 };
 use crate::clipboard::ClearTimer;
-use crate::deploy::dotenv_file::DotenvFile;
+use crate::deploy::dotenv_file::{sweep_temp_files, DotenvFile};
 use crate::deploy::gitignore;
 use crate::error::{Error, Result, WireError};
 use crate::providers::{KeySpec, Provider, Verification};
-use crate::secret::Secret;
+use crate::secret::{Fingerprint, Secret};
 use crate::store::key_account;
 use crate::vault::{check_env_var, Vault};
+use sha2::Digest as _;
 
 /// A rotation to start.
 #[derive(Debug, Clone)]
@@ -84,6 +86,9 @@ pub struct RotationView {
     pub needs: Option<RotationNeed>,
     /// The provider's dashboard (manual providers), for the wizard's link.
     pub dashboard_url: Option<String>,
+    /// Another Latchkey window or terminal is running this rotation now:
+    /// nothing here may resume or roll it back until it lets go.
+    pub held_elsewhere: bool,
 }
 
 /// Called after every journaled step.
@@ -176,10 +181,12 @@ pub fn setup_failpoints() {
     std::mem::forget(fail::FailScenario::setup());
 }
 
-/// Stops a run in this process from racing another run of the same rotation.
+/// Stops a run in this process, and in every other process on this data
+/// directory, from racing another run of the same rotation.
 struct RunGuard<'a> {
     vault: &'a Vault,
     id: String,
+    _lock: RotationLock,
 }
 
 impl Drop for RunGuard<'_> {
@@ -237,6 +244,7 @@ impl Vault {
             dashboard_url: provider
                 .filter(|p| p.kind == ProviderKind::Manual)
                 .map(|p| p.dashboard_url),
+            held_elsewhere: !rec.state.is_terminal() && self.held_elsewhere(&rec.id),
         })
     }
 
@@ -267,7 +275,13 @@ impl Vault {
     }
 
     /// Writes a journal row; the record is saved with it.
-    fn journal(&self, rec: &RotationRecord, step: &str, phase: &str, detail: &str) -> Result<()> {
+    fn journal(
+        &self,
+        rec: &mut RotationRecord,
+        step: &str,
+        phase: &str,
+        detail: &str,
+    ) -> Result<()> {
         let now = self.now();
         self.catalog().journal(rec, &now, step, phase, detail)
     }
@@ -282,7 +296,7 @@ impl Vault {
 
     /// Writes `step`'s intent unless the last journal row already is it
     /// (written ahead in the previous step's commit).
-    fn intent(&self, rec: &RotationRecord, step: &str, detail: &str) -> Result<()> {
+    fn intent(&self, rec: &mut RotationRecord, step: &str, detail: &str) -> Result<()> {
         let last = self.catalog().journal_entries(&rec.id)?.pop();
         if last.is_some_and(|e| e.step == step && e.phase == "intent") {
             return Ok(());
@@ -302,15 +316,15 @@ impl Vault {
         next_intent: Option<(&str, &str)>,
     ) -> Result<()> {
         let mut after = rec.clone();
-        after.state = next(after.state, event).map_err(|r| Error::Database(r.to_string()))?;
+        after.state = next(after.state, event).map_err(Error::from)?;
         after.error = None;
         after.confirmed_by_hand = false;
         self.commit(|c, now| {
-            c.journal(&after, now, step, "ok", detail)?;
+            c.journal(&mut after, now, step, "ok", detail)?;
             let (action, key_id, text) = &audit;
             c.append_audit(now, action, Some(key_id), Some(&after.provider_id), text)?;
             if let Some((s, d)) = next_intent {
-                c.journal(&after, now, s, "intent", d)?;
+                c.journal(&mut after, now, s, "intent", d)?;
             }
             Ok(())
         })?;
@@ -326,7 +340,7 @@ impl Vault {
         step: &str,
         detail: &str,
     ) -> Result<()> {
-        rec.state = next(rec.state, event).map_err(|r| Error::Database(r.to_string()))?;
+        rec.state = next(rec.state, event).map_err(Error::from)?;
         rec.error = None;
         rec.confirmed_by_hand = false;
         self.journal(rec, step, "ok", detail)
@@ -390,6 +404,7 @@ impl Vault {
             error: None,
             created_at: now.clone(),
             updated_at: now.clone(),
+            stored_state: State::Planned,
         };
         let detail = format!("rotate \"{}\" to {} target(s)", old.name, rec.targets.len());
         self.catalog().batch(|c| {
@@ -405,14 +420,53 @@ impl Vault {
         self.rotation_view(&rec)
     }
 
+    /// Takes the rotation's run lock (this process and every other one on
+    /// the data directory): every change to a rotation happens under it.
     fn claim_run(&self, id: &str) -> Result<RunGuard<'_>> {
         if !self.running().insert(id.to_owned()) {
             return Err(Error::RotationInProgress(id.to_owned()));
         }
+        let lock = match RotationLock::acquire(self.data_dir(), id) {
+            Ok(lock) => lock,
+            Err(e) => {
+                self.running().remove(id);
+                return Err(e);
+            }
+        };
         Ok(RunGuard {
             vault: self,
             id: id.to_owned(),
+            _lock: lock,
         })
+    }
+
+    /// Whether another process is running this rotation now.
+    fn held_elsewhere(&self, id: &str) -> bool {
+        !self.running().contains(id) && RotationLock::held_elsewhere(self.data_dir(), id)
+    }
+
+    /// A finished rotation leaves nothing behind: its backups (they hold
+    /// the old key) and its lock file go.
+    fn clean_up_finished(&self, rec: &RotationRecord) {
+        if rec.state.is_terminal() {
+            let _ = std::fs::remove_dir_all(self.backup_dir(&rec.id));
+            RotationLock::remove(self.data_dir(), &rec.id);
+        }
+    }
+
+    /// Where a rotation keeps its targets' backups: the data directory's
+    /// `backups/<rotation>/`, 0700, never beside the target.
+    fn backup_dir(&self, rotation_id: &str) -> PathBuf {
+        self.data_dir().join("backups").join(rotation_id)
+    }
+
+    fn backup_path(&self, rotation_id: &str, target: usize, path: &Path) -> PathBuf {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.backup_dir(rotation_id)
+            .join(format!("{target}-{name}.backup"))
     }
 
     /// Runs (or resumes) a rotation until it is done, waits for a person
@@ -425,6 +479,10 @@ impl Vault {
         let connection = self.connect(&provider)?;
         // The new key, once read or created, stays in memory for the run.
         let mut new_secret: Option<Secret> = None;
+        // Whether this run has just checked the new key (else it is checked
+        // again before the old key is revoked: a "verified" from an earlier
+        // run may be stale).
+        let mut checked_here = false;
         let by_hand = !connection.capabilities().create;
         loop {
             let view = self.rotation_view(&rec)?;
@@ -457,20 +515,34 @@ impl Vault {
                             .await?;
                         return Err(Error::VerifyFailed(reason));
                     }
+                    checked_here = true;
                 }
-                State::Verified => self.revoke_old_step(&mut rec, connection.as_ref()).await?,
+                State::Verified => {
+                    if !checked_here {
+                        let secret = self.new_secret(&rec, &mut new_secret)?;
+                        if let Err(reason) = self
+                            .reverify_step(&mut rec, connection.as_ref(), &secret)
+                            .await?
+                        {
+                            self.rollback_steps(&mut rec, connection.as_ref(), progress)
+                                .await?;
+                            return Err(Error::VerifyFailed(reason));
+                        }
+                        checked_here = true;
+                    }
+                    self.revoke_old_step(&mut rec, connection.as_ref()).await?
+                }
                 State::OldRevoked => {
                     failpoint("rotation::finish::before");
                     // The finish is a catalog write only: its intent, the
                     // write and its result commit together.
                     let mut done = rec.clone();
-                    done.state = next(done.state, Event::Finished)
-                        .map_err(|r| Error::Database(r.to_string()))?;
+                    done.state = next(done.state, Event::Finished).map_err(Error::from)?;
                     done.error = None;
                     self.commit(|c, now| {
-                        c.journal(&rec, now, "finish", "intent", "commit the new key")?;
+                        c.journal(&mut rec, now, "finish", "intent", "commit the new key")?;
                         c.commit_rotation(&done, now)?;
-                        c.journal(&done, now, "finish", "ok", "done")?;
+                        c.journal(&mut done, now, "finish", "ok", "done")?;
                         c.append_audit(
                             now,
                             "rotate",
@@ -480,8 +552,10 @@ impl Vault {
                         )
                     })?;
                     rec = done;
+                    self.clean_up_finished(&rec);
                 }
                 State::Done | State::RolledBack => {
+                    self.clean_up_finished(&rec);
                     return self.rotation_view(&rec);
                 }
                 State::RollingBack | State::Failed => {
@@ -529,6 +603,7 @@ impl Vault {
         }
         if rec.state == State::RolledBack {
             // Nothing had been created: nothing to undo.
+            self.clean_up_finished(&rec);
             self.audit(
                 "rotation_rollback",
                 Some(&rec.old_key_id),
@@ -545,6 +620,7 @@ impl Vault {
     /// A manual provider's new key, made in its dashboard and pasted: it goes
     /// to the keychain first, then the journal moves to Stored.
     pub fn provide_new_key(&self, id: &str, secret: Secret) -> Result<RotationView> {
+        let _guard = self.claim_run(id)?;
         let mut rec = self.rotation_record(id)?;
         let manual = self.provider_record(&rec.provider_id)?.kind == ProviderKind::Manual;
         if !manual || rec.state != State::Planned {
@@ -567,7 +643,7 @@ impl Vault {
             return Err(Error::DuplicateKey(dup.name));
         }
         self.journal(
-            &rec,
+            &mut rec,
             "create",
             "intent",
             "new key pasted from the dashboard",
@@ -590,10 +666,11 @@ impl Vault {
     /// The person says they did the dashboard step (revoked the old key, or
     /// the new one while rolling back). Latchkey checks it on the next run.
     pub fn confirm_done_by_hand(&self, id: &str) -> Result<RotationView> {
+        let _guard = self.claim_run(id)?;
         let mut rec = self.rotation_record(id)?;
         rec.confirmed_by_hand = true;
         self.journal(
-            &rec,
+            &mut rec,
             "by_hand",
             "ok",
             "done in the dashboard, says the user",
@@ -608,6 +685,7 @@ impl Vault {
         target: usize,
         item: usize,
     ) -> Result<RotationView> {
+        let _guard = self.claim_run(id)?;
         let mut rec = self.rotation_record(id)?;
         let t = rec
             .targets
@@ -625,7 +703,7 @@ impl Vault {
         t.confirmed.resize(items.len(), false);
         t.confirmed[item] = true;
         let label = items[item].clone();
-        self.journal(&rec, "confirm", "ok", &format!("confirmed \"{label}\""))?;
+        self.journal(&mut rec, "confirm", "ok", &format!("confirmed \"{label}\""))?;
         self.rotation_view(&rec)
     }
 
@@ -752,9 +830,20 @@ impl Vault {
         };
         let (remote, secret) = created;
         failpoint("rotation::create::after");
+        if remote.revoked_at.is_some() {
+            // A replay of a key revoked since: never a key to deploy. The
+            // next attempt asks with a fresh idempotency key.
+            rec.orphans_revoked += 1;
+            let e = Error::ProviderConflict(
+                "the service answered with a key that is already revoked; try again".into(),
+            );
+            return Err(self.step_failed(rec, "create", e));
+        }
         // The secret goes to the keychain before anything else happens to it.
         if let Err(e) = self.store.put(&account, &secret) {
             let _ = connection.revoke(&remote.remote_id).await;
+            // The retry must not replay this (now revoked) key.
+            rec.orphans_revoked += 1;
             return Err(self.step_failed(rec, "store", e));
         }
         rec.new_remote_id = Some(remote.remote_id.clone());
@@ -801,20 +890,19 @@ impl Vault {
         let mut after = rec.clone();
         let created_first = after.state == State::Planned;
         if created_first {
-            after.state = next(after.state, Event::NewKeyCreated)
-                .map_err(|r| Error::Database(r.to_string()))?;
+            after.state = next(after.state, Event::NewKeyCreated).map_err(Error::from)?;
         }
         let mut stored = after.clone();
-        stored.state =
-            next(stored.state, Event::NewKeyStored).map_err(|r| Error::Database(r.to_string()))?;
+        stored.state = next(stored.state, Event::NewKeyStored).map_err(Error::from)?;
         stored.error = None;
         self.commit(|c, now| {
             if created_first {
-                c.journal(&after, now, "create", "ok", created)?;
+                c.journal(&mut after, now, "create", "ok", created)?;
+                stored.stored_state = after.stored_state;
             }
             c.upsert_pending_key(&record)?;
             c.journal(
-                &stored,
+                &mut stored,
                 now,
                 "store",
                 "ok",
@@ -845,6 +933,7 @@ impl Vault {
 
     fn deploy_step(&self, rec: &mut RotationRecord, secret: &Secret) -> Result<bool> {
         let new_fp = secret.fingerprint();
+        self.sweep_beside_targets(rec);
         for i in 0..rec.targets.len() {
             let target = rec.targets[i].clone();
             if matches!(
@@ -867,13 +956,20 @@ impl Vault {
                     let current = file
                         .fingerprint_of(var)
                         .map_err(|e| self.target_failed(rec, i, &step, e))?;
-                    if current.as_ref() != Some(&new_fp) {
+                    let deployed = if current.as_ref() != Some(&new_fp) {
                         // Not written yet (or a crash before the rename).
                         let digest = target.digest.clone().unwrap_or_default();
-                        file.set_if_digest(&digest, var, secret)
-                            .map_err(|e| self.target_failed(rec, i, &step, e))?;
-                    }
+                        let backup = self.backup_path(&rec.id, i, file.path());
+                        file.set_if_digest(&digest, var, secret, &backup)
+                            .map_err(|e| self.target_failed(rec, i, &step, e))?
+                    } else {
+                        // Written before a crash: the file as it is now.
+                        file.read()
+                            .map_err(|e| self.target_failed(rec, i, &step, e))?
+                            .digest_hex()
+                    };
                     failpoint("rotation::deploy::after");
+                    rec.targets[i].deployed_digest = Some(deployed);
                     rec.targets[i].status = TargetStatus::Deployed;
                     rec.targets[i].message = Some(format!("{var} now holds the new key"));
                     rec.error = None;
@@ -925,24 +1021,38 @@ impl Vault {
         }
     }
 
+    /// Temp files a kill left beside this rotation's files go.
+    fn sweep_beside_targets(&self, rec: &RotationRecord) {
+        for t in &rec.targets {
+            if let TargetSpec::Dotenv { path, .. } = &t.spec {
+                if let Some(dir) = std::fs::canonicalize(path)
+                    .ok()
+                    .and_then(|p| p.parent().map(Path::to_path_buf))
+                {
+                    sweep_temp_files(&dir);
+                }
+            }
+        }
+    }
+
     fn target_failed(&self, rec: &mut RotationRecord, i: usize, step: &str, e: Error) -> Error {
         rec.targets[i].message = Some(e.to_string());
         self.step_failed(rec, step, e)
     }
 
-    /// `Ok(Err(reason))`: the new key does not work (roll back);
-    /// `Err`: the check itself could not run (try again).
-    async fn verify_step(
+    /// Checks the new key: the service accepts it and every `.env` target
+    /// holds it (by fingerprint). Marks each target. `Ok(Err(reason))`: it
+    /// does not work; `Err`: the check itself could not run.
+    async fn check_new_key(
         &self,
         rec: &mut RotationRecord,
         connection: &dyn Provider,
         secret: &Secret,
+        step: &str,
     ) -> Result<std::result::Result<(), String>> {
         let new_fp = secret.fingerprint();
-        self.intent(rec, "verify", "verify the new key")?;
-        failpoint("rotation::verify::before");
         let verdict = connection.verify(secret).await;
-        let mut reason = match verdict.map_err(|e| self.step_failed(rec, "verify", e))? {
+        let mut reason = match verdict.map_err(|e| self.step_failed(rec, step, e))? {
             Verification::Accepted => None,
             Verification::Rejected { code } => {
                 Some(format!("the service rejects the new key ({code})"))
@@ -971,11 +1081,31 @@ impl Vault {
                 rec.targets[i].status = TargetStatus::Verified;
             }
         }
-        if let Some(reason) = reason {
-            rec.state =
-                next(rec.state, Event::VerifyFailed).map_err(|r| Error::Database(r.to_string()))?;
-            rec.error = Some(Error::VerifyFailed(reason.clone()).to_wire());
-            self.journal(rec, "verify", "failed", &reason)?;
+        Ok(reason.map_or(Ok(()), Err))
+    }
+
+    /// The new key failed a check: journaled, and the rotation rolls back.
+    fn verify_failed(&self, rec: &mut RotationRecord, step: &str, reason: &str) -> Result<()> {
+        rec.state = next(rec.state, Event::VerifyFailed).map_err(Error::from)?;
+        rec.error = Some(Error::VerifyFailed(reason.to_owned()).to_wire());
+        self.journal(rec, step, "failed", reason)
+    }
+
+    /// `Ok(Err(reason))`: the new key does not work (roll back);
+    /// `Err`: the check itself could not run (try again).
+    async fn verify_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        secret: &Secret,
+    ) -> Result<std::result::Result<(), String>> {
+        self.intent(rec, "verify", "verify the new key")?;
+        failpoint("rotation::verify::before");
+        if let Err(reason) = self
+            .check_new_key(rec, connection, secret, "verify")
+            .await?
+        {
+            self.verify_failed(rec, "verify", &reason)?;
             return Ok(Err(reason));
         }
         failpoint("rotation::verify::after");
@@ -989,6 +1119,26 @@ impl Vault {
             ("verify", &new_key_id, text),
             Some(("revoke_old", "revoke the old key")),
         )?;
+        Ok(Ok(()))
+    }
+
+    /// Checks the new key again, under the run lock, right before the old
+    /// key is revoked: a resume hours later must not trust a stale verify.
+    async fn reverify_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        secret: &Secret,
+    ) -> Result<std::result::Result<(), String>> {
+        self.journal(rec, "reverify", "intent", "check the new key again")?;
+        if let Err(reason) = self
+            .check_new_key(rec, connection, secret, "reverify")
+            .await?
+        {
+            self.verify_failed(rec, "reverify", &reason)?;
+            return Ok(Err(reason));
+        }
+        self.journal(rec, "reverify", "ok", "the new key still works")?;
         Ok(Ok(()))
     }
 
@@ -1021,6 +1171,43 @@ impl Vault {
         )
     }
 
+    /// Sets one target's variable back to what it held before the deploy
+    /// (from the private backup; the old key when there is none), only
+    /// while the file is exactly as the deploy left it.
+    fn restore_var(
+        &self,
+        rec: &RotationRecord,
+        i: usize,
+        file: &DotenvFile,
+        var: &str,
+        new_secret: Option<&Secret>,
+    ) -> Result<()> {
+        let backup = self.backup_path(&rec.id, i, file.path());
+        let old = if backup.exists() {
+            DotenvFile::value_in_backup(&backup, var)?
+        } else {
+            Some(self.secret_of(&rec.old_key_id)?)
+        };
+        // A crash between the write and its journal row: what the deploy
+        // wrote is the backup with the new key set.
+        let deployed = match (&rec.targets[i].deployed_digest, new_secret) {
+            (Some(d), _) => d.clone(),
+            (None, Some(new)) if backup.exists() => {
+                let before = std::fs::read(&backup)
+                    .map_err(|_| Error::DotenvChangedOnDisk(file.path().display().to_string()))?;
+                crate::deploy::dotenv::set_value(&before, var, new.expose_secret())
+                    .map(|b| hex::encode(sha2::Sha256::digest(&b)))
+                    .map_err(|_| Error::DotenvChangedOnDisk(file.path().display().to_string()))?
+            }
+            _ => {
+                return Err(Error::DotenvChangedOnDisk(
+                    file.path().display().to_string(),
+                ))
+            }
+        };
+        file.rollback_var(&deployed, var, old.as_ref().map(Secret::expose_secret))
+    }
+
     async fn rollback_steps(
         &self,
         rec: &mut RotationRecord,
@@ -1037,7 +1224,16 @@ impl Vault {
         }
         progress(&self.rotation_view(rec)?);
         let secret = self.store.get(&key_account(&rec.new_key_id))?;
-        let new_fp = secret.as_ref().map(Secret::fingerprint);
+        // Without the keychain entry, the journaled fingerprint of the new
+        // key still finds the targets that hold it.
+        let new_fp = match &secret {
+            Some(s) => Some(s.fingerprint()),
+            None => self
+                .catalog()
+                .key(&rec.new_key_id)?
+                .and_then(|k| k.fingerprint)
+                .map(Fingerprint::from_hex),
+        };
         let mut problems = Vec::new();
         for i in 0..rec.targets.len() {
             let TargetSpec::Dotenv {
@@ -1063,9 +1259,9 @@ impl Vault {
             };
             let holds = file.fingerprint_of(&var).ok().flatten();
             if new_fp.is_some() && holds == new_fp {
-                self.journal(rec, &step, "intent", &format!("restore {path}"))?;
+                self.journal(rec, &step, "intent", &format!("set {var} back in {path}"))?;
                 failpoint("rotation::restore::before");
-                if let Err(e) = file.restore() {
+                if let Err(e) = self.restore_var(rec, i, &file, &var, secret.as_ref()) {
                     rec.targets[i].status = TargetStatus::Failed;
                     rec.targets[i].message = Some(e.to_string());
                     self.journal(rec, &step, "failed", e.code())?;
@@ -1074,7 +1270,7 @@ impl Vault {
                 }
                 rec.targets[i].status = TargetStatus::RolledBack;
                 rec.targets[i].message = Some(format!("{var} holds the old key again"));
-                self.journal(rec, &step, "ok", &format!("restored {path}"))?;
+                self.journal(rec, &step, "ok", &format!("set {var} back in {path}"))?;
             } else if rec.targets[i].status != TargetStatus::Pending {
                 rec.targets[i].status = TargetStatus::RolledBack;
                 rec.targets[i].message =
@@ -1142,12 +1338,12 @@ impl Vault {
                 Some(&rec.provider_id),
                 &format!("rolled back rotation {}; the old key is kept", rec.id),
             )?;
+            self.clean_up_finished(rec);
             progress(&self.rotation_view(rec)?);
             Ok(())
         } else {
             let reason = problems.join("; ");
-            rec.state = next(rec.state, Event::RollbackFailed)
-                .map_err(|r| Error::Database(r.to_string()))?;
+            rec.state = next(rec.state, Event::RollbackFailed).map_err(Error::from)?;
             let e = Error::RollbackFailed(reason);
             rec.error = Some(e.to_wire());
             self.journal(rec, "rollback", "failed", "rollback_failed")?;
@@ -1191,6 +1387,7 @@ fn plan_target(spec: TargetSpec) -> Result<TargetState> {
                 confirmed: vec![],
                 message: None,
                 gitignore_warning: warning,
+                deployed_digest: None,
             })
         }
         TargetSpec::Manual { items } => {
@@ -1211,6 +1408,7 @@ fn plan_target(spec: TargetSpec) -> Result<TargetState> {
                 digest: None,
                 message: None,
                 gitignore_warning: None,
+                deployed_digest: None,
             })
         }
     }

@@ -11,6 +11,7 @@
 //! the catalog before it happens and its result after.
 
 pub mod driver;
+pub mod lock;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +116,8 @@ pub fn next(from: State, event: Event) -> Result<State, Refused> {
         (S::Deployed, E::VerifyPassed) => S::Verified,
         (S::Deployed, E::VerifyFailed) => S::RollingBack,
         (S::Verified, E::OldKeyRevoked) => S::OldRevoked,
+        // Checked again right before revoking the old key, and it failed.
+        (S::Verified, E::VerifyFailed) => S::RollingBack,
         (S::OldRevoked, E::Finished) => S::Done,
         (S::Created | S::Stored | S::Deployed | S::Verified, E::RollbackRequested) => {
             S::RollingBack
@@ -172,6 +175,7 @@ mod tests {
         (S::Deployed, E::VerifyFailed, S::RollingBack),
         (S::Deployed, E::RollbackRequested, S::RollingBack),
         (S::Verified, E::OldKeyRevoked, S::OldRevoked),
+        (S::Verified, E::VerifyFailed, S::RollingBack),
         (S::Verified, E::RollbackRequested, S::RollingBack),
         (S::OldRevoked, E::Finished, S::Done),
         (S::RollingBack, E::RollbackCompleted, S::RolledBack),

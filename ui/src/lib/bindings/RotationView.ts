@@ -24,4 +24,9 @@ needs: RotationNeed | null,
 /**
  * The provider's dashboard (manual providers), for the wizard's link.
  */
-dashboard_url: string | null, };
+dashboard_url: string | null, 
+/**
+ * Another Latchkey window or terminal is running this rotation now:
+ * nothing here may resume or roll it back until it lets go.
+ */
+held_elsewhere: boolean, };

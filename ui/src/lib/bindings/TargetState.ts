@@ -22,4 +22,9 @@ message: string | null,
 /**
  * Set when a `.env` file sits in a git work tree and is not ignored.
  */
-gitignore_warning: string | null, };
+gitignore_warning: string | null, 
+/**
+ * SHA-256 of the `.env` file as the deploy wrote it: rollback edits the
+ * variable back only while the file is still exactly that.
+ */
+deployed_digest: string | null, };
