@@ -86,6 +86,11 @@ pub struct ExistingKeyInput {
     pub secret: Secret,
     pub environment: String,
     pub env_var: String,
+    /// The person chose "Replace" after being told the vault holds this
+    /// key's secret already.
+    #[serde(default)]
+    #[ts(optional)]
+    pub replace: Option<bool>,
 }
 
 impl From<ExistingKeyInput> for ExistingKey {
@@ -96,6 +101,7 @@ impl From<ExistingKeyInput> for ExistingKey {
             secret: i.secret,
             environment: i.environment,
             env_var: i.env_var,
+            replace: i.replace.unwrap_or(false),
         }
     }
 }

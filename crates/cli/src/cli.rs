@@ -174,6 +174,10 @@ enum Command {
         /// Import only this variable; repeat for several (default: those that look like keys).
         #[arg(long = "var")]
         vars: Vec<String>,
+        /// Let a pasted key take the place of a secret the vault holds for
+        /// the same key on the service (it must pass the service's check).
+        #[arg(long)]
+        replace: bool,
         #[arg(long)]
         json: bool,
     },
@@ -483,13 +487,16 @@ pub async fn run(args: Args) -> Result<u8> {
             path,
             provider,
             vars,
+            replace,
             json,
         } => {
             let provider = match provider {
                 Some(p) => vault.find_provider(&p)?,
                 None => only_provider(vault)?,
             };
-            let outcomes = vault.import_dotenv(&path, &provider.id, &vars).await?;
+            let outcomes = vault
+                .import_dotenv(&path, &provider.id, &vars, replace)
+                .await?;
             if json {
                 output::json(&outcomes);
             } else {

@@ -208,3 +208,120 @@ async fn resuming_under_key_service_chaos_loses_nothing() {
         }
     }
 }
+
+/// A SIGKILL between the service's answer to `create` and the keychain
+/// write: the next command settles the journaled create (replayed under
+/// its idempotency key and kept), so no live key is left that nobody
+/// holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_between_create_and_the_keychain_leaves_no_unheld_key() {
+    let w = world(false).await;
+    let create = [
+        "create",
+        "--provider",
+        "acme",
+        "--name",
+        "second",
+        "--env-var",
+        "SECOND_KEY",
+        "--scope",
+        "read",
+    ];
+    w.kill_at("create_key::after_create", &create);
+    assert_eq!(w.service.live("web").await.len(), 2, "the service made it");
+    let list = w.cli.run(&["list", "--json"]);
+    list.ok();
+    let keys = list.json()["keys"].as_array().expect("keys").clone();
+    for live in w.service.live("web").await {
+        let held = keys
+            .iter()
+            .any(|k| k["preview"] == live["key_preview"] && k["has_secret"] == true);
+        assert!(held, "live key {live:#?} is not held: {keys:#?}");
+    }
+    let second = w.cli.run(&["run", "--", "printenv", "SECOND_KEY"]);
+    second.ok();
+    assert_eq!(
+        w.service.verify_status(second.stdout.trim()).await,
+        200,
+        "the kept secret is the live key"
+    );
+}
+
+/// A rotation killed after its verify, whose new key was revoked on the
+/// service meanwhile: the resume checks the new key again before revoking
+/// the old one, finds it dead and rolls back, keeping the old key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_verify_is_checked_again_before_the_old_key_goes() {
+    let w = world(false).await;
+    w.kill_at(
+        "rotation::revoke_old::before",
+        &["rotate", "backend", "--dotenv", ".env", "--yes"],
+    );
+    assert_eq!(w.rotation()["state"], "verified");
+    let new = w
+        .service
+        .live("web")
+        .await
+        .into_iter()
+        .find(|k| k["name"].as_str().is_some_and(|n| n.contains("(rotation ")))
+        .expect("the new key");
+    w.service
+        .revoke_directly("web", new["id"].as_str().expect("id"))
+        .await;
+    let resumed = w.cli.run(&["rotate", "--resume"]);
+    assert_ne!(resumed.code, Some(0), "{resumed:#?}");
+    assert!(resumed.stderr.contains("verify_failed"), "{resumed:#?}");
+    assert_eq!(w.rotation()["state"], "rolled_back");
+    w.check("revoked meanwhile", false).await;
+}
+
+/// The race from the report: a slow service, `rotate … --yes` running, and
+/// `rotate --rollback ID` started while it is at each step. One of the two
+/// wins, the other is refused; never both "Done" and "Rolled back", never
+/// a lost key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_racing_a_running_rotation_is_refused_or_wins_cleanly() {
+    for stop_at in ["planned", "stored", "deployed", "verified"] {
+        let w = world(true).await;
+        w.service
+            .chaos(json!({"fail_next": 40, "delay_ms": 150}))
+            .await;
+        let mut rotate = w
+            .cli
+            .command(&["rotate", "backend", "--dotenv", ".env", "--yes"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn rotate");
+        let started = std::time::Instant::now();
+        let id = loop {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{stop_at}: never reached"
+            );
+            let r = w.cli.run(&["rotations", "--json"]);
+            let seen = serde_json::from_str::<Value>(&r.stdout)
+                .ok()
+                .and_then(|v| v.get(0).cloned());
+            if let Some(rot) = seen {
+                if rot["state"] == stop_at || rot["state"] == "done" {
+                    break rot["id"].as_str().expect("id").to_owned();
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let rollback = w.cli.run(&["rotate", "--rollback", &id]);
+        let status = rotate.wait().expect("rotate ends");
+        let both_ok = status.success() && rollback.code == Some(0);
+        let state = w.rotation()["state"].clone();
+        assert!(
+            !both_ok || state == "rolled_back",
+            "{stop_at}: both said success, state {state}: {rollback:#?}"
+        );
+        assert!(
+            state == "done" || state == "rolled_back",
+            "{stop_at}: {state}"
+        );
+        w.check(stop_at, state == "done").await;
+    }
+}

@@ -96,9 +96,25 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE rotations ADD COLUMN confirmed_by_hand INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     "#,
+    // 4: creates journaled before they reach the service; keys missing from
+    // a listing (not yet confirmed gone), revocations only inferred, and
+    // pasted keys the service could not be asked about.
+    r#"
+    CREATE TABLE key_creates (
+        id TEXT PRIMARY KEY,
+        provider_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        started_at TEXT NOT NULL
+    );
+    ALTER TABLE keys ADD COLUMN missing_since TEXT;
+    ALTER TABLE keys ADD COLUMN revoked_inferred INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE keys ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
+mod creates;
 mod rotations;
+pub use creates::PendingCreate;
 pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, TargetStatus};
 
 /// The kinds of provider Latchkey can talk to.

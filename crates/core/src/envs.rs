@@ -179,6 +179,7 @@ impl Vault {
         path: &Path,
         provider_id: &str,
         vars: &[String],
+        replace: bool,
     ) -> Result<Vec<ImportOutcome>> {
         if !path.is_file() {
             return Err(Error::invalid(
@@ -203,6 +204,7 @@ impl Vault {
                     secret: Secret::new(value),
                     environment: String::new(),
                     env_var: var.clone(),
+                    replace,
                 })
                 .await;
             out.push(match result {
@@ -217,6 +219,14 @@ impl Vault {
                     imported: false,
                     key_name: Some(name.clone()),
                     message: format!("already in the vault as \"{name}\""),
+                },
+                Err(Error::KeyAlreadyHeld(name)) => ImportOutcome {
+                    env_var: var,
+                    imported: false,
+                    key_name: Some(name.clone()),
+                    message: format!(
+                        "not imported: the vault holds another secret for \"{name}\" (--replace puts this one in its place)"
+                    ),
                 },
                 Err(e) => return Err(e),
             });

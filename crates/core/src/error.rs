@@ -42,6 +42,8 @@ pub enum Error {
     InsecureUrl(String),
     #[error("This key is already in Latchkey as \"{0}\".")]
     DuplicateKey(String),
+    #[error("Latchkey already holds the secret of \"{0}\", the key on the service this paste matches. Choose Replace to put the pasted key in its place (it must work with the service); nothing was changed.")]
+    KeyAlreadyHeld(String),
     #[error("The service still accepts this key after revoking it. Try revoking again, or revoke it in the service's dashboard.")]
     RevokeNotConfirmed,
     #[error("The clipboard is not available ({0}).")]
@@ -92,6 +94,7 @@ impl Error {
             Self::BadResponse(_) => "bad_response",
             Self::InsecureUrl(_) => "insecure_url",
             Self::DuplicateKey(_) => "duplicate_key",
+            Self::KeyAlreadyHeld(_) => "key_already_held",
             Self::RevokeNotConfirmed => "revoke_not_confirmed",
             Self::Clipboard(_) => "clipboard_unavailable",
             Self::DotenvChangedOnDisk(_) => "dotenv_changed_on_disk",

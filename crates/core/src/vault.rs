@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::catalog::{AuditEntry, Catalog, KeyRecord, ProviderKind, ProviderRecord};
+use crate::catalog::{AuditEntry, Catalog, KeyRecord, PendingCreate, ProviderKind, ProviderRecord};
 use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard};
 use crate::clock::{parse_rfc3339, rfc3339, Clock};
 use crate::error::{Error, Result};
@@ -21,6 +21,7 @@ use crate::http::{check_base_url, HttpPolicy};
 use crate::providers::keyservice::{check_project, KeyserviceProvider};
 use crate::providers::manual::ManualProvider;
 use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
+use crate::rotation::driver::failpoint;
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::store::{key_account, provider_account, SecretStore};
@@ -45,6 +46,9 @@ pub enum KeyStatus {
     NoLocalSecret,
     /// A rotation's new key, not yet in use: the rotation is unfinished.
     Pending,
+    /// Absent from the service's last listing and not confirmed gone (the
+    /// service could not be asked about it): not called revoked.
+    Missing,
 }
 
 /// Expiry badge.
@@ -80,6 +84,9 @@ pub struct KeyView {
     pub rotation_id: Option<String>,
     /// Older than the rotation policy, or expiring within 14 days.
     pub rotation_due: bool,
+    /// False for a pasted key its service could not be asked about ("not
+    /// verified"); every other key is as the service made or listed it.
+    pub verified: bool,
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.
@@ -160,6 +167,9 @@ pub struct ExistingKey {
     pub secret: Secret,
     pub environment: String,
     pub env_var: String,
+    /// The person chose "Replace": the paste may take the place of the
+    /// secret Latchkey already holds for the same key on the service.
+    pub replace: bool,
 }
 
 /// Latchkey's vault.
@@ -547,6 +557,7 @@ impl Vault {
                         .as_deref()
                         .and_then(parse_rfc3339)
                         .is_some_and(|at| now - at > time::Duration::days(i64::from(policy_days)))),
+            verified: true,
         }
     }
 
@@ -580,6 +591,7 @@ impl Vault {
         let policy = self.settings()?.rotation_policy_days;
         let mut views = [self.view(&record, &providers, policy)];
         self.attach_rotations(&mut views)?;
+        self.attach_marks(&mut views)?;
         let [view] = views;
         Ok(view)
     }
@@ -646,12 +658,32 @@ impl Vault {
             .map(|k| self.view(k, &providers, policy))
             .collect();
         self.attach_rotations(&mut views)?;
+        self.attach_marks(&mut views)?;
         Ok(views)
+    }
+
+    /// Marks keys missing from their service's last listing, and pasted
+    /// keys the service could not be asked about.
+    fn attach_marks(&self, views: &mut [KeyView]) -> Result<()> {
+        let marks = self.catalog().key_marks()?;
+        for (id, missing, unverified) in marks {
+            let Some(v) = views.iter_mut().find(|v| v.id == id) else {
+                continue;
+            };
+            if missing && matches!(v.status, KeyStatus::Active | KeyStatus::NoLocalSecret) {
+                v.status = KeyStatus::Missing;
+            }
+            v.verified = !unverified;
+        }
+        Ok(())
     }
 
     /// Brings the catalog in line with every provider, then lists all keys.
     /// A provider that cannot be reached is reported, not fatal.
     pub async fn list_keys(&self) -> Result<KeyListing> {
+        // Creates a crash cut short are settled first; what cannot be
+        // settled now (a service down) waits for the next sync.
+        let _ = self.recover_creates().await;
         let providers = self.catalog().providers()?;
         let mut warnings = Vec::new();
         for provider in &providers {
@@ -671,31 +703,51 @@ impl Vault {
     }
 
     async fn sync_provider(&self, provider: &ProviderRecord) -> Result<()> {
-        let remote = self.connect(provider)?.list().await?;
+        let connection = self.connect(provider)?;
+        let remote = connection.list().await?;
         let now = self.now();
-        let catalog = self.catalog();
-        for r in &remote {
-            match catalog.key_by_remote(&provider.id, &r.remote_id)? {
-                Some(local) => {
-                    let merged = merge_remote(local.clone(), r);
-                    if merged != local {
-                        catalog.update_remote_fields(&merged)?;
+        let absent: Vec<KeyRecord> = {
+            let catalog = self.catalog();
+            for r in &remote {
+                match catalog.key_by_remote(&provider.id, &r.remote_id)? {
+                    Some(local) => {
+                        let merged = merge_remote(local.clone(), r);
+                        if merged != local {
+                            catalog.update_remote_fields(&merged)?;
+                        }
+                        if r.revoked_at.is_none() {
+                            // Listed and live: a mark we only inferred goes.
+                            catalog.clear_inferred(&local.id)?;
+                        }
+                    }
+                    None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
+                }
+            }
+            catalog
+                .keys()?
+                .into_iter()
+                .filter(|k| k.provider_id == provider.id && k.revoked_at.is_none())
+                .filter(|k| {
+                    k.remote_id
+                        .as_ref()
+                        .is_some_and(|id| !remote.iter().any(|r| &r.remote_id == id))
+                })
+                .collect()
+        };
+        // Absent is not revoked: ask the service about each one.
+        for local in absent {
+            let remote_id = local.remote_id.clone().unwrap_or_default();
+            match connection.get(&remote_id).await {
+                Ok(None) => self.catalog().set_revoked_inferred(&local.id, &now)?,
+                Ok(Some(r)) => {
+                    let merged = merge_remote(local.clone(), &r);
+                    let catalog = self.catalog();
+                    catalog.update_remote_fields(&merged)?;
+                    if r.revoked_at.is_none() {
+                        catalog.clear_inferred(&local.id)?;
                     }
                 }
-                None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
-            }
-        }
-        for local in catalog
-            .keys()?
-            .into_iter()
-            .filter(|k| k.provider_id == provider.id)
-        {
-            let gone = local
-                .remote_id
-                .as_ref()
-                .is_some_and(|id| !remote.iter().any(|r| &r.remote_id == id));
-            if gone && local.revoked_at.is_none() {
-                catalog.set_revoked(&local.id, &now)?;
+                Err(_) => self.catalog().set_missing(&local.id, &now)?,
             }
         }
         Ok(())
@@ -715,34 +767,142 @@ impl Vault {
         }
         let provider = self.provider_record(&new.provider_id)?;
         let connection = self.connect(&provider)?;
-        let local_id = uuid::Uuid::new_v4().to_string();
-        let spec = KeySpec {
+        let pending = PendingCreate {
+            id: uuid::Uuid::new_v4().to_string(),
+            provider_id: provider.id.clone(),
             name,
             scopes: new.scopes.clone(),
             expires_in_days: new.expires_in_days,
+            environment: new.environment.trim().to_owned(),
+            env_var,
+            started_at: self.now(),
         };
-        let (remote, secret) = connection
-            .create(&spec, &format!("latchkey-create-{local_id}"))
+        // Journaled before the service hears of it: a crash between the
+        // service's answer and the keychain leaves a row the next sync
+        // settles (adopt or revoke), never a live key nobody holds.
+        self.catalog().begin_create(&pending)?;
+        let created = connection
+            .create(
+                &pending_spec(&pending),
+                &create_idempotency_key(&pending.id),
+            )
+            .await;
+        let (remote, secret) = match created {
+            Ok(created) => created,
+            Err(e) => {
+                // Refused: nothing was made. Anything else (a lost answer)
+                // stays journaled for the next sync to settle.
+                if refused(&e) {
+                    self.catalog().drop_create(&pending.id)?;
+                }
+                return Err(e);
+            }
+        };
+        failpoint("create_key::after_create");
+        let record = self
+            .keep_created(connection.as_ref(), &provider, &pending, &remote, &secret)
             .await?;
-        if let Err(e) = self.store.put(&key_account(&local_id), &secret) {
+        let providers = self.catalog().providers()?;
+        let policy = self.settings()?.rotation_policy_days;
+        Ok(self.view(&record, &providers, policy))
+    }
+
+    /// Keeps a key the service made for `pending`: secret to the keychain,
+    /// then the record and the create's close in one commit. A key already
+    /// revoked, or one the keychain refuses, is taken back on the service.
+    async fn keep_created(
+        &self,
+        connection: &dyn Provider,
+        provider: &ProviderRecord,
+        pending: &PendingCreate,
+        remote: &RemoteKey,
+        secret: &Secret,
+    ) -> Result<KeyRecord> {
+        if remote.revoked_at.is_some() {
+            self.catalog().drop_create(&pending.id)?;
+            return Err(Error::ProviderConflict(
+                "the service answered with a key that is already revoked; create it again".into(),
+            ));
+        }
+        if let Err(e) = self.store.put(&key_account(&pending.id), secret) {
             // Nobody could ever use a key we cannot keep: take it back.
-            let _ = connection.revoke(&remote.remote_id).await;
+            if connection.revoke(&remote.remote_id).await.is_ok() {
+                self.catalog().drop_create(&pending.id)?;
+            }
             return Err(e);
         }
-        let mut record = record_from_remote(&provider.id, &remote, Some(&secret));
-        record.id = local_id;
-        record.environment = new.environment.trim().to_owned();
-        record.env_var = env_var;
-        self.catalog().insert_key(&record)?;
+        let mut record = record_from_remote(&provider.id, remote, Some(secret));
+        record.id = pending.id.clone();
+        record.environment = pending.environment.clone();
+        record.env_var = pending.env_var.clone();
+        self.catalog().finish_create(&record)?;
         self.audit(
             "create",
             Some(&record.id),
             Some(&provider.id),
             &format!("created \"{}\" on {}", record.name, provider.name),
         )?;
-        let providers = self.catalog().providers()?;
-        let policy = self.settings()?.rotation_policy_days;
-        Ok(self.view(&record, &providers, policy))
+        Ok(record)
+    }
+
+    /// Settles creates a crash cut short: each is replayed under its own
+    /// idempotency key and kept (the secret was never stored), or, when
+    /// the service can no longer replay it, the keys it may have made are
+    /// revoked. Failures are left for the next sync.
+    pub async fn recover_creates(&self) -> Result<()> {
+        let pending = self.catalog().pending_creates()?;
+        for create in pending {
+            if self.catalog().key(&create.id)?.is_some() {
+                self.catalog().drop_create(&create.id)?;
+                continue;
+            }
+            let provider = self.provider_record(&create.provider_id)?;
+            let connection = self.connect(&provider)?;
+            let replay = connection
+                .create(&pending_spec(&create), &create_idempotency_key(&create.id))
+                .await;
+            match replay {
+                Ok((remote, secret)) => {
+                    self.keep_created(connection.as_ref(), &provider, &create, &remote, &secret)
+                        .await?;
+                    self.audit(
+                        "recover",
+                        Some(&create.id),
+                        Some(&provider.id),
+                        &format!("kept \"{}\", created before Latchkey stopped", create.name),
+                    )?;
+                }
+                Err(Error::ProviderConflict(_)) => {
+                    // Made, but not replayable: revoke what this create may
+                    // have left (its name, made since it started, unknown here).
+                    let listed = connection.list().await?;
+                    for r in listed.iter().filter(|r| {
+                        r.name == create.name
+                            && r.revoked_at.is_none()
+                            && r.created_at.as_deref() >= Some(create.started_at.as_str())
+                    }) {
+                        if self
+                            .catalog()
+                            .key_by_remote(&provider.id, &r.remote_id)?
+                            .is_some_and(|k| k.has_secret)
+                        {
+                            continue;
+                        }
+                        connection.revoke(&r.remote_id).await?;
+                        self.audit(
+                            "revoke",
+                            None,
+                            Some(&provider.id),
+                            &format!("revoked \"{}\" ({}), created before Latchkey stopped and never stored", r.name, r.remote_id),
+                        )?;
+                    }
+                    self.catalog().drop_create(&create.id)?;
+                }
+                Err(e) if refused(&e) => self.catalog().drop_create(&create.id)?,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn secret_of(&self, key_id: &str) -> Result<Secret> {
@@ -880,6 +1040,36 @@ impl Vault {
             Some(r) => self.catalog().key_by_remote(&provider.id, &r.remote_id)?,
             None => None,
         };
+        // A paste never silently replaces a secret we hold: a near copy of
+        // a held key (same preview) would overwrite the working one.
+        if let Some(k) = known.as_ref().filter(|k| k.has_secret) {
+            if !existing.replace {
+                return Err(Error::KeyAlreadyHeld(k.name.clone()));
+            }
+        }
+        // Checked with the service first wherever it can be: a key the
+        // service rejects is not stored; one it could not be asked about
+        // is kept as "not verified".
+        let verified = if connection.capabilities().verify {
+            match connection.verify(&secret).await {
+                Ok(Verification::Accepted) => true,
+                Ok(Verification::Rejected { code }) => {
+                    return Err(Error::invalid(
+                        "secret",
+                        format!("The service rejects this key ({code}). Check that you pasted all of it; nothing was stored."),
+                    ))
+                }
+                Err(_) => false,
+            }
+        } else {
+            false
+        };
+        if known.as_ref().is_some_and(|k| k.has_secret) && !verified {
+            return Err(Error::invalid(
+                "secret",
+                "Latchkey could not check the pasted key with the service, so it will not replace the secret it holds. Try again when the service can be reached.",
+            ));
+        }
         let id = known
             .as_ref()
             .map(|k| k.id.clone())
@@ -917,12 +1107,21 @@ impl Vault {
                     catalog.insert_key(&record)?;
                 }
             }
+            catalog.set_unverified(&id, !verified)?;
         }
+        let replaced = known.as_ref().is_some_and(|k| k.has_secret);
         self.audit(
             "import",
             Some(&id),
             Some(&provider.id),
-            &format!("added existing key \"{name}\""),
+            &if replaced {
+                format!("replaced the secret of \"{name}\" with a pasted key the service accepts")
+            } else {
+                format!(
+                    "added existing key \"{name}\"{}",
+                    if verified { "" } else { " (not verified)" }
+                )
+            },
         )?;
         self.key(&id)
     }
@@ -977,6 +1176,33 @@ impl Vault {
     pub fn with_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
         f(&mut self.catalog())
     }
+}
+
+/// The idempotency key of a create: its local id, so a replay after a
+/// crash asks for the very same key.
+fn create_idempotency_key(id: &str) -> String {
+    format!("latchkey-create-{id}")
+}
+
+fn pending_spec(p: &PendingCreate) -> KeySpec {
+    KeySpec {
+        name: p.name.clone(),
+        scopes: p.scopes.clone(),
+        expires_in_days: p.expires_in_days,
+    }
+}
+
+/// The service said no (the request was not carried out), as opposed to a
+/// lost answer, a timeout or an outage, after which it may have been.
+fn refused(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::InvalidInput { .. }
+            | Error::ProviderUnauthorized
+            | Error::ProviderForbidden
+            | Error::NotFound(_)
+            | Error::InsecureUrl(_)
+    )
 }
 
 fn provider_view(r: &ProviderRecord) -> ProviderView {

@@ -514,6 +514,7 @@ async fn a_manual_provider_rotates_with_the_person_doing_the_dashboard_steps() {
             secret: Secret::new(old_secret.as_str()),
             environment: String::new(),
             env_var: "DEMO_API_KEY".into(),
+            replace: false,
         })
         .await
         .expect("added");

@@ -118,6 +118,7 @@ async fn listing_merges_keys_made_or_revoked_elsewhere() {
             secret: Secret::new(elsewhere["key"].as_str().expect("key")),
             environment: "prod".into(),
             env_var: String::new(),
+            replace: false,
         })
         .await
         .expect("added");
@@ -130,6 +131,7 @@ async fn listing_merges_keys_made_or_revoked_elsewhere() {
             secret: Secret::new(elsewhere["key"].as_str().expect("key")),
             environment: String::new(),
             env_var: String::new(),
+            replace: false,
         })
         .await
         .expect_err("duplicate");
@@ -284,4 +286,64 @@ async fn creates_survive_5xx_429_and_dropped_connections_without_duplicates() {
         .await
         .expect_err("gives up");
     assert_eq!(err.code(), "provider_unavailable");
+}
+
+/// A paste never replaces a held secret: a one-character-off copy of a key
+/// Latchkey holds (same preview) is refused and the keychain keeps the
+/// working key; with "Replace" a paste the service rejects is still
+/// refused, and one it accepts takes the place of the held secret.
+#[tokio::test]
+async fn a_paste_never_replaces_a_held_secret_unasked() {
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    let held = vault
+        .create_key(new_key(&provider, "held"))
+        .await
+        .expect("created");
+    let secret = vault.reveal_key(&held.id).expect("secret");
+    let key = secret.expose_secret().to_owned();
+    // Change one character in the middle: the preview (prefix + last 4)
+    // stays the same.
+    let mut off: Vec<char> = key.chars().collect();
+    let i = off.len() - 10;
+    off[i] = if off[i] == 'a' { 'b' } else { 'a' };
+    let off: String = off.into_iter().collect();
+    let paste = |secret: &str, replace: bool| ExistingKey {
+        provider_id: provider.id.clone(),
+        name: "pasted".into(),
+        secret: Secret::new(secret),
+        environment: String::new(),
+        env_var: String::new(),
+        replace,
+    };
+    let err = vault
+        .add_existing_key(paste(&off, false))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), "key_already_held", "{err}");
+    let err = vault
+        .add_existing_key(paste(&off, true))
+        .await
+        .expect_err("the service rejects it");
+    assert_eq!(err.code(), "invalid_input", "{err}");
+    assert_eq!(
+        vault
+            .reveal_key(&held.id)
+            .expect("still held")
+            .expose_secret(),
+        key,
+        "the keychain keeps the working key"
+    );
+    assert_eq!(service.verify_status(&key).await, 200);
+
+    // A key made elsewhere and pasted is verified; a paste for a provider
+    // that cannot be reached is kept as "not verified".
+    let elsewhere = service.create_directly("elsewhere").await;
+    let pasted = vault
+        .add_existing_key(paste(elsewhere["key"].as_str().expect("key"), false))
+        .await
+        .expect("added");
+    assert!(pasted.verified);
 }

@@ -20,4 +20,5 @@ export const STATUS_LABEL: Record<string, string> = {
   revoked: "Revoked",
   no_local_secret: "No local secret",
   pending: "Pending rotation",
+  missing: "Missing on the service",
 };

@@ -65,6 +65,21 @@ impl Service {
             .collect()
     }
 
+    /// Revokes a key on the service behind Latchkey's back.
+    pub async fn revoke_directly(&self, project: &str, remote_id: &str) {
+        let resp = self
+            .http
+            .delete(format!(
+                "{}/api/projects/{project}/api-keys/{remote_id}",
+                self.base
+            ))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("revoke");
+        assert_eq!(resp.status(), 204);
+    }
+
     pub async fn chaos(&self, body: Value) {
         let resp = self
             .http

@@ -86,6 +86,22 @@ impl KeyserviceProvider {
     }
 }
 
+/// A key id as the service makes them: letters, digits, `_` and `-`
+/// (it goes into a URL path).
+fn check_remote_id(remote_id: &str) -> Result<()> {
+    if remote_id.is_empty()
+        || !remote_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::invalid(
+            "remote_id",
+            "This key has no usable id on the service",
+        ));
+    }
+    Ok(())
+}
+
 fn text(v: &Value, field: &str) -> Result<String> {
     v[field]
         .as_str()
@@ -185,17 +201,18 @@ impl Provider for KeyserviceProvider {
         Ok((remote_key(&value)?, key))
     }
 
-    async fn revoke(&self, remote_id: &str) -> Result<()> {
-        if remote_id.is_empty()
-            || !remote_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(Error::invalid(
-                "remote_id",
-                "This key has no usable id on the service",
-            ));
+    async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
+        check_remote_id(remote_id)?;
+        let path = format!("{}/{remote_id}", self.keys_path());
+        match self.managed(Method::GET, &path, None, None).await {
+            Ok(answer) => remote_key(&answer.json()?).map(Some),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
         }
+    }
+
+    async fn revoke(&self, remote_id: &str) -> Result<()> {
+        check_remote_id(remote_id)?;
         self.managed(
             Method::DELETE,
             &format!("{}/{remote_id}", self.keys_path()),

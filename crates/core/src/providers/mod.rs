@@ -58,6 +58,15 @@ pub trait Provider: Send + Sync {
     async fn create(&self, spec: &KeySpec, idempotency_key: &str) -> Result<(RemoteKey, Secret)>;
     async fn revoke(&self, remote_id: &str) -> Result<()>;
     async fn verify(&self, key: &Secret) -> Result<Verification>;
+    /// One key by its id: `Ok(None)` when the service says it does not
+    /// exist (404). Confirms a key missing from a listing before Latchkey
+    /// calls it revoked. Not every service can answer: the default says so.
+    async fn get(&self, _remote_id: &str) -> Result<Option<RemoteKey>> {
+        Err(crate::error::Error::invalid(
+            "provider",
+            "This service cannot look up one key",
+        ))
+    }
     /// A cheap authenticated call to test the connection.
     async fn test(&self) -> Result<()> {
         self.list().await.map(|_| ())

@@ -158,7 +158,7 @@ fn new_key_name(old: &str, rotation_id: &str) -> String {
 }
 
 #[cfg(feature = "failpoints")]
-fn failpoint(name: &str) {
+pub(crate) fn failpoint(name: &str) {
     // `return` in a test build's FAILPOINTS makes the process SIGKILL itself
     // here: the real thing, as a crash or an OOM kill would do it.
     fail::fail_point!(name, |_| {
@@ -172,7 +172,7 @@ fn failpoint(name: &str) {
 }
 
 #[cfg(not(feature = "failpoints"))]
-fn failpoint(_: &str) {}
+pub(crate) fn failpoint(_: &str) {}
 
 /// Reads `FAILPOINTS` in test builds (feature `failpoints`); a no-op in
 /// every other build. Call once at the start of a process.

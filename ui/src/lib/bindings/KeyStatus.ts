@@ -3,4 +3,4 @@
 /**
  * A key's state as shown in lists.
  */
-export type KeyStatus = "active" | "expired" | "revoked" | "no_local_secret" | "pending";
+export type KeyStatus = "active" | "expired" | "revoked" | "no_local_secret" | "pending" | "missing";

@@ -1,0 +1,122 @@
+//! Creates journaled before they reach the service, and what a listing
+//! leaves unsure. A `key_creates` row is written before `create_key` asks
+//! the service and removed in the same commit that records the key: a row
+//! left behind is a create a crash cut short, which the next sync adopts
+//! (replaying it under the same idempotency key) or revokes. Keys missing
+//! from a listing are marked, not revoked, until the service confirms it.
+//! Nothing here holds a secret.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{Catalog, KeyRecord};
+use crate::error::{Error, Result};
+
+/// A create that was asked for and not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingCreate {
+    /// The key's local id; the idempotency key is derived from it.
+    pub id: String,
+    pub provider_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub expires_in_days: Option<u32>,
+    pub environment: String,
+    pub env_var: String,
+    pub started_at: String,
+}
+
+impl Catalog {
+    /// Journals a create before it is sent.
+    pub fn begin_create(&mut self, create: &PendingCreate) -> Result<()> {
+        let spec = serde_json::to_string(create).map_err(|e| Error::Database(e.to_string()))?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO key_creates (id, provider_id, spec, started_at) VALUES (?1, ?2, ?3, ?4)",
+                params![create.id, create.provider_id, spec, create.started_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records the created key and closes its create, in one commit.
+    pub fn finish_create(&mut self, record: &KeyRecord) -> Result<()> {
+        self.write(|tx| {
+            super::insert_key_on(tx, record)?;
+            tx.execute("DELETE FROM key_creates WHERE id = ?1", [&record.id])?;
+            Ok(())
+        })
+    }
+
+    /// Closes a create that left nothing to keep (refused, or revoked).
+    pub fn drop_create(&mut self, id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM key_creates WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// Creates a crash cut short.
+    pub fn pending_creates(&self) -> Result<Vec<PendingCreate>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT spec FROM key_creates ORDER BY started_at")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for spec in rows {
+            let spec = spec?;
+            out.push(serde_json::from_str(&spec).map_err(|e| Error::Database(e.to_string()))?);
+        }
+        Ok(out)
+    }
+
+    /// A key absent from its service's listing, not yet confirmed gone.
+    pub fn set_missing(&self, id: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET missing_since = COALESCE(missing_since, ?2) WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// The service says the key does not exist: revoked, by inference.
+    pub fn set_revoked_inferred(&self, id: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET revoked_at = ?2, revoked_inferred = 1, missing_since = NULL
+             WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// The service lists the key (not revoked) again: marks that were only
+    /// inferred go.
+    pub fn clear_inferred(&self, id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET missing_since = NULL,
+                revoked_at = CASE WHEN revoked_inferred = 1 THEN NULL ELSE revoked_at END,
+                revoked_inferred = 0
+             WHERE id = ?1 AND (missing_since IS NOT NULL OR revoked_inferred = 1)",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a pasted key could be checked with its service.
+    pub fn set_unverified(&self, id: &str, unverified: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET unverified = ?2 WHERE id = ?1",
+            params![id, unverified],
+        )?;
+        Ok(())
+    }
+
+    /// Keys with a mark: (id, missing from the last listing, never verified).
+    pub fn key_marks(&self) -> Result<Vec<(String, bool, bool)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, missing_since IS NOT NULL AND revoked_at IS NULL, unverified FROM keys
+             WHERE (missing_since IS NOT NULL AND revoked_at IS NULL) OR unverified = 1",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
+    }
+}
