@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    latchkey_core::harden::process();
     latchkey_core::rotation::driver::setup_failpoints();
     let args = cli::Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,5 +1,9 @@
 //! How the CLI reports: tables for people, `--json` for scripts, errors as
 //! `latchkey: <message> [<code>]` (the app's codes) and exit codes by kind.
+//!
+//! It never writes a raw control character: text that may come from a
+//! service or a file is escaped (`\u{1b}`), so no ANSI/OSC sequence reaches
+//! the terminal.
 
 use latchkey_core::Error;
 use serde::Serialize;
@@ -38,23 +42,55 @@ pub fn exit_code(e: &Error) -> u8 {
 pub fn error(e: &Error, json: bool) {
     if json {
         let wire = serde_json::json!({ "error": e.to_wire() });
-        eprintln!("{wire}");
+        eprintln!("{}", json_safe(&wire.to_string()));
     } else {
-        eprintln!("latchkey: {e} [{}]", e.code());
+        eprintln!("latchkey: {} [{}]", safe(&e.to_string()), e.code());
     }
 }
 
 pub fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => println!("{}", json_safe(&s)),
         Err(e) => eprintln!("latchkey: cannot write JSON: {e}"),
     }
 }
 
+/// `text` with every control character (C0, DEL, C1) written as `\u{..}`.
+pub fn safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// serde_json escapes C0 controls in strings but writes DEL and C1 (e.g.
+/// U+009B, a one-byte CSI) raw; these become `\u00XX`. Outside strings
+/// JSON holds only its own whitespace, which is kept.
+fn json_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A plain text table, columns padded to their widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| safe(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -69,7 +105,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for row in rows {
-        line(row.clone());
+        line(row);
     }
 }
 
@@ -78,4 +114,27 @@ pub fn or_dash(v: &Option<String>) -> String {
     v.as_deref()
         .map(|s| s.get(..10).unwrap_or(s).to_owned())
         .unwrap_or_else(|| "—".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            safe("a\u{1b}[31mb\u{7}\u{9b}"),
+            "a\\u{1b}[31mb\\u{7}\\u{9b}"
+        );
+        assert_eq!(safe("plain • text"), "plain • text");
+        let json = serde_json::to_string_pretty(&serde_json::json!({"n": "x\u{1b}\u{9b}\u{7f}"}))
+            .expect("json");
+        let out = json_safe(&json);
+        assert!(
+            !out.contains(|c: char| c.is_control() && c != '\n'),
+            "{out}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&out).expect("still JSON");
+        assert_eq!(back["n"], "x\u{1b}\u{9b}\u{7f}");
+    }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::paths;
 
 const MIGRATIONS: &[&str] = &[
     // 1: providers, keys, audit log.
@@ -208,12 +209,32 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 impl Catalog {
     /// Opens (creating if needed) the catalog and brings its schema up to date.
+    ///
+    /// The catalog is private (see `paths`): its directory is made 0700 and
+    /// the file is created 0600 before SQLite writes a byte; SQLite gives
+    /// the `-wal` and `-shm` files the database file's mode, and existing
+    /// ones that are too open are tightened.
     pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            paths::ensure_private_dir(dir)?;
+        }
+        paths::ensure_private_file(path)?;
+        let sidecars = ["-wal", "-shm"].map(|suffix| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            std::path::PathBuf::from(name)
+        });
+        for sidecar in &sidecars {
+            paths::tighten_if_present(sidecar)?;
+        }
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
+        for sidecar in &sidecars {
+            paths::tighten_if_present(sidecar)?;
+        }
         let mut catalog = Self { conn };
         catalog.migrate()?;
         Ok(catalog)

@@ -3,9 +3,13 @@
 //! (arboard's exclusion extensions) and cleared after a timeout (default
 //! 30 s), but only if the clipboard still holds our value, compared by
 //! fingerprint. The clear timer holds the fingerprint, never the key.
+//!
+//! A pending clear also runs when the process ends early: on the app's exit
+//! ([`clear_pending`]) and on SIGTERM, SIGINT or SIGHUP once
+//! [`clear_pending_on_exit_signals`] is enabled (by `harden::process`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -101,6 +105,13 @@ impl Clipboard for SystemClipboard {
                 use arboard::SetExtWindows;
                 set.exclude_from_history().exclude_from_cloud()
             };
+            // Marks the copy concealed/transient (nspasteboard.org), which
+            // clipboard managers on macOS honour.
+            #[cfg(target_os = "macos")]
+            let set = {
+                use arboard::SetExtApple;
+                set.exclude_from_history()
+            };
             set.text(secret.expose_secret().to_owned())
                 .map_err(|_| Error::Clipboard("the clipboard refused the copy".into()))
         })
@@ -139,25 +150,24 @@ impl ClipboardGuard {
 
     /// Copies `secret`, and clears it after `clear_after` if it is still there.
     pub fn copy(&self, secret: &Secret, clear_after: Duration) -> Result<ClearTimer> {
+        listen_for_exit_signals();
         self.clipboard.set_secret(secret)?;
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let (clipboard, current) = (self.clipboard.clone(), self.generation.clone());
-        let ours: Fingerprint = secret.fingerprint();
+        let pending = Arc::new(PendingClear {
+            clipboard: self.clipboard.clone(),
+            ours: secret.fingerprint(),
+            generation,
+            current: self.generation.clone(),
+            outcome: Mutex::new(None),
+        });
+        register(&pending);
         let handle = thread::Builder::new()
             .name("latchkey-clipboard-clear".into())
             .spawn(move || {
                 thread::sleep(clear_after);
-                if current.load(Ordering::SeqCst) != generation {
-                    return ClearOutcome::Superseded;
-                }
-                match clipboard.current() {
-                    Ok(Some(now)) if now.fingerprint() == ours => match clipboard.clear() {
-                        Ok(()) => ClearOutcome::Cleared,
-                        Err(_) => ClearOutcome::Failed,
-                    },
-                    Ok(_) => ClearOutcome::ChangedByUser,
-                    Err(_) => ClearOutcome::Failed,
-                }
+                let outcome = pending.run();
+                unregister(&pending);
+                outcome
             })
             .map_err(|_| Error::Clipboard("could not start the clear timer".into()))?;
         Ok(ClearTimer {
@@ -165,6 +175,128 @@ impl ClipboardGuard {
             after: clear_after,
         })
     }
+}
+
+/// One copy's clear, due later: the fingerprint of our value, never the key.
+struct PendingClear {
+    clipboard: Arc<dyn Clipboard>,
+    ours: Fingerprint,
+    generation: u64,
+    current: Arc<AtomicU64>,
+    /// Set by the first run: an early clear (on exit) is not repeated.
+    outcome: Mutex<Option<ClearOutcome>>,
+}
+
+impl PendingClear {
+    /// Runs the clear once; later calls return the first outcome.
+    fn run(&self) -> ClearOutcome {
+        let mut outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+        *outcome.get_or_insert_with(|| self.clear_if_ours())
+    }
+
+    /// Clears the clipboard if it still holds our value and no newer copy
+    /// took over.
+    fn clear_if_ours(&self) -> ClearOutcome {
+        if self.current.load(Ordering::SeqCst) != self.generation {
+            return ClearOutcome::Superseded;
+        }
+        match self.clipboard.current() {
+            Ok(Some(now)) if now.fingerprint() == self.ours => match self.clipboard.clear() {
+                Ok(()) => ClearOutcome::Cleared,
+                Err(_) => ClearOutcome::Failed,
+            },
+            Ok(_) => ClearOutcome::ChangedByUser,
+            Err(_) => ClearOutcome::Failed,
+        }
+    }
+}
+
+/// Every clear not yet run, process-wide.
+fn pending() -> &'static Mutex<Vec<Arc<PendingClear>>> {
+    static PENDING: OnceLock<Mutex<Vec<Arc<PendingClear>>>> = OnceLock::new();
+    PENDING.get_or_init(Default::default)
+}
+
+fn register(clear: &Arc<PendingClear>) {
+    pending()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(clear.clone());
+}
+
+fn unregister(clear: &Arc<PendingClear>) {
+    pending()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|c| !Arc::ptr_eq(c, clear));
+}
+
+/// Runs every pending clear now (the app calls it on exit): a clipboard
+/// still holding one of our copies is cleared, one the user changed since
+/// is left alone. Returns what each did.
+pub fn clear_pending() -> Vec<ClearOutcome> {
+    let due: Vec<Arc<PendingClear>> =
+        std::mem::take(&mut *pending().lock().unwrap_or_else(|p| p.into_inner()));
+    due.iter().map(|c| c.run()).collect()
+}
+
+static EXIT_SIGNALS_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, SIGTERM, SIGINT and SIGHUP (Unix) run [`clear_pending`] and
+/// then end the process with status 128 + the signal number, as the default
+/// action would have ended it. The listener starts with the first copy, so
+/// a process that never copies keeps the default signal behaviour.
+pub fn clear_pending_on_exit_signals() {
+    EXIT_SIGNALS_WANTED.store(true, Ordering::SeqCst);
+}
+
+/// Starts the exit-signal listener once, if wanted, and returns when the
+/// signals are caught (so a copy is never left behind by an early signal).
+fn listen_for_exit_signals() {
+    #[cfg(unix)]
+    {
+        static STARTED: OnceLock<()> = OnceLock::new();
+        if !EXIT_SIGNALS_WANTED.load(Ordering::SeqCst) {
+            return;
+        }
+        STARTED.get_or_init(|| {
+            let (ready_tx, ready_rx) = mpsc::sync_channel::<()>(1);
+            let started = thread::Builder::new()
+                .name("latchkey-exit-signals".into())
+                .spawn(move || exit_signal_listener(ready_tx));
+            if started.is_ok() {
+                let _ = ready_rx.recv_timeout(Duration::from_secs(5));
+            }
+        });
+    }
+}
+
+#[cfg(unix)]
+fn exit_signal_listener(ready: mpsc::SyncSender<()>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    else {
+        return;
+    };
+    runtime.block_on(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        let _ = ready.send(());
+        let signo = tokio::select! {
+            _ = term.recv() => 15,
+            _ = int.recv() => 2,
+            _ = hup.recv() => 1,
+        };
+        clear_pending();
+        std::process::exit(128 + signo);
+    });
 }
 
 /// What the clear timer did.

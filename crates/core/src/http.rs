@@ -2,9 +2,13 @@
 //! total timeouts, bounded retries with jittered backoff that honour
 //! `Retry-After` (seconds or an HTTP date) for idempotent calls only, https
 //! only (plain http for loopback), no redirects, a response size cap, and
-//! typed errors for 401/403/404/409/422/429/5xx/timeouts/garbage.
+//! typed errors for 401/403/404/409/422/429/5xx/timeouts/garbage. Loopback
+//! calls never go through a proxy (the environment's `HTTP_PROXY` & co.
+//! apply to remote services only). Base URLs with user info, a query or a
+//! fragment are refused.
 //!
-//! It never logs a request, and no error it returns carries a header value.
+//! It never logs a request, and no error it returns carries a header value
+//! or an echo of the call's token. Answer bodies are zeroized when dropped.
 
 use std::time::Duration;
 
@@ -12,9 +16,11 @@ use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
+use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
+use crate::untrusted::{self, MAX_MESSAGE, MAX_NAME};
 
 /// Retry and timeout settings.
 #[derive(Debug, Clone)]
@@ -45,14 +51,47 @@ impl Default for HttpPolicy {
     }
 }
 
-/// An answer the engine did not turn into an error by itself.
-#[derive(Debug)]
+/// An answer the engine did not turn into an error by itself. The body is
+/// zeroized when the answer is dropped (a create's body holds a new key).
 pub struct Answer {
     pub status: StatusCode,
     pub body: Vec<u8>,
+    /// The call's token: a service message echoing it is redacted.
+    token: Option<Secret>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.body.zeroize();
+    }
 }
 
 impl Answer {
+    /// An answer from a status and body (the engine adds the call's token).
+    pub fn new(status: StatusCode, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            body,
+            token: None,
+        }
+    }
+
+    /// Service text made safe to show or store: see [`untrusted::clean`];
+    /// the call's token and key-shaped runs are redacted.
+    pub fn clean(&self, text: &str, max: usize) -> String {
+        let secrets: Vec<&Secret> = self.token.iter().collect();
+        untrusted::clean_message(text, max, &secrets)
+    }
+
     /// The body as JSON, or `bad_response`.
     pub fn json(&self) -> Result<Value> {
         serde_json::from_slice(&self.body).map_err(|_| {
@@ -75,7 +114,7 @@ impl Answer {
         let service_message = body
             .as_ref()
             .and_then(|b| b["error"]["message"].as_str())
-            .map(clean_text)
+            .map(|m| self.clean(m, MAX_MESSAGE))
             .unwrap_or_default();
         match status.as_u16() {
             401 => Error::ProviderUnauthorized,
@@ -90,7 +129,7 @@ impl Answer {
                 let field = body
                     .as_ref()
                     .and_then(|b| b["error"]["details"]["field"].as_str())
-                    .map(clean_text)
+                    .map(|f| self.clean(f, MAX_NAME))
                     .unwrap_or_else(|| "request".into());
                 let message = if service_message.is_empty() {
                     "The service refused the request as invalid".into()
@@ -112,22 +151,36 @@ impl Answer {
     }
 }
 
-/// Text from a service, made safe to show: no control characters, bounded.
-fn clean_text(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(200).collect()
-}
-
-/// Checks a provider URL: https, or http on a loopback host.
-pub fn check_base_url(text: &str) -> Result<Url> {
-    let url = Url::parse(text.trim()).map_err(|_| {
-        Error::invalid("base_url", "Enter a full URL, e.g. https://api.example.com")
-    })?;
-    let loopback = match url.host() {
+/// Whether a URL's host is this computer (`localhost`, 127/8, ::1).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    };
+    }
+}
+
+/// Checks a provider URL: https, or http on a loopback host; no user info
+/// (a password in a URL ends up in the catalog and in error messages), no
+/// query and no fragment (the paths are appended to it).
+pub fn check_base_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|_| {
+        Error::invalid("base_url", "Enter a full URL, e.g. https://api.example.com")
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "Remove the user name or password from the URL; the admin token is entered separately",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid(
+            "base_url",
+            "Remove the '?…' or '#…' part: the provider URL is the service's address only",
+        ));
+    }
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
@@ -159,13 +212,15 @@ pub struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// One client per pair of timeouts for the whole process: building one
-/// (TLS roots included) costs milliseconds, and a shared one keeps its
-/// connections alive between calls.
-fn shared_client(policy: &HttpPolicy) -> Result<reqwest::Client> {
-    type Clients = Vec<((Duration, Duration), reqwest::Client)>;
+/// One client per pair of timeouts (and loopback or not) for the whole
+/// process: building one (TLS roots included) costs milliseconds, and a
+/// shared one keeps its connections alive between calls. Loopback clients
+/// use no proxy: a proxy would see (and could keep) the tokens we send to
+/// this computer's own services, and usually cannot reach them anyway.
+fn shared_client(policy: &HttpPolicy, loopback: bool) -> Result<reqwest::Client> {
+    type Clients = Vec<((Duration, Duration, bool), reqwest::Client)>;
     static CLIENTS: std::sync::OnceLock<std::sync::Mutex<Clients>> = std::sync::OnceLock::new();
-    let key = (policy.connect_timeout, policy.total_timeout);
+    let key = (policy.connect_timeout, policy.total_timeout, loopback);
     let mut clients = CLIENTS
         .get_or_init(Default::default)
         .lock()
@@ -173,7 +228,11 @@ fn shared_client(policy: &HttpPolicy) -> Result<reqwest::Client> {
     if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
         return Ok(c.clone());
     }
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if loopback {
+        builder = builder.no_proxy();
+    }
+    let client = builder
         .use_rustls_tls()
         .https_only(false)
         .redirect(reqwest::redirect::Policy::none())
@@ -189,7 +248,7 @@ fn shared_client(policy: &HttpPolicy) -> Result<reqwest::Client> {
 impl HttpEngine {
     pub fn new(base_url: &str, policy: HttpPolicy) -> Result<Self> {
         let base = check_base_url(base_url)?;
-        let client = shared_client(&policy)?;
+        let client = shared_client(&policy, is_loopback(&base))?;
         Ok(Self {
             client,
             base,
@@ -236,7 +295,10 @@ impl HttpEngine {
                 request = request.header("Idempotency-Key", key);
             }
             let outcome = match request.send().await {
-                Ok(response) => self.read(response).await,
+                Ok(response) => self.read(response).await.map(|(mut answer, wait)| {
+                    answer.token = Some(call.token.clone());
+                    (answer, wait)
+                }),
                 Err(e) => Err(transport_error(&e)),
             };
             match outcome {
@@ -248,8 +310,14 @@ impl HttpEngine {
                     }
                     if let Some(wait) = retry_after {
                         if wait > self.policy.max_retry_after {
-                            return Err(Error::RateLimited {
-                                retry_after_secs: wait.as_secs().max(1),
+                            // Only a 429 is rate limiting; a 5xx asking
+                            // for a long wait is the service in trouble.
+                            return Err(if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                                Error::RateLimited {
+                                    retry_after_secs: wait.as_secs().max(1),
+                                }
+                            } else {
+                                Error::ProviderUnavailable(answer.status.as_u16())
                             });
                         }
                     }
@@ -297,17 +365,28 @@ impl HttpEngine {
                 cap / 1024
             )));
         }
-        let mut body = Vec::new();
+        // Sized up front where the length is known, so growing the buffer
+        // leaves no stale copies of the body behind; the answer wipes it.
+        let expected = response.content_length().unwrap_or(0) as usize;
+        let mut answer = Answer::new(status, Vec::with_capacity(expected));
         while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
-            if body.len() + chunk.len() > cap {
+            if answer.body.len() + chunk.len() > cap {
                 return Err(Error::BadResponse(format!(
                     "an answer larger than {} KiB",
                     cap / 1024
                 )));
             }
-            body.extend_from_slice(&chunk);
+            if answer.body.capacity() - answer.body.len() < chunk.len() {
+                let mut bigger = Vec::with_capacity(
+                    (answer.body.len() + chunk.len()).max(2 * answer.body.capacity()),
+                );
+                bigger.extend_from_slice(&answer.body);
+                answer.body.zeroize();
+                answer.body = bigger;
+            }
+            answer.body.extend_from_slice(&chunk);
         }
-        Ok((Answer { status, body }, retry_after))
+        Ok((answer, retry_after))
     }
 }
 
@@ -365,6 +444,24 @@ mod tests {
     }
 
     #[test]
+    fn base_urls_with_user_info_query_or_fragment_are_refused() {
+        for url in [
+            "https://user:hunter2@api.example.com",
+            "https://user@api.example.com",
+            "https://:hunter2@api.example.com",
+            "https://api.example.com/?token=abc",
+            "https://api.example.com/?",
+            "https://api.example.com/#frag",
+            "http://127.0.0.1:8080/base?x=1",
+        ] {
+            let err = check_base_url(url).map(|_| ()).unwrap_err();
+            assert_eq!(err.code(), "invalid_input", "{url}");
+            assert!(!err.to_string().contains("hunter2"), "{url}: {err}");
+        }
+        assert!(check_base_url("https://api.example.com/v1/").is_ok());
+    }
+
+    #[test]
     fn retry_after_reads_seconds_and_dates() {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         let future = std::time::SystemTime::now() + Duration::from_secs(120);
@@ -381,9 +478,11 @@ mod tests {
 
     #[test]
     fn answers_map_to_typed_errors() {
-        let answer = |status: u16, body: &str| Answer {
-            status: StatusCode::from_u16(status).expect("status"),
-            body: body.as_bytes().to_vec(),
+        let answer = |status: u16, body: &str| {
+            Answer::new(
+                StatusCode::from_u16(status).expect("status"),
+                body.as_bytes().to_vec(),
+            )
         };
         let codes: Vec<&str> = [
             answer(401, "{}"),

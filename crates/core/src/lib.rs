@@ -13,6 +13,7 @@ pub mod clock;
 pub mod deploy;
 pub mod envs;
 pub mod error;
+pub mod harden;
 pub mod http;
 pub mod paths;
 pub mod providers;
@@ -20,6 +21,7 @@ pub mod rotation;
 pub mod secret;
 pub mod settings;
 pub mod store;
+pub mod untrusted;
 pub mod vault;
 
 pub use error::{Error, Result, WireError};

@@ -1,7 +1,13 @@
 //! Where Latchkey keeps its data: the platform's convention, or
-//! `LATCHKEY_DATA_DIR` when set (the app, the CLI and tests alike).
+//! `LATCHKEY_DATA_DIR` when set (the app, the CLI and tests alike), and
+//! keeping it private: on Unix the data directory is 0700 and the catalog
+//! files 0600. A directory or file that is too open is tightened when we
+//! own it, and refused with a `database` error when we do not (another
+//! user could swap or read it). It never loosens a permission.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
 
 /// The environment variable that overrides the data directory.
 pub const DATA_DIR_ENV: &str = "LATCHKEY_DATA_DIR";
@@ -48,3 +54,84 @@ fn home() -> PathBuf {
 
 /// The Demo provider's state file, in the data directory.
 pub const DEMO_DATA_FILE: &str = "demo-keyservice.json";
+
+/// Makes `dir` (which must exist) private to its owner: 0700 on Unix.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    private::tighten(dir, 0o700)
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist (so it is
+/// private from its first byte, whatever the umask), else tightens it.
+pub fn ensure_private_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(Error::Database(format!(
+                    "cannot create {}: {}",
+                    path.display(),
+                    e.kind()
+                )))
+            }
+        }
+    }
+    private::tighten(path, 0o600)
+}
+
+/// Tightens `path` to 0600 if it exists (SQLite's `-wal` and `-shm`).
+pub fn tighten_if_present(path: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(());
+    }
+    private::tighten(path, 0o600)
+}
+
+#[cfg(unix)]
+mod private {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
+
+    use crate::error::{Error, Result};
+
+    /// Clears every permission bit outside `allowed` (owner bits only).
+    pub fn tighten(path: &Path, allowed: u32) -> Result<()> {
+        let fail = |what: &str| Error::Database(format!("{} {what}", path.display()));
+        let meta =
+            std::fs::metadata(path).map_err(|e| fail(&format!("cannot be read: {}", e.kind())))?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & !allowed == 0 {
+            return Ok(());
+        }
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err(fail(&format!(
+                "is open to other users (mode {mode:o}) and belongs to another user; make it private to you (chmod {allowed:o}) and try again"
+            )));
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & allowed)).map_err(
+            |e| {
+                fail(&format!(
+                    "is open to other users (mode {mode:o}) and could not be made private: {}",
+                    e.kind()
+                ))
+            },
+        )
+    }
+}
+
+#[cfg(not(unix))]
+mod private {
+    use std::path::Path;
+
+    /// Windows and others: the per-user profile directory's ACLs apply.
+    pub fn tighten(_path: &Path, _allowed: u32) -> crate::error::Result<()> {
+        Ok(())
+    }
+}

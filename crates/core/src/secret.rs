@@ -11,14 +11,34 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize;
 
 /// An API key or token. Zeroized on drop; never logged or serialized.
 #[derive(Clone)]
 pub struct Secret(SecretString);
 
 impl Secret {
+    /// Takes the key from `value`: the secret gets its own exact-size copy
+    /// (no spare capacity, no reallocation leaving old bytes behind) and
+    /// the whole buffer of `value`, spare capacity included, is zeroized.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(SecretString::from(value.into()))
+        let mut value: String = value.into();
+        let secret = Self::copy_of(&value);
+        value.zeroize();
+        secret
+    }
+
+    /// An exact-size copy of `value`; the caller wipes its own buffer.
+    pub fn copy_of(value: &str) -> Self {
+        Self(SecretString::from(Box::<str>::from(value)))
+    }
+
+    /// Takes the key out of `value`, zeroizing its whole buffer in place
+    /// (`value` is left empty, its capacity wiped).
+    pub fn take_from(value: &mut String) -> Self {
+        let secret = Self::copy_of(value);
+        value.zeroize();
+        secret
     }
 
     /// The key itself. Every call site is a place a key leaves our hands.
@@ -41,9 +61,10 @@ impl Secret {
 }
 
 /// Masks a key for display. A reference-service key (`lk_{8}_{24}`) shows
-/// its public prefix and last four, exactly like the service's preview; any
-/// other key shows at most its first and last four characters (none when it
-/// is shorter than 16), so a stored preview never holds most of a key.
+/// its public prefix and last four, exactly like the service's preview. Any
+/// other key shows its first and last four characters only from 32
+/// characters on, just its last four from 16 to 31, and nothing below 16,
+/// so a stored preview never holds a usable share of a short key.
 pub fn mask(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     let bullets = "•".repeat(16);
@@ -61,8 +82,11 @@ pub fn mask(key: &str) -> String {
     if chars.len() < 16 {
         return "•".repeat(8);
     }
-    let head: String = chars[..4].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
+    if chars.len() < 32 {
+        return format!("{bullets}{tail}");
+    }
+    let head: String = chars[..4].iter().collect();
     format!("{head}{bullets}{tail}")
 }
 
@@ -136,9 +160,19 @@ mod tests {
         let m = mask("lk_a1b2c3d4_abcdefghijklmnopqrstp6q7");
         assert_eq!(m, "lk_a1b2c3d4_••••••••••••••••p6q7");
         assert_eq!(mask("short"), "••••••••");
-        let other = mask("sk-proj-0123456789abcdefghij");
-        assert_eq!(other, "sk-p••••••••••••••••ghij");
+        let other = mask("sk-proj-0123456789abcdefghijklmnopqr");
+        assert_eq!(other, "sk-p••••••••••••••••opqr");
         assert_eq!(mask("fifteen-chars!!"), "••••••••");
+    }
+
+    #[test]
+    fn a_short_pasted_key_shows_only_its_last_four() {
+        // 28 characters: the first four would be a seventh of the key.
+        assert_eq!(mask("sk-proj-0123456789abcdefghij"), "••••••••••••••••ghij");
+        assert_eq!(mask("0123456789abcdef"), "••••••••••••••••cdef");
+        let thirty_one = "a".repeat(27) + "wxyz";
+        assert_eq!(mask(&thirty_one), "••••••••••••••••wxyz");
+        assert!(mask(&("b".repeat(28) + "wxyz")).starts_with("bbbb•"));
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! Connector for the reference key service contract
 //! (`shared/keyservice-api.md`), which the Demo provider also speaks.
 //! Answers are parsed strictly: a missing or mistyped field is
-//! `bad_response`, never a panic.
+//! `bad_response`, never a panic. Every string the service sends is
+//! untrusted and cleaned as it is parsed (`untrusted::clean`: no control
+//! characters, capped, echoes of our tokens redacted). A create's answer,
+//! which holds the new key, is zeroized once the `Secret` is taken out.
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use zeroize::Zeroize;
 
 use super::{Capabilities, KeySpec, Provider, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Call, HttpEngine, HttpPolicy};
-use crate::secret::Secret;
+use crate::secret::{mask, Secret};
+use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_NAME, MAX_PREVIEW, MAX_TIMESTAMP};
 
 /// A connection to one project on a reference key service.
 #[derive(Debug)]
@@ -102,44 +107,62 @@ fn check_remote_id(remote_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn text(v: &Value, field: &str) -> Result<String> {
+/// A required string field, cleaned (see `untrusted::clean`).
+fn text(v: &Value, field: &str, max: usize, secrets: &[&Secret]) -> Result<String> {
     v[field]
         .as_str()
-        .map(str::to_owned)
+        .map(|s| untrusted::clean(s, max, secrets))
         .ok_or_else(|| Error::BadResponse(format!("a key without a valid '{field}'")))
 }
 
-fn optional_text(v: &Value, field: &str) -> Result<Option<String>> {
+fn optional_text(v: &Value, field: &str, secrets: &[&Secret]) -> Result<Option<String>> {
     match &v[field] {
         Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
+        Value::String(s) => Ok(Some(untrusted::clean(s, MAX_TIMESTAMP, secrets))),
         _ => Err(Error::BadResponse(format!(
             "a key with a mistyped '{field}'"
         ))),
     }
 }
 
-fn remote_key(v: &Value) -> Result<RemoteKey> {
+/// A key from the service's JSON; `secrets` are redacted from every field.
+fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
     let scopes = v["permissions"]
         .as_array()
         .ok_or_else(|| Error::BadResponse("a key without 'permissions'".into()))?
         .iter()
         .map(|p| {
             p.as_str()
-                .map(str::to_owned)
+                .map(|s| untrusted::clean(s, MAX_NAME, secrets))
                 .ok_or_else(|| Error::BadResponse("a mistyped permission".into()))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(RemoteKey {
-        remote_id: text(v, "id")?,
-        name: text(v, "name")?,
-        preview: text(v, "key_preview")?,
+        remote_id: text(v, "id", MAX_ID, secrets)?,
+        name: text(v, "name", MAX_NAME, secrets)?,
+        // A preview is never key-shaped: one that is (a service echoing the
+        // whole key) is redacted like a message.
+        preview: untrusted::clean_message(
+            &text(v, "key_preview", usize::MAX, &[])?,
+            MAX_PREVIEW,
+            secrets,
+        ),
         scopes,
-        created_at: optional_text(v, "created_at")?,
-        expires_at: optional_text(v, "expires_at")?,
-        last_used_at: optional_text(v, "last_used_at")?,
-        revoked_at: optional_text(v, "revoked_at")?,
+        created_at: optional_text(v, "created_at", secrets)?,
+        expires_at: optional_text(v, "expires_at", secrets)?,
+        last_used_at: optional_text(v, "last_used_at", secrets)?,
+        revoked_at: optional_text(v, "revoked_at", secrets)?,
     })
+}
+
+/// Overwrites every string in a JSON value with zero bytes, in place.
+fn wipe(value: &mut Value) {
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(fields) => fields.values_mut().for_each(wipe),
+        _ => {}
+    }
 }
 
 #[async_trait]
@@ -162,7 +185,7 @@ impl Provider for KeyserviceProvider {
             .as_array()
             .ok_or_else(|| Error::BadResponse("a key list without 'keys'".into()))?
             .iter()
-            .map(remote_key)
+            .map(|k| remote_key(k, &[&self.admin_token]))
             .collect()
     }
 
@@ -190,22 +213,31 @@ impl Provider for KeyserviceProvider {
             )));
         }
         let mut value = answer.json()?;
-        let key = match value.get_mut("key").map(Value::take) {
-            Some(Value::String(k)) if !k.is_empty() => Secret::new(k),
+        drop(answer); // zeroizes the raw body
+        let key = match value.get_mut("key") {
+            Some(Value::String(k)) if !k.is_empty() => Secret::take_from(k),
             _ => {
+                wipe(&mut value);
                 return Err(Error::BadResponse(
                     "a created key without its secret".into(),
-                ))
+                ));
             }
         };
-        Ok((remote_key(&value)?, key))
+        let parsed = remote_key(&value, &[&self.admin_token, &key]);
+        wipe(&mut value);
+        let mut remote = parsed?;
+        // Our own mask, not the service's word: a preview that echoed the
+        // key would otherwise be stored. For reference keys it is the same
+        // text the service sends.
+        remote.preview = mask(key.expose_secret());
+        Ok((remote, key))
     }
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
         check_remote_id(remote_id)?;
         let path = format!("{}/{remote_id}", self.keys_path());
         match self.managed(Method::GET, &path, None, None).await {
-            Ok(answer) => remote_key(&answer.json()?).map(Some),
+            Ok(answer) => remote_key(&answer.json()?, &[&self.admin_token]).map(Some),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -240,11 +272,49 @@ impl Provider for KeyserviceProvider {
                 let code = answer
                     .json()
                     .ok()
-                    .and_then(|b| b["error"]["code"].as_str().map(str::to_owned))
+                    .and_then(|b| {
+                        b["error"]["code"]
+                            .as_str()
+                            .map(|c| answer.clean(c, MAX_CODE))
+                    })
+                    .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| "UNAUTHORIZED".into());
                 Ok(Verification::Rejected { code })
             }
             _ => Err(answer.into_error()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wipe_zeroes_every_string_in_place() {
+        let mut value = json!({"key": "lk_secret", "nested": [{"name": "x"}], "n": 1});
+        wipe(&mut value);
+        let strings = [&value["key"], &value["nested"][0]["name"]];
+        assert!(strings.iter().all(|s| s.as_str() == Some("")), "{value}");
+        assert_eq!(value["n"], 1);
+    }
+
+    #[test]
+    fn parsed_fields_are_cleaned_and_echoes_redacted() {
+        let admin = Secret::new("admin-token-0123456789");
+        let key = remote_key(
+            &json!({
+                "id": "id\u{1b}[2J1",
+                "name": "\u{1b}]8;;https://evil.example\u{7}click\u{1b}]8;;\u{7} admin-token-0123",
+                "key_preview": "p",
+                "permissions": ["read\u{9b}"],
+                "created_at": null, "expires_at": null, "last_used_at": null, "revoked_at": null
+            }),
+            &[&admin],
+        )
+        .expect("parses");
+        assert_eq!(key.remote_id, "id[2J1");
+        assert_eq!(key.name, "]8;;https://evil.exampleclick]8;; [redacted]");
+        assert_eq!(key.scopes, ["read"]);
     }
 }

@@ -1,0 +1,188 @@
+//! A hostile or broken service, played by a fake HTTP server on loopback:
+//! its strings arrive with ANSI/OSC escapes and echo keys and tokens back,
+//! and its 503s ask for long waits. The connector's parsed values hold no
+//! control character and no 8-character piece of a key or token, and only
+//! a 429 counts as rate limiting.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use latchkey_core::http::HttpPolicy;
+use latchkey_core::providers::keyservice::KeyserviceProvider;
+use latchkey_core::providers::{KeySpec, Provider, Verification};
+use latchkey_core::Secret;
+use serde_json::json;
+
+const ADMIN: &str = "hostile-admin-token-0123456789";
+/// The key the fake service creates, then echoes wherever it can.
+const KEY: &str = "sk_fake_Q7wE9rT1yU3iO5pA7sD9fG1hJ3kL5z";
+/// Another key the service names in a message (we never sent it).
+const OTHER_KEY: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+fn provider(base: &str) -> KeyserviceProvider {
+    let policy = HttpPolicy {
+        max_attempts: 2,
+        base_delay: std::time::Duration::from_millis(1),
+        ..HttpPolicy::default()
+    };
+    KeyserviceProvider::new(base, "demo", Secret::new(ADMIN), policy).expect("provider")
+}
+
+fn hostile_key() -> serde_json::Value {
+    json!({
+        "id": "key_1\u{1b}[2J",
+        "name": format!("\u{1b}]8;;https://evil.example\u{7}deploy\u{1b}]8;;\u{7}\u{9b}31m {ADMIN}"),
+        "key": KEY,
+        "key_preview": KEY,
+        "permissions": ["read\u{1b}[0m"],
+        "created_at": "2025-01-01T00:00:00Z\u{1b}[1A",
+        "expires_at": null,
+        "last_used_at": null,
+        "revoked_at": null
+    })
+}
+
+fn assert_clean(what: &str, text: &str) {
+    assert!(!text.contains(|c: char| c.is_control()), "{what}: {text:?}");
+    for secret in [ADMIN, KEY, OTHER_KEY] {
+        let chars: Vec<char> = secret.chars().collect();
+        for piece in chars.windows(8) {
+            let piece: String = piece.iter().collect();
+            assert!(!text.contains(&piece), "{what} holds {piece:?}: {text:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_strings_are_cleaned_and_echoes_redacted() {
+    let app = Router::new()
+        .route(
+            "/api/projects/demo/api-keys",
+            get(|| async { Json(json!({ "keys": [hostile_key()] })) })
+                .post(|| async { (StatusCode::CREATED, Json(hostile_key())) }),
+        )
+        .route(
+            "/v1/verify",
+            get(|| async {
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Json(
+                        json!({"error": {"code": format!("BAD\u{1b}[2J {KEY}"), "message": "no"}}),
+                    ),
+                )
+            }),
+        );
+    let p = provider(&serve(app).await);
+
+    let listed = p.list().await.expect("list");
+    let created = p
+        .create(
+            &KeySpec {
+                name: "deploy".into(),
+                scopes: vec![],
+                expires_in_days: None,
+            },
+            "idem-1",
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        created.1.expose_secret(),
+        KEY,
+        "the secret itself is intact"
+    );
+    for (what, key) in [("listed", &listed[0]), ("created", &created.0)] {
+        assert_clean(what, &key.remote_id);
+        assert_clean(what, &key.name);
+        assert_clean(what, &key.preview);
+        assert_clean(what, &key.scopes.join(","));
+        assert_clean(what, key.created_at.as_deref().unwrap_or_default());
+    }
+    assert!(created.0.name.contains("deploy"), "{}", created.0.name);
+    assert!(
+        created.0.preview.ends_with(&KEY[KEY.len() - 4..]),
+        "{}",
+        created.0.preview
+    );
+    match p.verify(&created.1).await.expect("verify") {
+        Verification::Rejected { code } => assert_clean("verify code", &code),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn error_messages_echoing_keys_are_redacted() {
+    let app = Router::new().route(
+        "/api/projects/demo/api-keys",
+        get(|| async {
+            (
+                StatusCode::CONFLICT,
+                Json(json!({"error": {"message": format!(
+                    "token {ADMIN} may not; {OTHER_KEY} is in use\u{1b}]0;pwned\u{7}"
+                )}})),
+            )
+        })
+        .post(|| async {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": {"message": format!("bad \u{9b}2J{ADMIN}"),
+                    "details": {"field": format!("name{ADMIN}\u{1b}[1m")}}})),
+            )
+        }),
+    );
+    let p = provider(&serve(app).await);
+    let conflict = p.list().await.expect_err("409");
+    assert_eq!(conflict.code(), "provider_conflict");
+    assert_clean("409 message", &conflict.to_string());
+    assert!(conflict.to_string().contains("in use"), "{conflict}");
+
+    let spec = KeySpec {
+        name: "x".into(),
+        scopes: vec![],
+        expires_in_days: None,
+    };
+    let invalid = p.create(&spec, "idem-2").await.expect_err("422");
+    assert_eq!(invalid.code(), "invalid_input");
+    assert_clean("422 message", &invalid.to_string());
+    assert_clean("422 wire", &format!("{:?}", invalid.to_wire()));
+    assert_clean("422 debug", &format!("{invalid:?}"));
+}
+
+async fn busy(status: u16) -> impl IntoResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("retry-after", HeaderValue::from_static("120"));
+    (
+        StatusCode::from_u16(status).expect("status"),
+        headers,
+        Json(json!({"error": {"message": "busy"}})),
+    )
+}
+
+#[tokio::test]
+async fn only_a_429_is_rate_limiting() {
+    let app = Router::new()
+        .route("/api/projects/demo/api-keys", get(|| busy(503)))
+        .route("/api/projects/other/api-keys", get(|| busy(429)));
+    let base = serve(app).await;
+    let unavailable = provider(&base).list().await.expect_err("503");
+    assert_eq!(unavailable.code(), "provider_unavailable", "{unavailable}");
+    let limited =
+        KeyserviceProvider::new(&base, "other", Secret::new(ADMIN), HttpPolicy::default())
+            .expect("provider")
+            .list()
+            .await
+            .expect_err("429");
+    assert_eq!(limited.code(), "rate_limited", "{limited}");
+}
