@@ -100,6 +100,9 @@ fn lighter_rendering(window: &tauri::WebviewWindow) {
 }
 
 fn main() {
+    // Before WebKit spawns its helpers: no core dumps, not dumpable, and a
+    // copied key cleared on SIGTERM/SIGINT/SIGHUP.
+    latchkey_core::harden::process();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
@@ -169,8 +172,17 @@ fn main() {
             commands::get_settings,
             commands::update_settings,
         ]);
-    if let Err(e) = app.run(tauri::generate_context!()) {
-        eprintln!("latchkey: the window could not start: {e}");
-        std::process::exit(1);
+    match app.build(tauri::generate_context!()) {
+        Ok(app) => app.run(|_, event| {
+            if let tauri::RunEvent::Exit = event {
+                // A key still on the clipboard is cleared on the way out
+                // (only if the clipboard still holds it).
+                latchkey_core::clipboard::clear_pending();
+            }
+        }),
+        Err(e) => {
+            eprintln!("latchkey: the window could not start: {e}");
+            std::process::exit(1);
+        }
     }
 }

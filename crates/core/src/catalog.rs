@@ -411,6 +411,15 @@ impl Catalog {
         Ok(())
     }
 
+    /// Replaces a key's fingerprint (the catalog moving to keyed ones).
+    pub fn set_fingerprint(&self, id: &str, fingerprint: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET fingerprint = ?2 WHERE id = ?1",
+            params![id, fingerprint],
+        )?;
+        Ok(())
+    }
+
     pub fn keys(&self) -> Result<Vec<KeyRecord>> {
         let mut stmt = self
             .conn

@@ -116,9 +116,33 @@ impl<'de> Deserialize<'de> for Secret {
 #[serde(transparent)]
 pub struct Fingerprint(String);
 
+/// The vault's fingerprint key, set once per process by `Vault::open`.
+static FINGERPRINT_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// Keys every fingerprint this process makes (HMAC-SHA-256 with the
+/// vault's key, kept in the keychain), so a stolen catalog or journal
+/// cannot be checked against guessed keys. The first key set stays:
+/// `false` when another was set before.
+pub fn set_fingerprint_key(key: [u8; 32]) -> bool {
+    FINGERPRINT_KEY.set(key).is_ok() || FINGERPRINT_KEY.get() == Some(&key)
+}
+
 impl Fingerprint {
+    /// HMAC-SHA-256 of the key under the vault's fingerprint key; plain
+    /// SHA-256 only before a vault was opened (pure unit tests).
     pub fn of(key: &str) -> Self {
-        Self(hex::encode(Sha256::digest(key.as_bytes())))
+        use hmac::{Hmac, Mac};
+        match FINGERPRINT_KEY.get() {
+            Some(k) => match <Hmac<Sha256> as Mac>::new_from_slice(k) {
+                Ok(mut mac) => {
+                    mac.update(key.as_bytes());
+                    Self(hex::encode(mac.finalize().into_bytes()))
+                }
+                // HMAC takes a key of any length: not reached.
+                Err(_) => Self(hex::encode(Sha256::digest(key.as_bytes()))),
+            },
+            None => Self(hex::encode(Sha256::digest(key.as_bytes()))),
+        }
     }
 
     pub fn from_hex(hex: impl Into<String>) -> Self {

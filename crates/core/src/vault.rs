@@ -22,7 +22,7 @@ use crate::providers::keyservice::{check_project, KeyserviceProvider};
 use crate::providers::manual::ManualProvider;
 use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
 use crate::rotation::driver::failpoint;
-use crate::secret::Secret;
+use crate::secret::{Fingerprint, Secret};
 use crate::settings::Settings;
 use crate::store::{key_account, provider_account, SecretStore};
 
@@ -230,6 +230,7 @@ impl Vault {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", data_dir.display())))?;
         let catalog = Catalog::open(&data_dir.join("catalog.db"))?;
+        key_fingerprints(&catalog, store.as_ref())?;
         Ok(Self {
             catalog: Mutex::new(catalog),
             data_dir: data_dir.to_path_buf(),
@@ -1176,6 +1177,49 @@ impl Vault {
     pub fn with_catalog<T>(&self, f: impl FnOnce(&mut Catalog) -> Result<T>) -> Result<T> {
         f(&mut self.catalog())
     }
+}
+
+/// The keychain entry holding the vault's fingerprint key.
+const FINGERPRINT_KEY_ACCOUNT: &str = "vault:fingerprint-key";
+/// The catalog setting saying its fingerprints are keyed.
+const FINGERPRINT_SCHEME: (&str, &str) = ("fingerprint_scheme", "hmac-sha256");
+
+/// Keys this process's fingerprints with the vault's key (made on first
+/// use, kept in the keychain: the app and the CLI share it), and moves a
+/// catalog written with plain SHA-256 fingerprints over, once: each key
+/// whose secret is in the keychain gets its keyed fingerprint, the others
+/// none (a plain hash of a key is never kept).
+fn key_fingerprints(catalog: &Catalog, store: &dyn SecretStore) -> Result<()> {
+    let key = match store.get(FINGERPRINT_KEY_ACCOUNT)? {
+        Some(held) => hex::decode(held.expose_secret().trim()).ok(),
+        None => None,
+    };
+    let key: [u8; 32] = match key.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
+        Some(k) => k,
+        None => {
+            let k: [u8; 32] = rand::random();
+            store.put(FINGERPRINT_KEY_ACCOUNT, &Secret::new(hex::encode(k)))?;
+            k
+        }
+    };
+    crate::secret::set_fingerprint_key(key);
+    let (name, scheme) = FINGERPRINT_SCHEME;
+    if catalog.setting(name)?.as_deref() == Some(scheme) {
+        return Ok(());
+    }
+    for k in catalog
+        .keys()?
+        .into_iter()
+        .filter(|k| k.fingerprint.is_some())
+    {
+        let keyed = if k.has_secret {
+            store.get(&key_account(&k.id))?.map(|s| s.fingerprint())
+        } else {
+            None
+        };
+        catalog.set_fingerprint(&k.id, keyed.as_ref().map(Fingerprint::as_str))?;
+    }
+    catalog.set_setting(name, scheme)
 }
 
 /// The idempotency key of a create: its local id, so a replay after a

@@ -347,3 +347,43 @@ async fn a_paste_never_replaces_a_held_secret_unasked() {
         .expect("added");
     assert!(pasted.verified);
 }
+
+/// Fingerprints in the catalog are keyed with the vault's key (kept in the
+/// keychain), never a plain SHA-256 of the key; a catalog written with
+/// plain ones moves over when it is opened.
+#[tokio::test]
+async fn fingerprints_are_keyed_and_old_catalogs_move_over() {
+    use sha2::Digest;
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    let key = vault
+        .create_key(new_key(&provider, "keyed"))
+        .await
+        .expect("created");
+    let secret = vault.reveal_key(&key.id).expect("secret");
+    let plain = hex::encode(sha2::Sha256::digest(secret.expose_secret().as_bytes()));
+    let stored = |vault: &latchkey_core::Vault| {
+        vault
+            .with_catalog(|c| Ok(c.key(&key.id)?.and_then(|k| k.fingerprint)))
+            .expect("catalog")
+            .expect("a fingerprint")
+    };
+    assert_ne!(
+        stored(&vault),
+        plain,
+        "a plain SHA-256 of the key is stored"
+    );
+    assert_eq!(stored(&vault), secret.fingerprint().as_str());
+    // An older Latchkey's catalog: plain fingerprints, no scheme mark.
+    vault
+        .with_catalog(|c| {
+            c.set_fingerprint(&key.id, Some(&plain))?;
+            c.set_setting("fingerprint_scheme", "")
+        })
+        .expect("made old");
+    drop(vault);
+    let reopened = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    assert_eq!(stored(&reopened), secret.fingerprint().as_str());
+}

@@ -13,4 +13,9 @@ rotation_id: string | null,
 /**
  * Older than the rotation policy, or expiring within 14 days.
  */
-rotation_due: boolean, };
+rotation_due: boolean, 
+/**
+ * False for a pasted key its service could not be asked about ("not
+ * verified"); every other key is as the service made or listed it.
+ */
+verified: boolean, };
