@@ -222,3 +222,21 @@ fn missing_files_and_bad_names_are_clear_errors() {
     );
     assert_eq!(std::fs::read(&path).expect("read"), ORIGINAL);
 }
+
+#[test]
+fn a_variable_other_lines_refer_to_is_still_set_and_read_back_raw() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(".env");
+    let original = "API_KEY=old-value\nURL=\"https://x.test/?k=${API_KEY}\"\nPLAIN=$API_KEY\n";
+    std::fs::write(&path, original).expect("write");
+    let (_data, backup) = backups();
+    let target = DotenvFile::open(&path, false).expect("open");
+    let snapshot = target.read().expect("read");
+    target
+        .set(&snapshot, "API_KEY", &Secret::new("new-value"), &backup)
+        .expect("the references are left as written, not counted as changes");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        original.replace("API_KEY=old-value", "API_KEY=new-value")
+    );
+}

@@ -360,6 +360,51 @@ pub fn remove_value(original: &[u8], name: &str) -> Result<Vec<u8>, DotenvError>
     Ok(out)
 }
 
+/// Every assignment's name and its value as written (quotes, escapes and
+/// `$` references untouched, multi-line values whole): what a read-back
+/// compares, so a `$VAR` that expands differently is not a change.
+pub fn raw_assignments(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let text = text.strip_prefix(BOM).unwrap_or(text);
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut open_quote: Option<char> = None;
+    for line in split_lines(text) {
+        let (content, end) = ending(line);
+        if let Some(q) = open_quote {
+            let last = out.last_mut()?;
+            last.1.push_str(line);
+            let closes = if q == '"' {
+                find_unescaped(content, '"')
+            } else {
+                content.find('\'')
+            };
+            if closes.is_some() {
+                open_quote = None;
+            }
+            continue;
+        }
+        if let Some(a) = parse_assignment(content) {
+            let start = if a.quote.is_some() {
+                a.prefix_len - 1
+            } else {
+                a.prefix_len
+            };
+            if a.closed {
+                let stop = if a.quote.is_some() {
+                    a.value_end + 1
+                } else {
+                    a.value_end
+                };
+                out.push((a.name.to_owned(), content[start..stop].to_owned()));
+            } else {
+                open_quote = a.quote;
+                out.push((a.name.to_owned(), format!("{}{end}", &content[start..])));
+            }
+        }
+    }
+    Some(out)
+}
+
 fn read_all(bytes: &[u8]) -> Option<Vec<(String, String)>> {
     let body = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
     dotenvy::from_read_iter(body)

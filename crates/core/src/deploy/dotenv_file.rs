@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::dotenv::{remove_value, set_value, DotenvError};
+use super::dotenv::{raw_assignments, remove_value, set_value, DotenvError};
 use crate::error::{Error, Result};
 use crate::secret::{Fingerprint, Secret};
 
@@ -177,10 +177,14 @@ impl DotenvFile {
             return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
         }
         write_atomic(&self.path, &edited, None)?;
-        let (was, is) = (values(&before.bytes), values(&edited));
-        let others = |v: &[(String, String)]| -> Vec<(String, String)> {
-            v.iter().filter(|(k, _)| k != var).cloned().collect()
+        let is = values(&edited);
+        // Every other assignment exactly as written before (raw text, no
+        // `$VAR` expansion: a reference to the rotated variable is not a
+        // change); the target as dotenv readers see it.
+        let others = |bytes: &[u8]| -> Option<Vec<(String, String)>> {
+            raw_assignments(bytes).map(|v| v.into_iter().filter(|(k, _)| k != var).collect())
         };
+        let others_kept = others(&before.bytes) == others(&edited);
         let target_ok = match value {
             Some(value) => {
                 is.iter().filter(|(k, _)| k == var).all(|(_, v)| v == value)
@@ -188,7 +192,7 @@ impl DotenvFile {
             }
             None => is.iter().all(|(k, _)| k != var),
         };
-        if others(&was) != others(&is) || !target_ok {
+        if !others_kept || !target_ok {
             write_atomic(&self.path, &before.bytes, None)?;
             return Err(failed(
                 &self.path,
