@@ -1048,19 +1048,21 @@ impl Vault {
                 return Err(Error::KeyAlreadyHeld(k.name.clone()));
             }
         }
-        // Checked with the service first wherever it can be: a key the
-        // service rejects is not stored; one it could not be asked about
-        // is kept as "not verified".
+        // Checked with the service first wherever it can be. A paste that
+        // claims to be one of the service's keys (its preview matches) and
+        // is rejected is a bad copy: refused, nothing stored. A key the
+        // service does not confirm (it could not be asked, or the key is
+        // not one of its own) is kept as "not verified".
         let verified = if connection.capabilities().verify {
             match connection.verify(&secret).await {
                 Ok(Verification::Accepted) => true,
-                Ok(Verification::Rejected { code }) => {
+                Ok(Verification::Rejected { code }) if remote.is_some() => {
                     return Err(Error::invalid(
                         "secret",
-                        format!("The service rejects this key ({code}). Check that you pasted all of it; nothing was stored."),
+                        format!("The service rejects this key ({code}) although it looks like \"{}\". Check that you pasted all of it; nothing was stored.", remote.as_ref().map(|r| r.name.as_str()).unwrap_or_default()),
                     ))
                 }
-                Err(_) => false,
+                Ok(Verification::Rejected { .. }) | Err(_) => false,
             }
         } else {
             false

@@ -346,6 +346,13 @@ async fn a_paste_never_replaces_a_held_secret_unasked() {
         .await
         .expect("added");
     assert!(pasted.verified);
+    // A key of some other service: the service does not confirm it, so it
+    // is kept as "not verified".
+    let foreign = vault
+        .add_existing_key(paste("sk-other-service-0123456789abcdefghij", false))
+        .await
+        .expect("kept");
+    assert!(!foreign.verified);
 }
 
 /// Fingerprints in the catalog are keyed with the vault's key (kept in the

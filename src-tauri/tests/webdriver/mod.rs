@@ -401,6 +401,14 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// The app's process id (the `latchkey-desktop` on this data directory).
+    pub fn app_pid(&self) -> Option<String> {
+        let app_env = format!("LATCHKEY_DATA_DIR={}", self.data_dir.display());
+        pids_matching("latchkey-desktop", Some(&app_env))
+            .into_iter()
+            .next()
+    }
+
     /// Ends the session and the driver; returns everything they logged.
     /// Returns once the app has exited, so a relaunch is not taken for a
     /// second instance (single-instance would forward to the dying one).
