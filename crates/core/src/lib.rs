@@ -7,6 +7,7 @@
 //! audited `Vault::reveal_key`.
 #![forbid(unsafe_code)]
 
+pub mod blocking;
 pub mod catalog;
 pub mod clipboard;
 pub mod clock;

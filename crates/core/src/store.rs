@@ -135,7 +135,7 @@ impl KeychainStore {
         send.map_err(|_| Error::KeychainUnavailable("the keychain thread stopped".into()))?;
         // A locked keyring answers with an unlock prompt; where nobody can
         // answer it (a headless shell) the call would wait forever.
-        match rx.recv_timeout(keychain_timeout()) {
+        match crate::blocking::wait(|| rx.recv_timeout(keychain_timeout())) {
             Ok(v) => Ok(v),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::KeychainLocked),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::KeychainUnavailable(

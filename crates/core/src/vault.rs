@@ -296,8 +296,16 @@ impl Vault {
         self.http = policy;
     }
 
+    /// The catalog; waiting for another thread's use of it (and SQLite's
+    /// own busy wait behind it) does not hold up an async worker.
     pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
-        self.catalog.lock().unwrap_or_else(|p| p.into_inner())
+        match self.catalog.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                crate::blocking::wait(|| self.catalog.lock().unwrap_or_else(|p| p.into_inner()))
+            }
+        }
     }
 
     pub(crate) fn data_dir(&self) -> &Path {
