@@ -24,7 +24,7 @@ pub const EXIT_CHECK_PROBLEMS: u8 = 6;
 
 pub fn exit_code(e: &Error) -> u8 {
     match e.code() {
-        "invalid_input" | "not_found" | "duplicate_key" => EXIT_USAGE,
+        "invalid_input" | "not_found" | "duplicate_key" | "key_already_held" => EXIT_USAGE,
         "keychain_locked" | "keychain_unavailable" | "keychain_not_persistent" => EXIT_KEYCHAIN,
         "provider_unauthorized"
         | "provider_forbidden"

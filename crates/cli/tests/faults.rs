@@ -202,7 +202,9 @@ async fn resuming_under_key_service_chaos_loses_nothing() {
                 if r.code == Some(0) && w.rotation()["state"] == "done" {
                     break;
                 }
-                assert!(r.code.is_some(), "{fault} at {point}: {r:#?}");
+                // A resume the service failed stops with the provider's
+                // exit code, nothing else (not a crash, not a usage error).
+                assert_eq!(r.code, Some(4), "{fault} at {point}: {r:#?}");
             }
             w.check(&format!("{fault} at {point}"), true).await;
         }
