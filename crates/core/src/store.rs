@@ -153,9 +153,16 @@ impl KeychainStore {
         let read = self.get(&account);
         let _ = self.delete(&account);
         match read? {
-            Some(v) if v == value => Ok(()),
-            _ => Err(Error::KeychainNotPersistent),
+            Some(v) if v == value => {}
+            _ => return Err(Error::KeychainNotPersistent),
         }
+        // A Secret Service whose default collection is its in-memory
+        // "session" collection answers the probe and forgets everything at
+        // logout: refused too.
+        if self.run(platform::default_is_in_memory)? {
+            return Err(Error::KeychainNotPersistent);
+        }
+        Ok(())
     }
 }
 
@@ -244,4 +251,25 @@ mod platform {
 
     #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
     pub fn install_store() {}
+
+    /// Whether the store keyring writes to keeps its secrets only in memory:
+    /// on Linux, the Secret Service's `default` alias naming its `session`
+    /// collection.
+    #[cfg(target_os = "linux")]
+    pub fn default_is_in_memory() -> bool {
+        use dbus_secret_service::{EncryptionType, SecretService};
+        SecretService::connect(EncryptionType::Plain)
+            .ok()
+            .and_then(|ss| {
+                ss.get_default_collection()
+                    .ok()
+                    .map(|c| c.path.to_string().ends_with("/collection/session"))
+            })
+            .unwrap_or(false)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub fn default_is_in_memory() -> bool {
+        false
+    }
 }
