@@ -151,7 +151,7 @@ impl Vault {
             }
             let newer = chosen
                 .get(&k.env_var)
-                .map_or(true, |c| k.created_at > c.created_at);
+                .is_none_or(|c| k.created_at > c.created_at);
             if newer {
                 chosen.insert(k.env_var.clone(), k);
             }

@@ -585,7 +585,7 @@ impl Vault {
         let keys: Vec<KeyView> = self
             .local_keys()?
             .into_iter()
-            .filter(|k| provider.map_or(true, |p| k.provider_name == p))
+            .filter(|k| provider.is_none_or(|p| k.provider_name == p))
             .collect();
         let rotated = format!("{name} (rotation ");
         let tiers: [&dyn Fn(&KeyView) -> bool; 3] = [
