@@ -45,8 +45,10 @@ impl AppState {
     }
 }
 
-/// Opens the vault and starts the Demo provider.
-async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
+/// Opens the vault and starts the Demo provider — or, when another process
+/// (e.g. a running `latchkey` command) already serves its state file, uses
+/// that one; the handle is `None` then.
+async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
     let dir = paths::data_dir();
     let store = Arc::new(KeychainStore::open()?);
     let clipboard = Arc::new(SystemClipboard::new()?);
@@ -55,12 +57,11 @@ async fn open() -> Result<(Arc<Vault>, ShutdownHandle), Error> {
         vault.set_clear_after(after);
     }
     let token = vault.demo_admin_token()?;
-    let (addr, handle) =
-        latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
-            .await
-            .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
-    vault.ensure_demo_provider(&format!("http://{addr}"), &token)?;
-    Ok((Arc::new(vault), handle))
+    let demo = latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
+        .await
+        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
+    vault.ensure_demo_provider(&format!("http://{}", demo.addr()), &token)?;
+    Ok((Arc::new(vault), demo.into_handle()))
 }
 
 /// At most one desktop notification a day about keys due for rotation
@@ -131,7 +132,7 @@ fn main() {
                 let opened = match open().await {
                     Ok((vault, demo)) => {
                         let state = handle.state::<AppState>();
-                        *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = Some(demo);
+                        *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = demo;
                         tauri::async_runtime::spawn(remind(handle.clone(), vault.clone()));
                         Ok(vault)
                     }

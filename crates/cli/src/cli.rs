@@ -219,7 +219,7 @@ enum ProvidersCommand {
     Test { name: String },
 }
 
-/// The vault, plus the Demo provider when this process had to start it.
+/// The vault, plus the Demo provider when this process serves it.
 struct Session {
     vault: Arc<Vault>,
     _demo: Option<ShutdownHandle>,
@@ -233,8 +233,10 @@ async fn open() -> Result<Session> {
     if let Some(after) = clear_after_from_env() {
         vault.set_clear_after(after);
     }
-    // The Demo provider lives in the desktop app; when the app is not
-    // running, this process serves it from the same state file.
+    // The Demo provider lives in the desktop app; when the recorded one does
+    // not answer, this process serves it from the same state file — or, if
+    // another process already serves that file (it holds its lock), uses
+    // that one.
     let mut demo = None;
     let recorded = vault.providers()?.into_iter().find(|p| p.is_demo);
     if let Some(p) = recorded {
@@ -243,9 +245,9 @@ async fn open() -> Result<Session> {
             let started =
                 latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
                     .await;
-            if let Ok((addr, handle)) = started {
-                vault.ensure_demo_provider(&format!("http://{addr}"), &token)?;
-                demo = Some(handle);
+            if let Ok(service) = started {
+                vault.ensure_demo_provider(&format!("http://{}", service.addr()), &token)?;
+                demo = service.into_handle();
             }
         }
     }

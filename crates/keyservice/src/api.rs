@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
-use crate::chaos::Fault;
+use crate::chaos::{Fault, Phase};
 use crate::error::ApiError;
 use crate::model::{random_hex, Permission};
-use crate::server::{ConnDropper, Service};
+use crate::server::{ConnDropper, PeerIp, Service};
 use crate::state::{CreateRequest, Principal};
 
 type Svc = Arc<Service>;
@@ -55,7 +55,28 @@ pub(crate) fn router(service: Svc) -> Router {
     }
     api.fallback(|| async { ApiError::not_found("This endpoint") })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            limit_auth_failures,
+        ))
         .with_state(service)
+}
+
+/// Outermost layer: refuses every call from an address locked out by its
+/// failed authentications, and charges each 401 to its address (see
+/// `auth_limit`). Correct credentials are never charged.
+async fn limit_auth_failures(State(svc): State<Svc>, request: Request, next: Next) -> Response {
+    let Some(PeerIp(ip)) = request.extensions().get::<PeerIp>().copied() else {
+        return next.run(request).await;
+    };
+    if let Err(wait) = svc.auth_failures.check(ip, svc.clock.now()) {
+        return ApiError::too_many_failed_authentications(wait).into_response();
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        svc.auth_failures.charge(ip, svc.clock.now());
+    }
+    response
 }
 
 /// The bearer token of a request: `Ok(None)` when there is none.
@@ -385,25 +406,34 @@ async fn generate(State(svc): State<Svc>, headers: HeaderMap, body: Body) -> Api
     Ok(Json(json!({ "id": format!("gen_{}", random_hex(8)), "output": output })).into_response())
 }
 
-/// Route layer with `--chaos`: applies an armed fault before the handler.
+/// Route layer with `--chaos`: applies an armed fault before the handler
+/// (`phase` "before": the call is not carried out) or after it (`phase`
+/// "after": the call is carried out and saved, only its answer is replaced).
 async fn inject_fault(State(svc): State<Svc>, request: Request, next: Next) -> Response {
     let Some(fault) = svc.chaos.as_ref().and_then(|c| c.take()) else {
         return next.run(request).await;
+    };
+    let dropper = request.extensions().get::<ConnDropper>().cloned();
+    // `Ok`: the call's own answer (phase after); `Err`: the call, not run yet.
+    let done = match fault.phase {
+        Phase::Before => Err((request, next)),
+        Phase::After => Ok(next.run(request).await),
     };
     if !fault.delay.is_zero() {
         tokio::time::sleep(fault.delay).await;
     }
     if fault.drop_connection {
-        if let Some(dropper) = request.extensions().get::<ConnDropper>() {
+        if let Some(dropper) = dropper {
             dropper.0.notify_one();
             // The connection is closed under us; never answer.
             std::future::pending::<()>().await;
         }
         return ApiError::internal("Injected dropped connection").into_response();
     }
-    match fault.status {
-        Some(status) => ApiError::injected(status).into_response(),
-        None => next.run(request).await,
+    match (fault.status, done) {
+        (Some(status), _) => ApiError::injected(status).into_response(),
+        (None, Ok(answer)) => answer,
+        (None, Err((request, next))) => next.run(request).await,
     }
 }
 
@@ -414,7 +444,13 @@ async fn arm_chaos(State(svc): State<Svc>, headers: HeaderMap, body: Body) -> Ap
     let map = json_object(&svc, &headers, body).await?;
     no_unknown_fields(
         &map,
-        &["fail_next", "status", "delay_ms", "drop_connection"],
+        &[
+            "fail_next",
+            "status",
+            "delay_ms",
+            "drop_connection",
+            "phase",
+        ],
     )?;
     let count = map
         .get("fail_next")
@@ -452,6 +488,12 @@ async fn arm_chaos(State(svc): State<Svc>, headers: HeaderMap, body: Body) -> Ap
             ))
         }
     };
+    let phase = match map.get("phase") {
+        None | Some(Value::Null) => Phase::Before,
+        Some(v) => v.as_str().and_then(Phase::parse).ok_or_else(|| {
+            ApiError::validation("phase", "phase must be \"before\" or \"after\"")
+        })?,
+    };
     // A bare `fail_next` means "fail with 500"; a delay alone only slows calls down.
     let status = match (status, drop_connection, delay_ms) {
         (None, false, 0) => Some(StatusCode::INTERNAL_SERVER_ERROR),
@@ -461,6 +503,7 @@ async fn arm_chaos(State(svc): State<Svc>, headers: HeaderMap, body: Body) -> Ap
         status,
         delay: Duration::from_millis(delay_ms),
         drop_connection,
+        phase,
     };
     if let Some(chaos) = &svc.chaos {
         chaos.arm(count, fault);
@@ -471,6 +514,7 @@ async fn arm_chaos(State(svc): State<Svc>, headers: HeaderMap, body: Body) -> Ap
             "status": status.map(|s| s.as_u16()),
             "delay_ms": delay_ms,
             "drop_connection": drop_connection,
+            "phase": phase.as_str(),
         }
     }))
     .into_response())

@@ -143,6 +143,20 @@ impl ApiError {
         e
     }
 
+    /// Refused because this client address failed to authenticate too often.
+    pub fn too_many_failed_authentications(retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "Too many failed authentications from this address; retry after {retry_after} s"
+            ),
+            json!({ "retry_after": retry_after, "reason": "failed_authentications" }),
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -17,8 +17,13 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8787")]
     listen: String,
     /// Admin bearer token; a random one is generated (and printed) when omitted.
-    #[arg(long)]
+    /// Visible in the process list: prefer --admin-token-file.
+    #[arg(long, conflicts_with = "admin_token_file")]
     admin_token: Option<String>,
+    /// Read the admin token from FILE (surrounding whitespace trimmed), so it
+    /// is not on the command line. The file must not be empty.
+    #[arg(long, value_name = "PATH")]
+    admin_token_file: Option<PathBuf>,
     /// Keep state in FILE across restarts (never the full keys).
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
@@ -52,6 +57,25 @@ fn resolve(listen: &str, public: bool) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
+/// The admin token kept in `path`: its text, trimmed; never an empty one.
+/// Errors name the file, never its content.
+fn read_token_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the admin token from --admin-token-file {}: {e}",
+            path.display()
+        )
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!(
+            "--admin-token-file {} is empty: put the admin token in it",
+            path.display()
+        ));
+    }
+    Ok(token.to_owned())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -67,7 +91,17 @@ async fn main() -> ExitCode {
         eprintln!("latchkey-keyservice: --rate-limit must be > 0 and --burst >= 1");
         return ExitCode::from(2);
     }
-    let admin_token = args.admin_token.clone().unwrap_or_else(random_token);
+    let admin_token = match (&args.admin_token, &args.admin_token_file) {
+        (Some(token), _) => token.clone(),
+        (None, Some(path)) => match read_token_file(path) {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!("latchkey-keyservice: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        (None, None) => random_token(),
+    };
     let mut config = Config::new(admin_token.clone());
     config.data_file = args.data.clone();
     config.chaos = args.chaos;

@@ -17,8 +17,10 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+use crate::auth_limit::{AuthFailureLimit, AuthFailures};
 use crate::chaos::Chaos;
 use crate::clock::{Clock, SystemClock};
+use crate::demo::OwnerLock;
 use crate::error::ApiError;
 use crate::persist;
 use crate::state::{RateLimit, State};
@@ -35,6 +37,8 @@ pub struct Config {
     /// Allows a listener that is not on a loopback address.
     pub public: bool,
     pub rate_limit: RateLimit,
+    /// Failed authentications allowed per client address (see `AuthFailureLimit`).
+    pub auth_failure_limit: AuthFailureLimit,
     pub clock: Arc<dyn Clock>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -50,6 +54,7 @@ impl Config {
             chaos: false,
             public: false,
             rate_limit: RateLimit::default(),
+            auth_failure_limit: AuthFailureLimit::default(),
             clock: Arc::new(SystemClock),
             max_body_bytes: 16 * 1024,
             flush_interval: Duration::from_secs(1),
@@ -65,6 +70,7 @@ impl fmt::Debug for Config {
             .field("chaos", &self.chaos)
             .field("public", &self.public)
             .field("rate_limit", &self.rate_limit)
+            .field("auth_failure_limit", &self.auth_failure_limit)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("flush_interval", &self.flush_interval)
             .finish_non_exhaustive()
@@ -83,6 +89,9 @@ pub enum StartError {
     Listener(#[from] std::io::Error),
     #[error("{0}")]
     DataFile(String),
+    /// Another process serves the Demo state file, but does not answer.
+    #[error("{0}")]
+    DemoBusy(String),
 }
 
 /// Shared by every request of one service.
@@ -92,7 +101,10 @@ pub(crate) struct Service {
     data_file: Option<PathBuf>,
     write_lock: tokio::sync::Mutex<()>,
     pub(crate) chaos: Option<Chaos>,
+    pub(crate) auth_failures: AuthFailures,
     pub(crate) max_body_bytes: usize,
+    /// The data file's lock, when this service must be its only writer.
+    _owner: Option<OwnerLock>,
 }
 
 impl Service {
@@ -135,6 +147,10 @@ impl Service {
 #[derive(Clone)]
 pub(crate) struct ConnDropper(pub(crate) Arc<Notify>);
 
+/// The address a request's connection comes from.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeerIp(pub(crate) std::net::IpAddr);
+
 /// Stops a running service. Dropping it stops the service too.
 pub struct ShutdownHandle {
     stop: watch::Sender<bool>,
@@ -169,6 +185,16 @@ pub async fn start(
     listener: std::net::TcpListener,
     config: Config,
 ) -> Result<(SocketAddr, ShutdownHandle), StartError> {
+    start_owned(listener, config, None).await
+}
+
+/// [`start`], holding `owner` (the data file's lock, see `demo`) until the
+/// service is gone: after its last request and its last save.
+pub(crate) async fn start_owned(
+    listener: std::net::TcpListener,
+    config: Config,
+    owner: Option<OwnerLock>,
+) -> Result<(SocketAddr, ShutdownHandle), StartError> {
     let addr = listener.local_addr()?;
     if !config.public && !addr.ip().is_loopback() {
         return Err(StartError::NotLoopback(addr));
@@ -192,7 +218,9 @@ pub async fn start(
         data_file: config.data_file.clone(),
         write_lock: tokio::sync::Mutex::new(()),
         chaos: config.chaos.then(Chaos::default),
+        auth_failures: AuthFailures::new(config.auth_failure_limit),
         max_body_bytes: config.max_body_bytes,
+        _owner: owner,
     });
     if service.data_file.is_some() {
         // Create the file now, so a bad path fails at start, not at the first create.
@@ -230,8 +258,8 @@ async fn serve(
         tokio::select! {
             _ = stop_requested(&mut stopped) => break,
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(_) => {
                         // Out of file descriptors and the like: back off, keep serving.
                         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -239,7 +267,7 @@ async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_connection(stream, router.clone(), stopped.clone(), open_tx.clone()));
+                tokio::spawn(serve_connection(stream, PeerIp(peer.ip()), router.clone(), stopped.clone(), open_tx.clone()));
             }
         }
     }
@@ -252,6 +280,7 @@ async fn serve(
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
+    peer: PeerIp,
     router: axum::Router,
     mut stopped: watch::Receiver<bool>,
     _open: mpsc::Sender<()>,
@@ -260,6 +289,7 @@ async fn serve_connection(
     let per_request = dropper.clone();
     let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(per_request.clone());
+        req.extensions_mut().insert(peer);
         router.clone().oneshot(req)
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -300,16 +330,4 @@ async fn flush_periodically(
 /// Resolves once a stop was asked for (or the handle is gone).
 async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|&stop| stop).await.map(|_| ());
-}
-
-/// Starts the Demo provider: the key service on an ephemeral loopback port
-/// with its state in `data_file`, as the desktop app and the CLI run it.
-pub async fn start_demo(
-    data_file: std::path::PathBuf,
-    admin_token: &str,
-) -> Result<(SocketAddr, ShutdownHandle), StartError> {
-    let mut config = Config::new(admin_token);
-    config.data_file = Some(data_file);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    start(listener, config).await
 }

@@ -145,3 +145,70 @@ async fn keys_survive_a_sigkill() {
     assert_eq!(verify(&created[0]).await.expect("verify").status(), 200);
     assert_eq!(verify(&created[1]).await.expect("verify").status(), 401);
 }
+
+#[tokio::test]
+async fn reads_the_admin_token_from_a_file_and_keeps_it_off_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("admin-token");
+    std::fs::write(&file, "  file-admin-token-0123456789\n\n").expect("write token");
+    let file = file.to_str().expect("utf-8 path");
+    let server = spawn(&["--listen", "127.0.0.1:0", "--admin-token-file", file]);
+    assert_eq!(server.admin, "file-admin-token-0123456789", "trimmed");
+    let resp = client()
+        .get(format!("{}/api/projects/demo/api-keys", server.base))
+        .bearer_auth("file-admin-token-0123456789")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(resp.status(), 200);
+    #[cfg(target_os = "linux")]
+    {
+        let cmdline =
+            std::fs::read(format!("/proc/{}/cmdline", server.child.id())).expect("read cmdline");
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        assert!(cmdline.contains("--admin-token-file"), "{cmdline}");
+        assert!(!cmdline.contains("file-admin-token"), "{cmdline}");
+    }
+}
+
+#[test]
+fn refuses_an_empty_or_missing_token_file_and_both_token_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").expect("write");
+    let blank = dir.path().join("blank");
+    std::fs::write(&blank, " \n\t\n").expect("write");
+    let missing = dir.path().join("missing");
+    let good = dir.path().join("good");
+    std::fs::write(&good, "tok\n").expect("write");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+    let cases: [(Vec<String>, &str); 4] = [
+        (vec!["--admin-token-file".into(), path(&empty)], "is empty"),
+        (vec!["--admin-token-file".into(), path(&blank)], "is empty"),
+        (
+            vec!["--admin-token-file".into(), path(&missing)],
+            "cannot read",
+        ),
+        (
+            vec![
+                "--admin-token-file".into(),
+                path(&good),
+                "--admin-token".into(),
+                "t".into(),
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "no startup line for {args:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("tok\n"), "the token is not echoed");
+    }
+}

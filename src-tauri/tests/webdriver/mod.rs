@@ -89,7 +89,7 @@ fn pids_matching(needle: &str, env: Option<&str>) -> Vec<String> {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let has = |hay: &[u8], n: &[u8]| hay.windows(n.len()).any(|w| w == n);
             has(&cmdline, needle.as_bytes())
-                && env.map_or(true, |env| {
+                && env.is_none_or(|env| {
                     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
                     environ.split(|b| *b == 0).any(|kv| kv == env.as_bytes())
                 })

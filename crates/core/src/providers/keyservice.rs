@@ -198,12 +198,21 @@ impl Provider for KeyserviceProvider {
         if let Some(days) = spec.expires_in_days {
             body["expires_in_days"] = json!(days);
         }
+        // Test-only mutation (see tests/lost_answers.rs): a create without
+        // its idempotency key, which a lost answer turns into a lost key.
+        #[cfg(feature = "mutation-omit-idempotency")]
+        let idempotency_key = {
+            let _ = idempotency_key;
+            None
+        };
+        #[cfg(not(feature = "mutation-omit-idempotency"))]
+        let idempotency_key = Some(idempotency_key);
         let answer = self
             .managed(
                 Method::POST,
                 &self.keys_path(),
                 Some(&body),
-                Some(idempotency_key),
+                idempotency_key,
             )
             .await?;
         if answer.status != StatusCode::CREATED {
