@@ -16,21 +16,56 @@ pub struct Service {
     pub base: String,
     pub http: reqwest::Client,
     _handle: ShutdownHandle,
+    data: Option<PathBuf>,
+    chaos: bool,
 }
 
 pub async fn key_service(chaos: bool) -> Service {
+    start_on("127.0.0.1:0", chaos, None).await
+}
+
+/// A key service keeping its state in `data` (it survives a restart).
+pub async fn key_service_with_data(chaos: bool, data: &Path) -> Service {
+    start_on("127.0.0.1:0", chaos, Some(data)).await
+}
+
+async fn start_on(addr: &str, chaos: bool, data: Option<&Path>) -> Service {
     let mut config = Config::new(ADMIN);
     config.chaos = chaos;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let (addr, handle) = start(listener, config).await.expect("key service");
+    config.data_file = data.map(Path::to_path_buf);
+    // The port of a service just stopped can take a moment to be free.
+    let mut tries = 0;
+    let listener = loop {
+        match std::net::TcpListener::bind(addr) {
+            Ok(l) => break l,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("bind {addr}: {e}"),
+        }
+    };
+    let (bound, handle) = start(listener, config).await.expect("key service");
     Service {
-        base: format!("http://{addr}"),
+        base: format!("http://{bound}"),
         http: reqwest::Client::new(),
         _handle: handle,
+        data: data.map(Path::to_path_buf),
+        chaos,
     }
 }
 
 impl Service {
+    /// Stops the service and starts it again on the same address from its
+    /// data file, as a restart of the server would.
+    pub async fn restart(self) -> Service {
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let (data, chaos) = (self.data.clone(), self.chaos);
+        self._handle.shutdown().await;
+        start_on(&addr, chaos, data.as_deref()).await
+    }
+
     pub async fn verify_status(&self, key: &str) -> u16 {
         self.http
             .get(format!("{}/v1/verify", self.base))
