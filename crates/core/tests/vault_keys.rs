@@ -17,8 +17,11 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     let vault = open_vault(dir.path(), clipboard.clone());
     let provider = add_provider(&vault, &service);
 
-    let created = vault
-        .create_key(new_key(&provider, "ci deploy"))
+    let latchkey_core::vault::CreatedKey {
+        key: created,
+        reveal_grant,
+    } = vault
+        .create_key_revealable(new_key(&provider, "ci deploy"))
         .await
         .expect("created");
     assert_eq!(created.status, KeyStatus::Active);
@@ -26,7 +29,9 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     assert_eq!(created.env_var, "DEMO_API_KEY");
     assert!(created.preview.contains('•'));
 
-    let secret = vault.reveal_key(&created.id).expect("reveal");
+    let secret = vault
+        .reveal_key(&created.id, &reveal_grant)
+        .expect("reveal");
     let canary = secret.expose_secret().to_owned();
     assert!(canary.starts_with("lk_") && canary.len() == 36);
     assert_eq!(service.verify_status(&canary).await, 200);
