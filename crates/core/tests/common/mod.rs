@@ -109,8 +109,11 @@ pub fn open_vault(dir: &Path, clipboard: Arc<MemoryClipboard>) -> Vault {
 /// A key's secret as the keychain holds it (what a test reads to check a
 /// key; the app only reveals with a grant).
 pub fn stored_secret(key_id: &str) -> Secret {
-    KeychainStore::open_service("latchkey-test")
-        .expect("real keychain")
+    // One store for the process: opening one probes the keychain, which is
+    // slower than a copied key's 200 ms on the clipboard.
+    static STORE: std::sync::OnceLock<KeychainStore> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| KeychainStore::open_service("latchkey-test").expect("real keychain"))
         .get(&latchkey_core::store::key_account(key_id))
         .expect("keychain read")
         .expect("secret in keychain")
