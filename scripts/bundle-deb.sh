@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the .deb bundle with the Tauri CLI (npm package @tauri-apps/cli,
-# fetched by npx): the desktop app as /usr/bin/latchkey-desktop with its
+# Builds the .deb bundle with the Tauri CLI pinned in ui/package.json and
+# ui/package-lock.json (@tauri-apps/cli, installed and integrity-checked by
+# npm ci; nothing is fetched at bundle time): the desktop app as /usr/bin/latchkey-desktop with its
 # desktop entry and icons from icons/, and the command-line twin as
 # /usr/bin/latchkey. Output: target/release/bundle/deb/*.deb (under
 # $CARGO_TARGET_DIR when set).
@@ -12,4 +13,4 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 cargo build --release --locked -p latchkey-cli
 mkdir -p src-tauri/bundle-files
 cp "$target/release/latchkey" src-tauri/bundle-files/latchkey
-npx --yes @tauri-apps/cli@2.12.5 build --bundles deb --ci
+ui/node_modules/.bin/tauri build --bundles deb --ci

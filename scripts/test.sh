@@ -3,7 +3,8 @@
 # unit and integration tests (real key service on loopback, real Secret
 # Service in a private D-Bus session, real SQLite), and the end-to-end tests
 # (the real app through tauri-driver + WebKitWebDriver under Xvfb); then fails
-# if the generated TypeScript bindings changed.
+# if the generated TypeScript bindings changed. Supply-chain checks
+# (cargo deny against a checked-in RustSec snapshot, npm audit): scripts/deny.sh.
 # Installs what is missing first: see scripts/lib.sh (Debian packages, Rust
 # via rustup, Node.js via Debian, the UI's npm packages, tauri-driver).
 set -euo pipefail
@@ -23,6 +24,8 @@ echo "==> svelte-check"
 (cd ui && npm run --silent check)
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+echo "==> supply chain: cargo deny, npm audit"
+bash scripts/deny.sh
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb, with a private gnome-keyring)"

@@ -26,4 +26,12 @@ for _ in $(seq 50); do
         2>/dev/null | grep -q collection/login && break
     sleep 0.1
 done
+# ...and is unlocked: a call that finds it still locked fails as
+# keychain_locked (seen under load right after start).
+for _ in $(seq 50); do
+    dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets/collection/login \
+        org.freedesktop.DBus.Properties.Get string:org.freedesktop.Secret.Collection string:Locked \
+        2>/dev/null | grep -q "boolean false" && break
+    sleep 0.1
+done
 "$@"

@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "revoke_key",
     "add_existing_key",
     "audit_log",
+    "verify_audit_log",
     "plan_rotation",
     "run_rotation",
     "rollback_rotation",

@@ -1,9 +1,11 @@
 //! Tauri commands: each delegates to one `latchkey-core` operation.
-//! None returns a secret except `reveal_key`, the one audited reveal.
+//! None returns a secret except `reveal_key`, the one audited reveal, which
+//! needs the one-time grant `create_key` returned.
 
-use latchkey_core::catalog::AuditEntry;
+use latchkey_core::catalog::{AuditCheck, AuditEntry};
+use latchkey_core::reveal::RevealGrant;
 use latchkey_core::rotation::driver::RotationView;
-use latchkey_core::vault::{KeyListing, KeyView, ProviderView};
+use latchkey_core::vault::{CreatedKey, KeyListing, KeyView, ProviderView};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -82,18 +84,31 @@ pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> C
     Ok(state.vault().await?.test_provider(&provider_id).await?)
 }
 
+/// Creates a key; the answer carries the one grant that may reveal it.
 #[tauri::command]
-pub async fn create_key(state: State<'_, AppState>, input: NewKeyInput) -> CommandResult<KeyView> {
-    Ok(state.vault().await?.create_key(input.into()).await?)
-}
-
-/// The one audited reveal: the only IPC answer that carries a key.
-#[tauri::command]
-pub async fn reveal_key(state: State<'_, AppState>, key_id: String) -> CommandResult<String> {
+pub async fn create_key(
+    state: State<'_, AppState>,
+    input: NewKeyInput,
+) -> CommandResult<CreatedKey> {
     Ok(state
         .vault()
         .await?
-        .reveal_key(&key_id)?
+        .create_key_revealable(input.into())
+        .await?)
+}
+
+/// The one audited reveal: the only IPC answer that carries a key, and
+/// only with the unused grant `create_key` gave for it (within 2 minutes).
+#[tauri::command]
+pub async fn reveal_key(
+    state: State<'_, AppState>,
+    key_id: String,
+    grant: String,
+) -> CommandResult<String> {
+    Ok(state
+        .vault()
+        .await?
+        .reveal_key(&key_id, &RevealGrant::from_token(grant))?
         .expose_secret()
         .to_owned())
 }
@@ -128,6 +143,12 @@ pub async fn audit_log(
         .vault()
         .await?
         .audit_log(limit.unwrap_or(500) as usize)?)
+}
+
+/// Checks the audit log's chain and head (Activity screen).
+#[tauri::command]
+pub async fn verify_audit_log(state: State<'_, AppState>) -> CommandResult<AuditCheck> {
+    Ok(state.vault().await?.verify_audit()?.into())
 }
 
 // ---- rotation wizard ----

@@ -9,6 +9,7 @@
 
 mod commands;
 mod ipc;
+mod navigation;
 
 use std::sync::Arc;
 
@@ -53,6 +54,7 @@ async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
     let store = Arc::new(KeychainStore::open()?);
     let clipboard = Arc::new(SystemClipboard::new()?);
     let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
+    vault.set_actor(latchkey_core::catalog::Actor::App);
     if let Some(after) = clear_after_from_env() {
         vault.set_clear_after(after);
     }
@@ -105,6 +107,8 @@ fn main() {
     // copied key cleared on SIGTERM/SIGINT/SIGHUP.
     latchkey_core::harden::process();
     let app = tauri::Builder::default()
+        // The window stays on the app's own origin.
+        .plugin(navigation::guard())
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
@@ -159,6 +163,7 @@ fn main() {
             commands::revoke_key,
             commands::add_existing_key,
             commands::audit_log,
+            commands::verify_audit_log,
             commands::plan_rotation,
             commands::run_rotation,
             commands::rollback_rotation,

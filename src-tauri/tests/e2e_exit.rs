@@ -55,19 +55,15 @@ fn cores_in(dir: &std::path::Path) -> Vec<String> {
 async fn the_app_dumps_no_core_and_clears_the_clipboard_on_sigterm() {
     // Allow core files for this process and its children, as `ulimit -c
     // unlimited` would: only the app's own hardening can bring it to 0.
-    let raised = std::process::Command::new(std::env::var("LK_PRLIMIT").unwrap_or("prlimit".into()))
-        .args(["--pid", &std::process::id().to_string(), "--core=unlimited"])
-        .status()
-        .expect("prlimit (util-linux)");
+    let raised =
+        std::process::Command::new(std::env::var("LK_PRLIMIT").unwrap_or("prlimit".into()))
+            .args(["--pid", &std::process::id().to_string(), "--core=unlimited"])
+            .status()
+            .expect("prlimit (util-linux)");
     assert!(raised.success(), "cannot raise the core limit");
 
     let data = tempfile::tempdir().expect("data dir");
-    let app = App::launch(
-        env!("CARGO_BIN_EXE_latchkey-desktop"),
-        data.path(),
-        &[],
-    )
-    .await;
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
     let pid = app.app_pid().expect("the app's pid");
     assert_eq!(core_limit(&pid), "0 0", "the app may write core files");
 

@@ -43,6 +43,12 @@ async fn creates_a_key_copies_it_and_revokes_it() {
         .await;
     app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")
         .await;
+    // Enabled once the providers arrived (the vault may still be opening).
+    app.wait_for(
+        By::xpath("//button[normalize-space()='Create key' and not(@disabled)]"),
+        Duration::from_secs(20),
+    )
+    .await;
     app.click(By::button("Create key")).await;
     app.wait_for(By::button("Done"), Duration::from_secs(20))
         .await;

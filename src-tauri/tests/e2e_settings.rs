@@ -106,6 +106,12 @@ async fn settings_change_the_policy_and_the_clipboard_timeout() {
     app.click(By::button("New key")).await;
     app.type_into(By::labelled_input("Name"), "settings copy key")
         .await;
+    // Enabled once the providers arrived (the vault may still be opening).
+    app.wait_for(
+        By::xpath("//button[normalize-space()='Create key' and not(@disabled)]"),
+        Duration::from_secs(20),
+    )
+    .await;
     app.click(By::button("Create key")).await;
     app.wait_for(By::button("Done"), Duration::from_secs(20))
         .await;

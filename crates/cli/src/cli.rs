@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use latchkey_core::catalog::{TargetSpec, TargetStatus};
+use latchkey_core::catalog::{Actor, AuditCheck, TargetSpec, TargetStatus};
 use latchkey_core::clipboard::{clear_after_from_env, ClearOutcome, SystemClipboard};
 use latchkey_core::clock::SystemClock;
 use latchkey_core::envs::EnvState;
@@ -32,6 +32,7 @@ Examples:
   latchkey run -- npm test
   latchkey import .env --provider acme
   latchkey settings --clipboard-clear-secs 20 --rotation-policy-days 60
+  latchkey audit verify
 
 Exit codes:
   0  success
@@ -41,6 +42,7 @@ Exit codes:
   4  a provider could not be reached or answered badly
   5  the key already has an unfinished rotation
   6  check: a variable is not set, or set to a revoked or unknown key
+  7  audit verify: the audit log was altered, cut short or cannot be checked
   run exits with the command's own exit code.
 
 Errors print as `latchkey: <message> [<code>]` (with --json: {\"error\":{\"code\",\"message\"}}
@@ -70,6 +72,14 @@ impl Args {
                 command: ProvidersCommand::List { json },
             } => *json,
             Command::Create { json, .. } => *json,
+            Command::Audit { json, command, .. } => {
+                *json
+                    || matches!(
+                        command,
+                        Some(AuditCommand::Verify { json: true })
+                            | Some(AuditCommand::List { json: true, .. })
+                    )
+            }
             _ => false,
         }
     }
@@ -195,6 +205,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audit log: recent entries (no subcommand), or `verify`.
+    Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `latchkey audit`: the audit log shared with the desktop app.
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Checks every entry's signature, that none is missing, and the log
+    /// against its head. Exit 0 when verified, 7 otherwise.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The most recent entries, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +267,7 @@ async fn open() -> Result<Session> {
     let store = Arc::new(KeychainStore::open()?);
     let clipboard = Arc::new(SystemClipboard::new()?);
     let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
+    vault.set_actor(Actor::Cli);
     if let Some(after) = clear_after_from_env() {
         vault.set_clear_after(after);
     }
@@ -273,8 +311,8 @@ pub async fn run(args: Args) -> Result<u8> {
             json,
         } => {
             let provider = vault.find_provider(&provider)?;
-            let key = vault
-                .create_key(NewKey {
+            let created = vault
+                .create_key_revealable(NewKey {
                     provider_id: provider.id,
                     name,
                     scopes,
@@ -283,6 +321,7 @@ pub async fn run(args: Args) -> Result<u8> {
                     env_var: env_var.unwrap_or_default(),
                 })
                 .await?;
+            let key = created.key;
             if copy {
                 let timer = vault.copy_key(&key.id)?;
                 if json {
@@ -296,7 +335,7 @@ pub async fn run(args: Args) -> Result<u8> {
                 );
                 wait_clear(timer);
             } else {
-                let secret = vault.reveal_key(&key.id)?;
+                let secret = vault.reveal_key(&key.id, &created.reveal_grant)?;
                 if json {
                     let mut value = serde_json::to_value(&key).unwrap_or_default();
                     value["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
@@ -484,6 +523,11 @@ pub async fn run(args: Args) -> Result<u8> {
                 EXIT_CHECK_PROBLEMS
             })
         }
+        Command::Audit {
+            command,
+            limit,
+            json,
+        } => audit(vault, command, limit, json),
         Command::Run { env_file, command } => run_child(vault, env_file.as_deref(), &command),
         Command::Import {
             path,
@@ -515,6 +559,52 @@ pub async fn run(args: Args) -> Result<u8> {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// `latchkey audit [list|verify]`.
+fn audit(vault: &Vault, command: Option<AuditCommand>, limit: usize, json: bool) -> Result<u8> {
+    let (limit, json) = match command {
+        Some(AuditCommand::Verify { json: verify_json }) => {
+            let check = AuditCheck::from(vault.verify_audit()?);
+            if json || verify_json {
+                output::json(&check);
+            } else if check.verified {
+                println!("{}", check.message);
+            } else {
+                eprintln!("latchkey: {}", check.message);
+            }
+            return Ok(if check.verified {
+                EXIT_OK
+            } else {
+                output::EXIT_AUDIT_BROKEN
+            });
+        }
+        Some(AuditCommand::List { limit, json: j }) => (limit, json || j),
+        None => (limit, json),
+    };
+    let entries = vault.audit_log(limit)?;
+    if json {
+        output::json(&entries);
+    } else {
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.seq.to_string(),
+                    e.at.clone(),
+                    if e.actor.is_empty() {
+                        "—".into()
+                    } else {
+                        e.actor.clone()
+                    },
+                    e.action.clone(),
+                    e.detail.clone(),
+                ]
+            })
+            .collect();
+        output::table(&["SEQ", "AT", "BY", "ACTION", "WHAT"], &rows);
+    }
+    Ok(EXIT_OK)
 }
 
 fn wait_clear(timer: latchkey_core::clipboard::ClearTimer) {

@@ -21,6 +21,8 @@ pub const EXIT_PROVIDER: u8 = 4;
 pub const EXIT_ROTATION_IN_PROGRESS: u8 = 5;
 /// `check`: some variable is not set, or set to a revoked or unknown key.
 pub const EXIT_CHECK_PROBLEMS: u8 = 6;
+/// `audit verify`: the audit log was altered, cut short or cannot be checked.
+pub const EXIT_AUDIT_BROKEN: u8 = 7;
 
 pub fn exit_code(e: &Error) -> u8 {
     match e.code() {

@@ -195,11 +195,14 @@ async fn one_demo_state_file_is_served_by_one_process_at_a_time() {
     assert_eq!(joined_addr, cli_addr);
     app.ensure_demo_provider(&format!("http://{joined_addr}"), &token)
         .expect("demo provider");
-    let app_key = app
-        .create_key(demo_key(&app, "made by the app while the CLI serves"))
+    let created = app
+        .create_key_revealable(demo_key(&app, "made by the app while the CLI serves"))
         .await
         .expect("app key through the CLI's service");
-    let app_secret = app.reveal_key(&app_key.id).expect("secret");
+    let app_key = created.key;
+    let app_secret = app
+        .reveal_key(&app_key.id, &created.reveal_grant)
+        .expect("secret");
 
     // Another CLI command uses the same service and sees the app's key.
     cli.create("Demo", "made by a second CLI", "");

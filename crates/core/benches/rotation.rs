@@ -145,7 +145,10 @@ async fn main() {
         .await
         .expect("key");
     let env = dir.path().join(".env");
-    let first = vault.reveal_key(&key.id).expect("secret");
+    let first = store
+        .get(&latchkey_core::store::key_account(&key.id))
+        .expect("keychain")
+        .expect("secret");
     std::fs::write(
         &env,
         format!("# bench\nAPI_KEY={}\nPORT=1\n", first.expose_secret()),

@@ -3,14 +3,14 @@
 //!
 //! It never holds a secret: keys are known by id, masked preview and SHA-256
 //! fingerprint. The audit log is append-only (triggers refuse UPDATE and
-//! DELETE) and hash-chained, so a removed or edited row is detectable.
+//! DELETE) and chained with a keyed MAC (see `catalog/audit.rs`), so a
+//! removed, edited or cut-off row is detectable.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::paths;
@@ -111,9 +111,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE keys ADD COLUMN revoked_inferred INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE keys ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: the keyed audit chain: who wrote each row, and the vault's identity
+    // (it names the audit key's keychain account) and where keying began.
+    r#"
+    ALTER TABLE audit ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    CREATE TABLE vault_meta (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        id TEXT NOT NULL,
+        audit_keyed_from INTEGER,
+        audit_rekeyed_at INTEGER
+    );
+    INSERT INTO vault_meta (one, id) VALUES (1, lower(hex(randomblob(16))));
+    "#,
 ];
 
+mod audit;
 mod creates;
+pub use audit::{audit_key_account, Actor, AuditCheck, AuditVerification, AUDIT_HEAD_FILE};
 mod rotations;
 pub use creates::PendingCreate;
 pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, TargetStatus};
@@ -194,6 +208,8 @@ pub struct AuditEntry {
     pub provider_id: Option<String>,
     pub detail: String,
     pub hash: String,
+    /// `app`, `cli` or `other`; empty on rows from before keying.
+    pub actor: String,
 }
 
 const UPSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES (?1, ?2)
@@ -203,9 +219,9 @@ const UPSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES (?1, ?2)
 #[derive(Debug)]
 pub struct Catalog {
     conn: Connection,
+    /// The keyed audit chain, once `open_audit` loaded its key.
+    audit_chain: Option<audit::AuditChain>,
 }
-
-const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 impl Catalog {
     /// Opens (creating if needed) the catalog and brings its schema up to date.
@@ -235,7 +251,10 @@ impl Catalog {
         for sidecar in &sidecars {
             paths::tighten_if_present(sidecar)?;
         }
-        let mut catalog = Self { conn };
+        let mut catalog = Self {
+            conn,
+            audit_chain: None,
+        };
         catalog.migrate()?;
         Ok(catalog)
     }
@@ -279,12 +298,15 @@ impl Catalog {
             Ok(v) => {
                 if let Err(e) = self.conn.execute_batch("COMMIT") {
                     let _ = self.conn.execute_batch("ROLLBACK");
+                    self.discard_audit_head();
                     return Err(e.into());
                 }
+                self.flush_audit_head();
                 Ok(v)
             }
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
+                self.discard_audit_head();
                 Err(e)
             }
         }
@@ -492,98 +514,6 @@ impl Catalog {
             Ok(())
         })
     }
-
-    // ---- audit ----
-
-    /// Appends one hash-chained audit row. `detail` must never hold a secret.
-    pub fn append_audit(
-        &mut self,
-        at: &str,
-        action: &str,
-        key_id: Option<&str>,
-        provider_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        self.write(|tx| {
-            let prev: String = tx
-                .query_row(
-                    "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or_else(|| GENESIS.to_owned());
-            let hash = chain_hash(&prev, at, action, key_id, provider_id, detail);
-            tx.execute(
-                "INSERT INTO audit (at, action, key_id, provider_id, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![at, action, key_id, provider_id, detail, prev, hash],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// The audit log, newest first.
-    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, at, action, key_id, provider_id, detail, hash FROM audit ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(AuditEntry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                action: r.get(2)?,
-                key_id: r.get(3)?,
-                provider_id: r.get(4)?,
-                detail: r.get(5)?,
-                hash: r.get(6)?,
-            })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
-    }
-
-    /// Walks the chain from the start; `Ok(false)` when any row was altered.
-    pub fn audit_chain_intact(&self) -> Result<bool> {
-        let mut stmt = self.conn.prepare(
-            "SELECT at, action, key_id, provider_id, detail, prev_hash, hash FROM audit ORDER BY seq",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut prev = GENESIS.to_owned();
-        while let Some(r) = rows.next()? {
-            let (at, action, key_id, provider_id, detail, prev_hash, hash): (
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                String,
-                String,
-                String,
-            ) = (
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            );
-            if prev_hash != prev
-                || hash
-                    != chain_hash(
-                        &prev,
-                        &at,
-                        &action,
-                        key_id.as_deref(),
-                        provider_id.as_deref(),
-                        &detail,
-                    )
-            {
-                return Ok(false);
-            }
-            prev = hash;
-        }
-        Ok(true)
-    }
 }
 
 fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
@@ -611,29 +541,6 @@ fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
         ],
     )?;
     Ok(())
-}
-
-fn chain_hash(
-    prev: &str,
-    at: &str,
-    action: &str,
-    key_id: Option<&str>,
-    provider_id: Option<&str>,
-    detail: &str,
-) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        prev,
-        at,
-        action,
-        key_id.unwrap_or(""),
-        provider_id.unwrap_or(""),
-        detail,
-    ] {
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    hex::encode(h.finalize())
 }
 
 const PROVIDER_SELECT: &str =
@@ -710,7 +617,14 @@ mod tests {
 
     #[test]
     fn audit_log_is_append_only_and_chained() {
-        let (_dir, mut c) = open();
+        let (dir, mut c) = open();
+        let store = crate::store::MemoryStore::default();
+        c.open_audit(
+            &store,
+            &dir.path().join(AUDIT_HEAD_FILE),
+            "2026-01-01T00:00:00Z",
+        )
+        .expect("audit key");
         c.append_audit(
             "2026-01-01T00:00:00Z",
             "create",
@@ -734,5 +648,38 @@ mod tests {
             )
             .expect("tamper");
         assert!(!c.audit_chain_intact().expect("walk"));
+        assert_eq!(
+            c.verify_audit().expect("verify"),
+            AuditVerification::Altered { seq: 1 }
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_batch_leaves_the_head_where_it_was() {
+        let (dir, mut c) = open();
+        let store = crate::store::MemoryStore::default();
+        c.open_audit(
+            &store,
+            &dir.path().join(AUDIT_HEAD_FILE),
+            "2026-01-01T00:00:00Z",
+        )
+        .expect("audit key");
+        c.append_audit("2026-01-01T00:00:00Z", "a", None, None, "kept")
+            .expect("append");
+        let undone: Result<()> = c.batch(|c| {
+            c.append_audit("2026-01-01T00:00:01Z", "b", None, None, "undone")?;
+            Err(Error::invalid("x", "roll back"))
+        });
+        assert!(undone.is_err());
+        assert_eq!(
+            c.verify_audit().expect("verify"),
+            AuditVerification::Verified { count: 1 }
+        );
+        c.batch(|c| c.append_audit("2026-01-01T00:00:02Z", "c", None, None, "committed"))
+            .expect("batch");
+        assert_eq!(
+            c.verify_audit().expect("verify"),
+            AuditVerification::Verified { count: 2 }
+        );
     }
 }

@@ -72,6 +72,8 @@ pub enum Error {
     RollbackFailed(String),
     #[error("Latchkey cannot do this through the service's API. {0}, then try again: Latchkey checks the result.")]
     ByHand(String),
+    #[error("A key is shown only once, right after it is created. Use Copy instead.")]
+    RevealNotAllowed,
 }
 
 impl Error {
@@ -107,6 +109,7 @@ impl Error {
             Self::VerifyFailed(_) => "verify_failed",
             Self::RollbackFailed(_) => "rollback_failed",
             Self::ByHand(_) => "by_hand",
+            Self::RevealNotAllowed => "reveal_not_allowed",
         }
     }
 

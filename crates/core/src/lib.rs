@@ -4,7 +4,7 @@
 //! joins them. The desktop shell and the CLI only delegate to it.
 //!
 //! Nothing here logs, serializes or returns a secret, except the one
-//! audited `Vault::reveal_key`.
+//! audited `Vault::reveal_key`, which needs a one-time grant.
 #![forbid(unsafe_code)]
 
 pub mod blocking;
@@ -18,6 +18,7 @@ pub mod harden;
 pub mod http;
 pub mod paths;
 pub mod providers;
+pub mod reveal;
 pub mod rotation;
 pub mod secret;
 pub mod settings;

@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::catalog::{AuditEntry, Catalog, KeyRecord, PendingCreate, ProviderKind, ProviderRecord};
+use crate::catalog::{
+    Actor, AuditEntry, AuditVerification, Catalog, KeyRecord, PendingCreate, ProviderKind,
+    ProviderRecord, AUDIT_HEAD_FILE,
+};
 use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard};
 use crate::clock::{parse_rfc3339, rfc3339, Clock};
 use crate::error::{Error, Result};
@@ -21,6 +24,7 @@ use crate::http::{check_base_url, HttpPolicy};
 use crate::providers::keyservice::{check_project, KeyserviceProvider};
 use crate::providers::manual::ManualProvider;
 use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
+use crate::reveal::{RevealGrant, RevealGrants};
 use crate::rotation::driver::failpoint;
 use crate::secret::{Fingerprint, Secret};
 use crate::settings::Settings;
@@ -186,6 +190,17 @@ pub struct Vault {
     /// Rotations being run by this process.
     running: Mutex<HashSet<String>>,
     connections: Mutex<HashMap<String, Arc<dyn Provider>>>,
+    /// One-time reveal grants handed out by `create_key_revealable`.
+    reveal_grants: RevealGrants,
+}
+
+/// A key just created, with the one grant that lets it be revealed.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct CreatedKey {
+    pub key: KeyView,
+    /// Good for one `reveal_key` of this key within two minutes.
+    pub reveal_grant: RevealGrant,
 }
 
 /// Checks a display name: 1 to 64 characters, no control characters.
@@ -229,8 +244,13 @@ impl Vault {
     ) -> Result<Self> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", data_dir.display())))?;
-        let catalog = Catalog::open(&data_dir.join("catalog.db"))?;
+        let mut catalog = Catalog::open(&data_dir.join("catalog.db"))?;
         key_fingerprints(&catalog, store.as_ref())?;
+        catalog.open_audit(
+            store.as_ref(),
+            &data_dir.join(AUDIT_HEAD_FILE),
+            &rfc3339(clock.now()),
+        )?;
         Ok(Self {
             catalog: Mutex::new(catalog),
             data_dir: data_dir.to_path_buf(),
@@ -241,7 +261,13 @@ impl Vault {
             clear_after_override: None,
             running: Mutex::new(HashSet::new()),
             connections: Mutex::new(HashMap::new()),
+            reveal_grants: RevealGrants::default(),
         })
+    }
+
+    /// Names who writes this vault's audit rows (the app, the CLI).
+    pub fn set_actor(&mut self, actor: Actor) {
+        self.catalog().set_audit_actor(actor);
     }
 
     /// Fixes how long a copied key stays on the clipboard, whatever the
@@ -920,9 +946,31 @@ impl Vault {
             .ok_or(Error::SecretMissing)
     }
 
-    /// The one audited way a key leaves Rust for display.
-    pub fn reveal_key(&self, key_id: &str) -> Result<Secret> {
+    /// Creates a key (as [`create_key`](Self::create_key)) and hands out the
+    /// one grant that lets the show-once panel reveal it.
+    pub async fn create_key_revealable(&self, new: NewKey) -> Result<CreatedKey> {
+        let key = self.create_key(new).await?;
+        let reveal_grant = self.reveal_grants.issue(&key.id, self.clock.now());
+        Ok(CreatedKey { key, reveal_grant })
+    }
+
+    /// The one audited way a key leaves Rust for display: only with the
+    /// unused, unexpired grant its creation handed out. A refusal is
+    /// audited too.
+    pub fn reveal_key(&self, key_id: &str, grant: &RevealGrant) -> Result<Secret> {
         let record = self.key_record(key_id)?;
+        if !self.reveal_grants.redeem(grant, key_id, self.clock.now()) {
+            self.audit(
+                "reveal_refused",
+                Some(key_id),
+                Some(&record.provider_id),
+                &format!(
+                    "refused to reveal \"{}\" without a valid grant",
+                    record.name
+                ),
+            )?;
+            return Err(Error::RevealNotAllowed);
+        }
         let secret = self.secret_of(key_id)?;
         self.audit(
             "reveal",
@@ -933,11 +981,12 @@ impl Vault {
         Ok(secret)
     }
 
-    /// Copies a key to the clipboard; it is cleared after the timeout.
+    /// Copies a key to the clipboard; it is cleared after the timeout. The
+    /// copy is audited before the clipboard is set (a failed one after).
     pub fn copy_key(&self, key_id: &str) -> Result<ClearTimer> {
         let record = self.key_record(key_id)?;
         let secret = self.secret_of(key_id)?;
-        let timer = self.clipboard.copy(&secret, self.clear_after()?)?;
+        let after = self.clear_after()?;
         self.audit(
             "copy",
             Some(key_id),
@@ -945,10 +994,21 @@ impl Vault {
             &format!(
                 "copied \"{}\" (clears in {} s)",
                 record.name,
-                timer.after().as_secs()
+                after.as_secs()
             ),
         )?;
-        Ok(timer)
+        match self.clipboard.copy(&secret, after) {
+            Ok(timer) => Ok(timer),
+            Err(e) => {
+                let _ = self.audit(
+                    "copy_failed",
+                    Some(key_id),
+                    Some(&record.provider_id),
+                    &format!("could not copy \"{}\" ({})", record.name, e.code()),
+                );
+                Err(e)
+            }
+        }
     }
 
     /// Revokes a key on the service and confirms the service rejects it
@@ -1181,6 +1241,12 @@ impl Vault {
     /// The audit log, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         self.catalog().audit(limit)
+    }
+
+    /// Checks the audit log: every row's MAC, no row missing, and the log
+    /// against its head file.
+    pub fn verify_audit(&self) -> Result<AuditVerification> {
+        self.catalog().verify_audit()
     }
 
     /// Direct catalog access for bulk inserts (benchmarks, imports).

@@ -41,7 +41,7 @@ async fn setup(chaos: bool) -> Setup {
         .create_key(new_key(&provider, "web backend"))
         .await
         .expect("old key");
-    let old_secret = vault.reveal_key(&old.id).expect("reveal");
+    let old_secret = stored_secret(&old.id);
     let project = dir.path().join("project");
     std::fs::create_dir_all(&project).expect("project dir");
     let env_path = project.join(".env");
@@ -136,7 +136,7 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
     assert_eq!(new.env_var, "DEMO_API_KEY");
     assert_eq!(new.environment, "dev");
     assert!(new.name.starts_with("web backend (rotation "));
-    let new_secret = s.vault.reveal_key(&new.id).expect("new secret");
+    let new_secret = stored_secret(&new.id);
     assert_ne!(new_secret, s.old_secret);
     assert_eq!(
         s.service.verify_status(new_secret.expose_secret()).await,
@@ -231,7 +231,7 @@ async fn a_failed_verify_restores_the_files_revokes_the_new_key_and_keeps_the_ol
     );
     // The checklist's copy: the new key, from Rust, to the clipboard.
     let _timer = s.vault.copy_rotation_key(&plan.id).expect("copy new key");
-    let new_secret = s.vault.reveal_key(&waiting.new_key_id).expect("new");
+    let new_secret = stored_secret(&waiting.new_key_id);
     assert_eq!(
         s.clipboard.current().expect("clip"),
         Some(new_secret.clone())
@@ -469,7 +469,7 @@ async fn every_step_survives_key_service_chaos() {
             }
         };
         assert_eq!(done.state, State::Done, "{fault}");
-        let new_secret = s.vault.reveal_key(&done.new_key_id).expect("new");
+        let new_secret = stored_secret(&done.new_key_id);
         assert_eq!(
             s.service.verify_status(new_secret.expose_secret()).await,
             200
@@ -550,7 +550,7 @@ async fn a_manual_provider_rotates_with_the_person_doing_the_dashboard_steps() {
         .provide_new_key(&plan.id, Secret::new(new_secret.as_str()))
         .expect("pasted");
     assert_eq!(stored.state, State::Stored);
-    let held = vault.reveal_key(&stored.new_key_id).expect("in keychain");
+    let held = stored_secret(&stored.new_key_id);
     assert_eq!(held.expose_secret(), new_secret);
 
     let revoke_by_hand = vault

@@ -64,7 +64,7 @@ impl Bench {
             .create_key(new_key(&self.provider, name))
             .await
             .expect("key");
-        let secret = self.vault.reveal_key(&key.id).expect("secret");
+        let secret = stored_secret(&key.id);
         (key, secret)
     }
 

@@ -17,8 +17,11 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     let vault = open_vault(dir.path(), clipboard.clone());
     let provider = add_provider(&vault, &service);
 
-    let created = vault
-        .create_key(new_key(&provider, "ci deploy"))
+    let latchkey_core::vault::CreatedKey {
+        key: created,
+        reveal_grant,
+    } = vault
+        .create_key_revealable(new_key(&provider, "ci deploy"))
         .await
         .expect("created");
     assert_eq!(created.status, KeyStatus::Active);
@@ -26,7 +29,9 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     assert_eq!(created.env_var, "DEMO_API_KEY");
     assert!(created.preview.contains('•'));
 
-    let secret = vault.reveal_key(&created.id).expect("reveal");
+    let secret = vault
+        .reveal_key(&created.id, &reveal_grant)
+        .expect("reveal");
     let canary = secret.expose_secret().to_owned();
     assert!(canary.starts_with("lk_") && canary.len() == 36);
     assert_eq!(service.verify_status(&canary).await, 200);
@@ -302,7 +307,7 @@ async fn a_paste_never_replaces_a_held_secret_unasked() {
         .create_key(new_key(&provider, "held"))
         .await
         .expect("created");
-    let secret = vault.reveal_key(&held.id).expect("secret");
+    let secret = stored_secret(&held.id);
     let key = secret.expose_secret().to_owned();
     // Change one character in the middle: the preview (prefix + last 4)
     // stays the same.
@@ -329,10 +334,7 @@ async fn a_paste_never_replaces_a_held_secret_unasked() {
         .expect_err("the service rejects it");
     assert_eq!(err.code(), "invalid_input", "{err}");
     assert_eq!(
-        vault
-            .reveal_key(&held.id)
-            .expect("still held")
-            .expose_secret(),
+        stored_secret(&held.id).expose_secret(),
         key,
         "the keychain keeps the working key"
     );
@@ -369,7 +371,7 @@ async fn fingerprints_are_keyed_and_old_catalogs_move_over() {
         .create_key(new_key(&provider, "keyed"))
         .await
         .expect("created");
-    let secret = vault.reveal_key(&key.id).expect("secret");
+    let secret = stored_secret(&key.id);
     let plain = hex::encode(sha2::Sha256::digest(secret.expose_secret().as_bytes()));
     let stored = |vault: &latchkey_core::Vault| {
         vault

@@ -303,6 +303,12 @@ impl App {
             self.type_into(By::labelled_input("Env var name"), env_var)
                 .await;
         }
+        // Enabled once the providers arrived (the vault may still be opening).
+        self.wait_for(
+            By::xpath("//button[normalize-space()='Create key' and not(@disabled)]"),
+            Duration::from_secs(20),
+        )
+        .await;
         self.click(By::button("Create key")).await;
         self.wait_for(By::button("Done"), Duration::from_secs(20))
             .await;

@@ -1,10 +1,13 @@
 // Typed calls to the Rust commands. Types come from the generated bindings;
-// no key ever passes through here except revealKey's answer.
+// no key ever passes through here except revealKey's answer, which needs the
+// one-time grant createKey returned.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { KeyListing } from "./bindings/KeyListing";
 import type { KeyView } from "./bindings/KeyView";
 import type { ProviderView } from "./bindings/ProviderView";
 import type { AuditEntry } from "./bindings/AuditEntry";
+import type { AuditCheck } from "./bindings/AuditCheck";
+import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
 import type { NewKeyInput } from "./bindings/NewKeyInput";
 import type { NewProviderInput } from "./bindings/NewProviderInput";
@@ -25,6 +28,8 @@ export type {
   KeyView,
   ProviderView,
   AuditEntry,
+  AuditCheck,
+  CreatedKey,
   WireError,
   StartupStatus,
   RotationView,
@@ -70,12 +75,13 @@ export const api = {
   listProviders: () => call<ProviderView[]>("list_providers"),
   addProvider: (input: NewProviderInput) => call<ProviderView>("add_provider", { input }),
   testProvider: (providerId: string) => call<null>("test_provider", { providerId }),
-  createKey: (input: NewKeyInput) => call<KeyView>("create_key", { input }),
-  revealKey: (keyId: string) => call<string>("reveal_key", { keyId }),
+  createKey: (input: NewKeyInput) => call<CreatedKey>("create_key", { input }),
+  revealKey: (keyId: string, grant: string) => call<string>("reveal_key", { keyId, grant }),
   copyKey: (keyId: string) => call<CopyReceipt>("copy_key", { keyId }),
   revokeKey: (keyId: string) => call<KeyView>("revoke_key", { keyId }),
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
+  verifyAuditLog: () => call<AuditCheck>("verify_audit_log"),
   planRotation: (input: RotationPlanInput) => call<RotationView>("plan_rotation", { input }),
   runRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
     call<RotationView>("run_rotation", { rotationId, onProgress: progressChannel(onProgress) }),

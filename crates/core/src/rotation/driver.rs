@@ -717,14 +717,14 @@ impl Vault {
             ));
         }
         let secret = self.secret_of(&rec.new_key_id)?;
-        let timer = self.clipboard.copy(&secret, self.clear_after()?)?;
+        // Audited before the clipboard is set: no copy goes unrecorded.
         self.audit(
             "copy",
             Some(&rec.new_key_id),
             Some(&rec.provider_id),
             &format!("copied the new key of rotation {}", rec.id),
         )?;
-        Ok(timer)
+        self.clipboard.copy(&secret, self.clear_after()?)
     }
 
     /// Adds a `.env` file to its work tree's `.gitignore`.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::clock::SystemClock;
-use latchkey_core::store::KeychainStore;
+use latchkey_core::store::{KeychainStore, SecretStore};
 use latchkey_core::vault::{NewKey, NewProvider, ProviderView};
 use latchkey_core::{Secret, Vault};
 use latchkey_keyservice::{start, Config, ShutdownHandle};
@@ -104,6 +104,19 @@ pub fn open_vault(dir: &Path, clipboard: Arc<MemoryClipboard>) -> Vault {
     let mut vault = Vault::open(dir, store, clipboard, Arc::new(SystemClock)).expect("vault");
     vault.set_clear_after(std::time::Duration::from_millis(200));
     vault
+}
+
+/// A key's secret as the keychain holds it (what a test reads to check a
+/// key; the app only reveals with a grant).
+pub fn stored_secret(key_id: &str) -> Secret {
+    // One store for the process: opening one probes the keychain, which is
+    // slower than a copied key's 200 ms on the clipboard.
+    static STORE: std::sync::OnceLock<KeychainStore> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| KeychainStore::open_service("latchkey-test").expect("real keychain"))
+        .get(&latchkey_core::store::key_account(key_id))
+        .expect("keychain read")
+        .expect("secret in keychain")
 }
 
 pub fn add_provider(vault: &Vault, service: &Service) -> ProviderView {

@@ -3,4 +3,8 @@
 /**
  * One audit log row.
  */
-export type AuditEntry = { seq: number, at: string, action: string, key_id: string | null, provider_id: string | null, detail: string, hash: string, };
+export type AuditEntry = { seq: number, at: string, action: string, key_id: string | null, provider_id: string | null, detail: string, hash: string, 
+/**
+ * `app`, `cli` or `other`; empty on rows from before keying.
+ */
+actor: string, };
