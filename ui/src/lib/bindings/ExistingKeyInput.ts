@@ -7,4 +7,9 @@ export type ExistingKeyInput = { provider_id: string, name: string,
 /**
  * The pasted key; goes straight to the keychain.
  */
-secret: string, environment: string, env_var: string, };
+secret: string, environment: string, env_var: string, 
+/**
+ * The person chose "Replace" after being told the vault holds this
+ * key's secret already.
+ */
+replace?: boolean, };
