@@ -103,6 +103,15 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
     }
 }
 
+/// Where a value opened with `q` closes on this line, if it does.
+fn closing_quote(content: &str, q: char) -> Option<usize> {
+    if q == '"' {
+        find_unescaped(content, '"')
+    } else {
+        content.find('\'')
+    }
+}
+
 fn find_unescaped(s: &str, quote: char) -> Option<usize> {
     let mut escaped = false;
     for (i, c) in s.char_indices() {
@@ -199,11 +208,7 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
     for line in &lines {
         let (content, end) = ending(line);
         if let Some(q) = replacing {
-            let closes = if q == '"' {
-                find_unescaped(content, '"')
-            } else {
-                content.find('\'')
-            };
+            let closes = closing_quote(content, q);
             if let Some(i) = closes {
                 replacing = None;
                 push_kept_suffix(&mut out, &content[i + 1..]);
@@ -213,11 +218,7 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
         }
         if let Some(q) = open_quote {
             // Inside a multi-line quoted value: copy until it closes.
-            let closes = if q == '"' {
-                find_unescaped(content, '"')
-            } else {
-                content.find('\'')
-            };
+            let closes = closing_quote(content, q);
             if closes.is_some() {
                 open_quote = None;
             }
@@ -309,11 +310,7 @@ pub fn remove_value(original: &[u8], name: &str) -> Result<Vec<u8>, DotenvError>
     for line in split_lines(text) {
         let (content, end) = ending(line);
         if let Some(q) = open_quote {
-            let closes = if q == '"' {
-                find_unescaped(content, '"')
-            } else {
-                content.find('\'')
-            };
+            let closes = closing_quote(content, q);
             if closes.is_some() {
                 open_quote = None;
             }
@@ -373,11 +370,7 @@ pub fn raw_assignments(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         if let Some(q) = open_quote {
             let last = out.last_mut()?;
             last.1.push_str(line);
-            let closes = if q == '"' {
-                find_unescaped(content, '"')
-            } else {
-                content.find('\'')
-            };
+            let closes = closing_quote(content, q);
             if closes.is_some() {
                 open_quote = None;
             }
