@@ -5,7 +5,7 @@
 //! service or a file is escaped (`\u{1b}`), so no ANSI/OSC sequence reaches
 //! the terminal.
 
-use latchkey_core::Error;
+use latchkey_core::{Error, ExitKind};
 use serde::Serialize;
 
 pub const EXIT_OK: u8 = 0;
@@ -24,20 +24,14 @@ pub const EXIT_CHECK_PROBLEMS: u8 = 6;
 /// `audit verify`: the audit log was altered, cut short or cannot be checked.
 pub const EXIT_AUDIT_BROKEN: u8 = 7;
 
+/// Derived from the error code's one line in `latchkey_core::error`.
 pub fn exit_code(e: &Error) -> u8 {
-    match e.code() {
-        "invalid_input" | "not_found" | "duplicate_key" | "key_already_held" => EXIT_USAGE,
-        "keychain_locked" | "keychain_unavailable" | "keychain_not_persistent" => EXIT_KEYCHAIN,
-        "provider_unauthorized"
-        | "provider_forbidden"
-        | "rate_limited"
-        | "provider_unavailable"
-        | "timeout"
-        | "network"
-        | "bad_response"
-        | "insecure_url" => EXIT_PROVIDER,
-        "rotation_in_progress" => EXIT_ROTATION_IN_PROGRESS,
-        _ => EXIT_FAILED,
+    match e.code().exit_kind() {
+        ExitKind::Failed => EXIT_FAILED,
+        ExitKind::Usage => EXIT_USAGE,
+        ExitKind::Keychain => EXIT_KEYCHAIN,
+        ExitKind::Provider => EXIT_PROVIDER,
+        ExitKind::RotationInProgress => EXIT_ROTATION_IN_PROGRESS,
     }
 }
 

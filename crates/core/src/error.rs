@@ -74,42 +74,68 @@ pub enum Error {
     ByHand(String),
     #[error("A key is shown only once, right after it is created. Use Copy instead.")]
     RevealNotAllowed,
+    /// A rotation step the rotation's state does not allow (a bug or a
+    /// journal from elsewhere), not a database failure.
+    #[error("This rotation cannot do that now: {0}. Look at it again before going on.")]
+    Refused(String),
 }
 
 impl Error {
     /// A stable code, never reworded: the UI and CLI switch on it.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::KeychainLocked => "keychain_locked",
-            Self::KeychainUnavailable(_) => "keychain_unavailable",
-            Self::KeychainNotPersistent => "keychain_not_persistent",
-            Self::SecretMissing => "secret_missing",
-            Self::ProviderUnauthorized => "provider_unauthorized",
-            Self::ProviderForbidden => "provider_forbidden",
-            Self::NotFound(_) => "not_found",
-            Self::ProviderConflict(_) => "provider_conflict",
-            Self::InvalidInput { .. } => "invalid_input",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::ProviderUnavailable(_) => "provider_unavailable",
-            Self::Timeout => "timeout",
-            Self::Network(_) => "network",
-            Self::BadResponse(_) => "bad_response",
-            Self::InsecureUrl(_) => "insecure_url",
-            Self::DuplicateKey(_) => "duplicate_key",
-            Self::KeyAlreadyHeld(_) => "key_already_held",
-            Self::RevokeNotConfirmed => "revoke_not_confirmed",
-            Self::Clipboard(_) => "clipboard_unavailable",
-            Self::DotenvChangedOnDisk(_) => "dotenv_changed_on_disk",
-            Self::DotenvSymlink(_) => "dotenv_symlink",
-            Self::DeployFailed { .. } => "deploy_failed",
-            Self::Database(_) => "database",
+    pub fn code(&self) -> ErrorCode {
+        let code = match self {
+            Self::KeychainLocked => ErrorCode::KeychainLocked,
+            Self::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
+            Self::KeychainNotPersistent => ErrorCode::KeychainNotPersistent,
+            Self::SecretMissing => ErrorCode::SecretMissing,
+            Self::ProviderUnauthorized => ErrorCode::ProviderUnauthorized,
+            Self::ProviderForbidden => ErrorCode::ProviderForbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::ProviderConflict(_) => ErrorCode::ProviderConflict,
+            Self::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::ProviderUnavailable(_) => ErrorCode::ProviderUnavailable,
+            Self::Timeout => ErrorCode::Timeout,
+            Self::Network(_) => ErrorCode::Network,
+            Self::BadResponse(_) => ErrorCode::BadResponse,
+            Self::InsecureUrl(_) => ErrorCode::InsecureUrl,
+            Self::DuplicateKey(_) => ErrorCode::DuplicateKey,
+            Self::KeyAlreadyHeld(_) => ErrorCode::KeyAlreadyHeld,
+            Self::RevokeNotConfirmed => ErrorCode::RevokeNotConfirmed,
+            Self::Clipboard(_) => ErrorCode::ClipboardUnavailable,
+            Self::DotenvChangedOnDisk(_) => ErrorCode::DotenvChangedOnDisk,
+            Self::DotenvSymlink(_) => ErrorCode::DotenvSymlink,
+            Self::DeployFailed { .. } => ErrorCode::DeployFailed,
+            Self::Database(_) => ErrorCode::Database,
             Self::RotationInProgress(_)
             | Self::RotationRunningElsewhere(_)
-            | Self::RotationChanged(_) => "rotation_in_progress",
-            Self::VerifyFailed(_) => "verify_failed",
-            Self::RollbackFailed(_) => "rollback_failed",
-            Self::ByHand(_) => "by_hand",
-            Self::RevealNotAllowed => "reveal_not_allowed",
+            | Self::RotationChanged(_) => ErrorCode::RotationInProgress,
+            Self::VerifyFailed(_) => ErrorCode::VerifyFailed,
+            Self::RollbackFailed(_) => ErrorCode::RollbackFailed,
+            Self::ByHand(_) => ErrorCode::ByHand,
+            Self::RevealNotAllowed => ErrorCode::RevealNotAllowed,
+            Self::Refused(_) => ErrorCode::TransitionRefused,
+        };
+        seen::record(code);
+        code
+    }
+
+    /// The field or path an error is about, for the UI to point at.
+    pub fn details(&self) -> Option<ErrorDetails> {
+        match self {
+            Self::InvalidInput { field, .. } => Some(ErrorDetails {
+                field: Some(field.clone()),
+                path: None,
+            }),
+            Self::DotenvChangedOnDisk(path) | Self::DotenvSymlink(path) => Some(ErrorDetails {
+                field: None,
+                path: Some(path.clone()),
+            }),
+            Self::DeployFailed { path, .. } => Some(ErrorDetails {
+                field: None,
+                path: Some(path.clone()),
+            }),
+            _ => None,
         }
     }
 
@@ -123,15 +149,16 @@ impl Error {
     /// The `{code, message}` that crosses IPC and the CLI's `--json`.
     pub fn to_wire(&self) -> WireError {
         WireError {
-            code: self.code().to_owned(),
+            code: self.code(),
             message: self.to_string(),
+            details: self.details(),
         }
     }
 }
 
 impl From<crate::rotation::Refused> for Error {
     fn from(r: crate::rotation::Refused) -> Self {
-        Self::Database(r.to_string())
+        Self::Refused(r.to_string())
     }
 }
 
@@ -145,8 +172,149 @@ impl From<rusqlite::Error> for Error {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[ts(export)]
 pub struct WireError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    /// What the error is about (a form field, a file), when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub details: Option<ErrorDetails>,
+}
+
+/// The field or file an error points at, so the UI needs no message parsing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ErrorDetails {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub path: Option<String>,
+}
+
+/// How the CLI exits for a kind of error (see `latchkey --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// 1: the operation failed (the service refused, a file changed, …).
+    Failed,
+    /// 2: bad usage or input.
+    Usage,
+    /// 3: the keychain is locked, missing or not persistent.
+    Keychain,
+    /// 4: a provider could not be reached or answered badly.
+    Provider,
+    /// 5: the key already has an unfinished rotation.
+    RotationInProgress,
+}
+
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal => $exit:ident,)*) => {
+        /// Every stable error code, exported to TypeScript as a union of
+        /// strings. Adding a code is one line here; the CLI's exit code
+        /// comes from the same line.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ts_rs::TS)]
+        #[ts(export)]
+        pub enum ErrorCode {
+            $(#[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn exit_kind(self) -> ExitKind {
+                match self {
+                    $(ErrorCode::$variant => ExitKind::$exit,)*
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($code => Some(ErrorCode::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    KeychainLocked = "keychain_locked" => Keychain,
+    KeychainUnavailable = "keychain_unavailable" => Keychain,
+    KeychainNotPersistent = "keychain_not_persistent" => Keychain,
+    SecretMissing = "secret_missing" => Failed,
+    ProviderUnauthorized = "provider_unauthorized" => Provider,
+    ProviderForbidden = "provider_forbidden" => Provider,
+    NotFound = "not_found" => Usage,
+    ProviderConflict = "provider_conflict" => Failed,
+    InvalidInput = "invalid_input" => Usage,
+    RateLimited = "rate_limited" => Provider,
+    ProviderUnavailable = "provider_unavailable" => Provider,
+    Timeout = "timeout" => Provider,
+    Network = "network" => Provider,
+    BadResponse = "bad_response" => Provider,
+    InsecureUrl = "insecure_url" => Provider,
+    DuplicateKey = "duplicate_key" => Usage,
+    KeyAlreadyHeld = "key_already_held" => Usage,
+    RevokeNotConfirmed = "revoke_not_confirmed" => Failed,
+    ClipboardUnavailable = "clipboard_unavailable" => Failed,
+    DotenvChangedOnDisk = "dotenv_changed_on_disk" => Failed,
+    DotenvSymlink = "dotenv_symlink" => Failed,
+    DeployFailed = "deploy_failed" => Failed,
+    Database = "database" => Failed,
+    RotationInProgress = "rotation_in_progress" => RotationInProgress,
+    VerifyFailed = "verify_failed" => Failed,
+    RollbackFailed = "rollback_failed" => Failed,
+    ByHand = "by_hand" => Failed,
+    RevealNotAllowed = "reveal_not_allowed" => Failed,
+    TransitionRefused = "transition_refused" => Failed,
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for ErrorCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+/// Test runs only (debug builds with `LATCHKEY_ERROR_CODES_SEEN` set): every
+/// code an error was asked for is appended to that file, so the suite can
+/// fail when some code is never produced by any test.
+mod seen {
+    use super::ErrorCode;
+
+    pub fn record(code: ErrorCode) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        let Some(path) = std::env::var_os("LATCHKEY_ERROR_CODES_SEEN") else {
+            return;
+        };
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{}", code.as_str());
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -495,7 +495,7 @@ mod tests {
             answer(302, ""),
         ]
         .into_iter()
-        .map(|a| a.into_error().code())
+        .map(|a| a.into_error().code().as_str())
         .collect();
         assert_eq!(
             codes,

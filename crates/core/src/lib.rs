@@ -26,6 +26,6 @@ pub mod store;
 pub mod untrusted;
 pub mod vault;
 
-pub use error::{Error, Result, WireError};
+pub use error::{Error, ErrorCode, ErrorDetails, ExitKind, Result, WireError};
 pub use secret::{Fingerprint, Secret};
 pub use vault::Vault;

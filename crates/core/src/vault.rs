@@ -113,7 +113,7 @@ pub struct ProviderView {
 pub struct ProviderWarning {
     pub provider_id: String,
     pub provider_name: String,
-    pub code: String,
+    pub code: crate::ErrorCode,
     pub message: String,
 }
 
@@ -726,7 +726,7 @@ impl Vault {
                 warnings.push(ProviderWarning {
                     provider_id: provider.id.clone(),
                     provider_name: provider.name.clone(),
-                    code: e.code().to_owned(),
+                    code: e.code(),
                     message: e.to_string(),
                 });
             }

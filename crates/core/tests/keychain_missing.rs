@@ -12,7 +12,10 @@ fn no_secret_service_is_a_clear_error() {
     );
     let err = KeychainStore::open_service("latchkey-test").expect_err("no keychain");
     assert!(
-        matches!(err.code(), "keychain_unavailable" | "keychain_locked"),
+        matches!(
+            err.code().as_str(),
+            "keychain_unavailable" | "keychain_locked"
+        ),
         "code {}",
         err.code()
     );

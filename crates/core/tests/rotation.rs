@@ -107,7 +107,10 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
         Ok(_) => panic!("a second rotation of a locked key was planned"),
     }
     let revoke = s.vault.revoke_key(&s.old.id).await;
-    assert_eq!(revoke.err().map(|e| e.code()), Some("rotation_in_progress"));
+    assert_eq!(
+        revoke.err().map(|e| e.code().as_str()),
+        Some("rotation_in_progress")
+    );
 
     let seen = std::sync::Mutex::new(Vec::new());
     let done = s
@@ -322,7 +325,10 @@ async fn rolling_back_on_request_restores_and_a_done_rotation_cannot_roll_back()
         .await
         .expect("done");
     let refused = s.vault.rollback_rotation(&plan.id, &no_progress).await;
-    assert_eq!(refused.err().map(|e| e.code()), Some("invalid_input"));
+    assert_eq!(
+        refused.err().map(|e| e.code().as_str()),
+        Some("invalid_input")
+    );
 }
 
 #[tokio::test]
@@ -441,7 +447,7 @@ async fn every_step_survives_key_service_chaos() {
                 Ok(v) => break v,
                 Err(e) => assert!(
                     matches!(
-                        e.code(),
+                        e.code().as_str(),
                         "provider_unavailable" | "rate_limited" | "network" | "timeout"
                     ),
                     "{fault}: {e}"
@@ -461,7 +467,7 @@ async fn every_step_survives_key_service_chaos() {
                 Ok(v) => break v,
                 Err(e) => assert!(
                     matches!(
-                        e.code(),
+                        e.code().as_str(),
                         "provider_unavailable" | "rate_limited" | "network" | "timeout"
                     ),
                     "{fault}: {e}"
@@ -519,7 +525,7 @@ async fn a_manual_provider_rotates_with_the_person_doing_the_dashboard_steps() {
         .await
         .expect("added");
     let created = vault.create_key(new_key(&provider, "x")).await;
-    assert_eq!(created.err().map(|e| e.code()), Some("by_hand"));
+    assert_eq!(created.err().map(|e| e.code().as_str()), Some("by_hand"));
     let project = dir.path().join("project");
     std::fs::create_dir_all(&project).expect("dir");
     let env_path = project.join(".env");

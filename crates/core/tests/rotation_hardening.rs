@@ -147,8 +147,13 @@ async fn racing_a_run_and_a_rollback_never_loses_a_key() {
             .entry(format!(
                 "{:?} / run {} / rollback {}",
                 view.state,
-                run.as_ref().map(|_| "ok").unwrap_or_else(|e| e.code()),
-                rollback.as_ref().map(|_| "ok").unwrap_or_else(|e| e.code())
+                run.as_ref()
+                    .map(|_| "ok")
+                    .unwrap_or_else(|e| e.code().as_str()),
+                rollback
+                    .as_ref()
+                    .map(|_| "ok")
+                    .unwrap_or_else(|e| e.code().as_str())
             ))
             .or_default() += 1;
         assert!(

@@ -9,6 +9,8 @@ import type { AuditEntry } from "./bindings/AuditEntry";
 import type { AuditCheck } from "./bindings/AuditCheck";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ErrorDetails } from "./bindings/ErrorDetails";
 import type { NewKeyInput } from "./bindings/NewKeyInput";
 import type { NewProviderInput } from "./bindings/NewProviderInput";
 import type { ExistingKeyInput } from "./bindings/ExistingKeyInput";
@@ -31,6 +33,8 @@ export type {
   AuditCheck,
   CreatedKey,
   WireError,
+  ErrorCode,
+  ErrorDetails,
   StartupStatus,
   RotationView,
   TargetSpec,
@@ -45,12 +49,17 @@ function progressChannel(onProgress: (v: RotationView) => void): Channel<Rotatio
   return channel;
 }
 
-/** A command failure, carrying the core's stable code. */
+/** A failure the core did not describe (the IPC layer itself failed). */
+export type FailureCode = ErrorCode | "internal";
+
+/** A command failure, carrying the core's stable code and what it is about. */
 export class CommandFailure extends Error {
-  readonly code: string;
-  constructor(wire: WireError) {
+  readonly code: FailureCode;
+  readonly details: ErrorDetails | null;
+  constructor(wire: { code: FailureCode; message: string; details?: ErrorDetails }) {
     super(wire.message);
     this.code = wire.code;
+    this.details = wire.details ?? null;
   }
 }
 

@@ -125,9 +125,12 @@ fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
         stored_state: State::parse(&state).unwrap_or(State::Failed),
         targets: serde_json::from_str(&targets).unwrap_or_default(),
         orphans_revoked: r.get(8)?,
+        // A code this Latchkey does not know (a newer one's) reads as a
+        // refused step: the person looks at the rotation again.
         error: code.map(|code| WireError {
-            code,
+            code: crate::ErrorCode::parse(&code).unwrap_or(crate::ErrorCode::TransitionRefused),
             message: message.unwrap_or_default(),
+            details: None,
         }),
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
@@ -237,7 +240,7 @@ impl Catalog {
                     rec.state.as_str(),
                     targets_json(&rec.targets),
                     rec.orphans_revoked,
-                    rec.error.as_ref().map(|e| e.code.clone()),
+                    rec.error.as_ref().map(|e| e.code.as_str()),
                     rec.error.as_ref().map(|e| e.message.clone()),
                     at,
                     rec.confirmed_by_hand,

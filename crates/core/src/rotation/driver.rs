@@ -349,7 +349,7 @@ impl Vault {
     /// Records a failed step and hands the error back.
     fn step_failed(&self, rec: &mut RotationRecord, step: &str, e: Error) -> Error {
         rec.error = Some(e.to_wire());
-        let _ = self.journal(rec, step, "failed", e.code());
+        let _ = self.journal(rec, step, "failed", e.code().as_str());
         e
     }
 
@@ -1264,7 +1264,7 @@ impl Vault {
                 if let Err(e) = self.restore_var(rec, i, &file, &var, secret.as_ref()) {
                     rec.targets[i].status = TargetStatus::Failed;
                     rec.targets[i].message = Some(e.to_string());
-                    self.journal(rec, &step, "failed", e.code())?;
+                    self.journal(rec, &step, "failed", e.code().as_str())?;
                     problems.push(e.to_string());
                     continue;
                 }
