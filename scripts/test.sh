@@ -29,7 +29,14 @@ bash scripts/deny.sh
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (under Xvfb, with a private gnome-keyring)"
+# Every error code a test runs into is written here (debug builds only)...
+LATCHKEY_ERROR_CODES_SEEN="$(mktemp -t latchkey-error-codes.XXXXXX)"
+export LATCHKEY_ERROR_CODES_SEEN
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh cargo test --workspace --locked
+echo "==> every error code was produced by some test"
+# ...and this fails naming each code no test produced (no new build).
+cargo test --workspace --locked --test error_codes -- --ignored
+rm -f "$LATCHKEY_ERROR_CODES_SEEN"
 echo "==> cargo fuzz: the .env editor, 100,000 runs (stable toolchain via RUSTC_BOOTSTRAP)"
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet

@@ -282,3 +282,79 @@ fn settings_are_shown_and_changed_from_the_cli() {
     // The tests' LATCHKEY_CLIPBOARD_CLEAR_SECS fixes the timeout here.
     assert!(table.stdout.contains("overrides it here"), "{table:#?}");
 }
+
+/// Failures a person meets from a shell, each with its code and exit code:
+/// a management token without the `admin` permission (403 →
+/// `provider_forbidden`, exit 4) and a copy where no clipboard exists
+/// (`clipboard_unavailable`, exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_name_their_code_and_exit_code() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let reader = cli.create("acme", "reader", "ACME_API_KEY");
+    assert_eq!(service.verify_status(&reader).await, 200);
+
+    // A read-only key is a valid key, so the service answers 403, not 401.
+    let add = cli.run_with(
+        &[
+            "providers",
+            "add",
+            "--kind",
+            "keyservice",
+            "--name",
+            "read-only",
+            "--base-url",
+            &service.base,
+            "--project",
+            "web",
+        ],
+        &[],
+        Some(&reader),
+    );
+    let test = cli.run(&["providers", "test", "read-only"]);
+    let refused = if add.code == Some(0) { &test } else { &add };
+    assert_eq!(refused.code, Some(4), "{add:#?}\n{test:#?}");
+    assert!(
+        refused.stderr.contains("[provider_forbidden]"),
+        "{refused:#?}"
+    );
+    for run in [&add, &test] {
+        assert!(!run.stderr.contains(&reader) && !run.stdout.contains(&reader));
+    }
+
+    // No display: no clipboard. The key stays where it was, nothing copied.
+    let out = cli
+        .command(&["copy", "reader"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run latchkey copy");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("[clipboard_unavailable]"), "{stderr}");
+    assert!(!stderr.contains(&reader));
+    assert_eq!(service.verify_status(&reader).await, 200);
+
+    // A finished rotation cannot be rolled back: the machine refuses the
+    // transition (exit 1), and the new key stays in use.
+    std::fs::write(cli.cwd.join(".env"), format!("ACME_API_KEY={reader}\n")).expect("write");
+    cli.run(&["rotate", "reader", "--dotenv", ".env", "--yes"])
+        .ok();
+    let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
+    assert_eq!(rotation["state"], "done");
+    let id = rotation["id"].as_str().expect("id");
+    let refused = cli.run(&["rotate", "--rollback", id]);
+    assert_eq!(refused.code, Some(1), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("[transition_refused]"),
+        "{refused:#?}"
+    );
+    assert_eq!(cli.run(&["rotations", "--json"]).json()[0]["state"], "done");
+    let in_use = std::fs::read_to_string(cli.cwd.join(".env")).expect("read");
+    let new = in_use.trim().trim_start_matches("ACME_API_KEY=");
+    assert_ne!(new, reader);
+    assert_eq!(service.verify_status(new).await, 200);
+    assert_eq!(service.verify_status(&reader).await, 401);
+}

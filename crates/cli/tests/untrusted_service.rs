@@ -158,3 +158,94 @@ async fn a_hostile_service_cannot_reach_the_terminal_or_the_catalog() {
         "the data directory holds the key: {hits:?}"
     );
 }
+
+/// A service that says a key is revoked but keeps accepting it (a cache, as
+/// some real services have), and one that answers a web page instead of
+/// JSON: the CLI reports each with its own code and exit code, and never
+/// marks the key revoked on the service's word alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_the_service_does_not_honour_and_a_web_page_are_named() {
+    let key = json!({
+        "id": "key_cached", "name": "cached", "key": KEY,
+        "key_prefix": "sk_fake_", "key_preview": "sk_fake_••••5z",
+        "permissions": ["read"], "created_at": "2025-01-01T00:00:00Z",
+        "expires_at": null, "last_used_at": null, "revoked_at": null
+    });
+    let listed = key.clone();
+    let app = Router::new()
+        .route(
+            "/api/projects/web/api-keys",
+            get(move || {
+                let k = listed.clone();
+                async move { Json(json!({ "keys": [k] })) }
+            })
+            .post(move || {
+                let k = key.clone();
+                async move { (StatusCode::CREATED, Json(k)) }
+            }),
+        )
+        .route(
+            "/api/projects/web/api-keys/{id}",
+            delete(|| async { StatusCode::NO_CONTENT }),
+        )
+        .route(
+            "/v1/verify",
+            get(|| async { Json(json!({"key_id": "key_cached", "project": "web"})) }),
+        )
+        .route(
+            "/api/projects/page/api-keys",
+            get(|| async {
+                (
+                    [("content-type", "text/html")],
+                    "<html><body>Sign in to continue</body></html>",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    for (name, project) in [("cache", "web"), ("page", "page")] {
+        cli.run_with(
+            &[
+                "providers",
+                "add",
+                "--kind",
+                "keyservice",
+                "--name",
+                name,
+                "--base-url",
+                &base,
+                "--project",
+                project,
+            ],
+            &[],
+            Some("fake-admin-token"),
+        );
+    }
+    let page = cli.run(&["providers", "test", "page"]);
+    assert_eq!(page.code, Some(4), "{page:#?}");
+    assert!(page.stderr.contains("[bad_response]"), "{page:#?}");
+
+    let created = cli.run(&["create", "--provider", "cache", "--name", "cached"]);
+    created.ok();
+    let revoke = cli.run(&["revoke", "cached"]);
+    assert_eq!(revoke.code, Some(1), "{revoke:#?}");
+    assert!(
+        revoke.stderr.contains("[revoke_not_confirmed]"),
+        "{revoke:#?}"
+    );
+    no_piece_of_key("revoke stderr", &revoke.stderr);
+    let listing = cli.run(&["list", "--json"]);
+    listing.ok();
+    assert_eq!(
+        listing.json()["keys"][0]["status"],
+        "active",
+        "{listing:#?}"
+    );
+}

@@ -186,3 +186,36 @@ async fn only_a_429_is_rate_limiting() {
             .expect_err("429");
     assert_eq!(limited.code(), "rate_limited", "{limited}");
 }
+
+/// A service that takes the call and never answers: after the total
+/// timeout (and the retries an idempotent call gets) it is `timeout`, not
+/// a network error and not a hang.
+#[tokio::test]
+async fn a_service_that_never_answers_times_out() {
+    let app = Router::new().route(
+        "/api/projects/demo/api-keys",
+        get(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            Json(json!({"keys": []}))
+        }),
+    );
+    let base = serve(app).await;
+    let policy = HttpPolicy {
+        max_attempts: 2,
+        base_delay: std::time::Duration::from_millis(1),
+        total_timeout: std::time::Duration::from_millis(300),
+        ..HttpPolicy::default()
+    };
+    let started = std::time::Instant::now();
+    let err = KeyserviceProvider::new(&base, "demo", Secret::new(ADMIN), policy)
+        .expect("provider")
+        .list()
+        .await
+        .expect_err("no answer");
+    assert_eq!(err.code(), "timeout", "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
