@@ -337,8 +337,8 @@ async fn failures_name_their_code_and_exit_code() {
     assert!(!stderr.contains(&reader));
     assert_eq!(service.verify_status(&reader).await, 200);
 
-    // A finished rotation cannot be rolled back: the machine refuses the
-    // transition (exit 1), and the new key stays in use.
+    // A finished rotation cannot be rolled back (exit 2, the request is
+    // not possible), and the new key stays in use.
     std::fs::write(cli.cwd.join(".env"), format!("ACME_API_KEY={reader}\n")).expect("write");
     cli.run(&["rotate", "reader", "--dotenv", ".env", "--yes"])
         .ok();
@@ -346,9 +346,9 @@ async fn failures_name_their_code_and_exit_code() {
     assert_eq!(rotation["state"], "done");
     let id = rotation["id"].as_str().expect("id");
     let refused = cli.run(&["rotate", "--rollback", id]);
-    assert_eq!(refused.code, Some(1), "{refused:#?}");
+    assert_eq!(refused.code, Some(2), "{refused:#?}");
     assert!(
-        refused.stderr.contains("[transition_refused]"),
+        refused.stderr.contains("[invalid_input]"),
         "{refused:#?}"
     );
     assert_eq!(cli.run(&["rotations", "--json"]).json()[0]["state"], "done");

@@ -344,4 +344,24 @@ mod tests {
             "rate_limited"
         );
     }
+
+    #[test]
+    fn a_refused_transition_is_its_own_code() {
+        use crate::rotation::{next, Event, State};
+        let refused = next(State::Done, Event::RollbackRequested).expect_err("refused");
+        let e = Error::from(refused);
+        assert_eq!(e.code(), ErrorCode::TransitionRefused);
+        assert_eq!(e.code().exit_kind(), ExitKind::Failed);
+        assert!(e.to_string().contains("Done"), "{e}");
+    }
+
+    #[test]
+    fn every_code_parses_back_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+            assert!(seen.insert(code.as_str()), "{code} twice");
+        }
+        assert_eq!(ErrorCode::parse("no_such_code"), None);
+    }
 }

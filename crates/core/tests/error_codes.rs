@@ -10,6 +10,15 @@
 
 use latchkey_core::ErrorCode;
 
+/// Codes no input can produce through the public API, with the reason. The
+/// check above fails if one of them is produced after all.
+const UNREACHABLE: &[(ErrorCode, &str)] = &[(
+    ErrorCode::TransitionRefused,
+    "the rotation driver checks a rotation's state before every event it \
+     sends the machine; only a driver bug reaches the machine's refusal, \
+     which the machine's own table test covers",
+)];
+
 fn seen_file() -> Option<std::path::PathBuf> {
     std::env::var_os("LATCHKEY_ERROR_CODES_SEEN").map(Into::into)
 }
@@ -27,8 +36,15 @@ fn every_error_code_is_produced_by_some_test() {
             "{line:?} is not an error code"
         );
     }
+    for (code, why) in UNREACHABLE {
+        assert!(
+            !seen.contains(code.as_str()),
+            "{code} was produced after all ({why}): test it and take it off UNREACHABLE"
+        );
+    }
     let never: Vec<&str> = ErrorCode::ALL
         .iter()
+        .filter(|c| !UNREACHABLE.iter().any(|(u, _)| u == *c))
         .map(|c| c.as_str())
         .filter(|c| !seen.contains(c))
         .collect();

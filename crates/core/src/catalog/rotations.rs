@@ -126,9 +126,9 @@ fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
         targets: serde_json::from_str(&targets).unwrap_or_default(),
         orphans_revoked: r.get(8)?,
         // A code this Latchkey does not know (a newer one's) reads as a
-        // refused step: the person looks at the rotation again.
+        // catalog problem; the message is kept as written.
         error: code.map(|code| WireError {
-            code: crate::ErrorCode::parse(&code).unwrap_or(crate::ErrorCode::TransitionRefused),
+            code: crate::ErrorCode::parse(&code).unwrap_or(crate::ErrorCode::Database),
             message: message.unwrap_or_default(),
             details: None,
         }),

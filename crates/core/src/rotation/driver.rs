@@ -578,9 +578,9 @@ impl Vault {
         let _guard = self.claim_run(id)?;
         let mut rec = self.rotation_record(id)?;
         if matches!(rec.state, State::OldRevoked | State::Done) {
-            // The machine refuses `RollbackRequested` here: say why in words.
-            return Err(Error::Refused(
-                "the old key is already revoked, so it can only be finished (resume it)".into(),
+            return Err(Error::invalid(
+                "rotation",
+                "The old key is already revoked, so this rotation can only be finished: resume it",
             ));
         }
         if rec.state == State::RolledBack {
