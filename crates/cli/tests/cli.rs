@@ -347,10 +347,7 @@ async fn failures_name_their_code_and_exit_code() {
     let id = rotation["id"].as_str().expect("id");
     let refused = cli.run(&["rotate", "--rollback", id]);
     assert_eq!(refused.code, Some(2), "{refused:#?}");
-    assert!(
-        refused.stderr.contains("[invalid_input]"),
-        "{refused:#?}"
-    );
+    assert!(refused.stderr.contains("[invalid_input]"), "{refused:#?}");
     assert_eq!(cli.run(&["rotations", "--json"]).json()[0]["state"], "done");
     let in_use = std::fs::read_to_string(cli.cwd.join(".env")).expect("read");
     let new = in_use.trim().trim_start_matches("ACME_API_KEY=");

@@ -265,3 +265,95 @@ async fn two_starts_in_one_process_share_the_service_too() {
     assert!(started.elapsed() >= latchkey_keyservice::JOIN_WAIT);
     drop(first);
 }
+
+/// The process killed mid-rotation was the one serving the Demo service
+/// (the CLI serves it while it runs when nobody else does): its service
+/// dies with it, mid-call or between calls. The next `rotate --resume`
+/// serves the Demo again from the state file and finishes: 0 keys lost,
+/// 0 orphans, the `.env` whole, the project folder as the person left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_with_the_demo_it_served_resumes_and_loses_nothing() {
+    for point in [
+        "rotation::create::before",
+        "rotation::create::after",
+        "rotation::store::before",
+        "rotation::deploy::after",
+        "rotation::verify::before",
+        "rotation::revoke_old::before",
+        "rotation::revoke_old::after",
+        "rotation::finish::before",
+    ] {
+        let root = tempfile::tempdir().expect("tempdir");
+        let cli = Cli::new(root.path());
+        std::fs::create_dir_all(&cli.data).expect("data dir");
+        let state = cli.data.join(DEMO_DATA_FILE);
+        // The app recorded the Demo once (as on a first start), then quit.
+        let token = {
+            let app = app_vault(&cli.data);
+            let token = app.demo_admin_token().expect("demo token");
+            let Ok(DemoService::Started { addr, handle }) =
+                start_demo(state.clone(), token.expose_secret()).await
+            else {
+                panic!("{point}: nobody serves the Demo yet");
+            };
+            app.ensure_demo_provider(&format!("http://{addr}"), &token)
+                .expect("demo provider");
+            handle.shutdown().await;
+            token
+        };
+        let old = cli.create("Demo", "backend", "ACME_API_KEY");
+        let env_file = cli.cwd.join(".env");
+        let text = |key: &str| format!("# demo\nACME_API_KEY={key} # keep\nPORT=8080\n");
+        std::fs::write(&env_file, text(&old)).expect("write .env");
+
+        let killed = cli.run_with(
+            &["rotate", "backend", "--dotenv", ".env", "--yes"],
+            &[("FAILPOINTS", &format!("{point}=return"))],
+            None,
+        );
+        assert_eq!(killed.signal, Some(9), "{point}: not killed: {killed:#?}");
+        let resumed = cli.run(&["rotate", "--resume"]);
+        assert_eq!(resumed.code, Some(0), "{point}: {resumed:#?}");
+        let rotations = cli.run(&["rotations", "--json"]);
+        assert_eq!(rotations.json()[0]["state"], "done", "{point}");
+
+        let in_use = cli.run(&["run", "--", "printenv", "ACME_API_KEY"]);
+        in_use.ok();
+        let in_use = in_use.stdout.trim().to_owned();
+        assert!(in_use.starts_with("lk_") && in_use != old, "{point}");
+        assert_eq!(
+            std::fs::read_to_string(&env_file).expect("read .env"),
+            text(&in_use),
+            "{point}: torn or unexpected .env"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&cli.cwd)
+            .expect("project dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, vec![".env"], "{point}: the project folder");
+
+        // Nobody serves the Demo now: this test does, from the saved state.
+        let (addr, handle) = match start_demo(state.clone(), token.expose_secret()).await {
+            Ok(DemoService::Started { addr, handle }) => (addr.to_string(), handle),
+            other => panic!("{point}: the CLI is gone, the test serves: {other:?}"),
+        };
+        let live: Vec<Value> = demo_keys(&addr, &token)
+            .await
+            .into_iter()
+            .filter(|k| k["revoked_at"].is_null())
+            .collect();
+        assert_eq!(live.len(), 1, "{point}: live Demo keys: {live:#?}");
+        assert_eq!(
+            verify(&addr, &Secret::new(in_use.as_str())).await,
+            200,
+            "{point}"
+        );
+        assert_eq!(
+            verify(&addr, &Secret::new(old.as_str())).await,
+            401,
+            "{point}"
+        );
+        handle.shutdown().await;
+    }
+}
