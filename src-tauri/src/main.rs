@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[macro_use]
+mod command_list;
 mod commands;
 mod ipc;
 mod navigation;
@@ -22,6 +24,13 @@ use latchkey_keyservice::ShutdownHandle;
 use tauri::Manager;
 
 use crate::ipc::CommandError;
+
+/// The IPC handler for every command of `command_list.rs`.
+macro_rules! handler {
+    ($($command:ident,)*) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
 
 type Opened = Result<Arc<Vault>, CommandError>;
 
@@ -149,35 +158,7 @@ fn main() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::startup_status,
-            commands::first_screen,
-            commands::list_keys,
-            commands::list_local_keys,
-            commands::list_providers,
-            commands::add_provider,
-            commands::test_provider,
-            commands::create_key,
-            commands::reveal_key,
-            commands::copy_key,
-            commands::revoke_key,
-            commands::add_existing_key,
-            commands::audit_log,
-            commands::verify_audit_log,
-            commands::plan_rotation,
-            commands::run_rotation,
-            commands::rollback_rotation,
-            commands::confirm_rotation_item,
-            commands::copy_rotation_key,
-            commands::list_rotations,
-            commands::add_to_gitignore,
-            commands::add_manual_provider,
-            commands::provide_new_key,
-            commands::confirm_done_by_hand,
-            commands::open_dashboard,
-            commands::get_settings,
-            commands::update_settings,
-        ]);
+        .invoke_handler(with_commands!(handler));
     match app.build(tauri::generate_context!()) {
         Ok(app) => app.run(|_, event| {
             if let tauri::RunEvent::Exit = event {
@@ -190,5 +171,92 @@ fn main() {
             eprintln!("latchkey: the window could not start: {e}");
             std::process::exit(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod one_command_list {
+    use std::collections::BTreeSet;
+
+    macro_rules! names {
+        ($($command:ident,)*) => {
+            [$(stringify!($command)),*].into_iter().map(str::to_owned).collect::<BTreeSet<String>>()
+        };
+    }
+
+    fn declared() -> BTreeSet<String> {
+        with_commands!(names)
+    }
+
+    fn show(what: &str, found: &BTreeSet<String>) -> String {
+        let declared = declared();
+        format!(
+            "{what} disagrees with src/command_list.rs: missing {:?}, extra {:?}",
+            declared.difference(found).collect::<Vec<_>>(),
+            found.difference(&declared).collect::<Vec<_>>()
+        )
+    }
+
+    #[test]
+    fn the_capability_file_allows_exactly_the_declared_commands() {
+        let file: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/main.json")).expect("json");
+        let allowed: BTreeSet<String> = file["permissions"]
+            .as_array()
+            .expect("permissions")
+            .iter()
+            .map(|p| {
+                let p = p.as_str().expect("a permission name");
+                p.strip_prefix("allow-")
+                    .unwrap_or_else(|| panic!("{p}: only allow-<command> permissions"))
+                    .replace('-', "_")
+            })
+            .collect();
+        assert_eq!(
+            allowed,
+            declared(),
+            "{}",
+            show("capabilities/main.json", &allowed)
+        );
+    }
+
+    #[test]
+    fn commands_rs_defines_exactly_the_declared_commands() {
+        let source = include_str!("commands.rs");
+        let mut defined = BTreeSet::new();
+        let mut lines = source.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == "#[tauri::command]" {
+                let sig = lines
+                    .by_ref()
+                    .map(str::trim)
+                    .find(|l| l.contains("fn "))
+                    .expect("a function after #[tauri::command]");
+                let name = sig.split("fn ").nth(1).expect("fn name");
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                defined.insert(name);
+            }
+        }
+        assert_eq!(defined, declared(), "{}", show("commands.rs", &defined));
+    }
+
+    #[test]
+    fn the_ui_wrapper_calls_exactly_the_declared_commands() {
+        let source = include_str!("../../ui/src/lib/api.ts");
+        let called: BTreeSet<String> = source
+            .split("call<")
+            .skip(1)
+            .filter_map(|rest| rest.split_once(">(\"").map(|(_, after)| after))
+            .filter_map(|after| after.split_once('"').map(|(name, _)| name.to_owned()))
+            .collect();
+        assert_eq!(called, declared(), "{}", show("ui/src/lib/api.ts", &called));
+        // Nothing in the UI calls `invoke` past the wrapper.
+        assert_eq!(
+            source.matches("invoke<").count() + source.matches("invoke(").count(),
+            1
+        );
     }
 }
