@@ -15,10 +15,8 @@ mod navigation;
 
 use std::sync::Arc;
 
-use latchkey_core::clipboard::{clear_after_from_env, SystemClipboard};
-use latchkey_core::clock::SystemClock;
-use latchkey_core::paths::{self, DEMO_DATA_FILE};
-use latchkey_core::store::KeychainStore;
+use latchkey_core::catalog::Actor;
+use latchkey_core::session::{self, Demo};
 use latchkey_core::{Error, Vault};
 use latchkey_keyservice::ShutdownHandle;
 use tauri::Manager;
@@ -59,20 +57,8 @@ impl AppState {
 /// (e.g. a running `latchkey` command) already serves its state file, uses
 /// that one; the handle is `None` then.
 async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
-    let dir = paths::data_dir();
-    let store = Arc::new(KeychainStore::open()?);
-    let clipboard = Arc::new(SystemClipboard::new()?);
-    let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
-    vault.set_actor(latchkey_core::catalog::Actor::App);
-    if let Some(after) = clear_after_from_env() {
-        vault.set_clear_after(after);
-    }
-    let token = vault.demo_admin_token()?;
-    let demo = latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
-        .await
-        .map_err(|e| Error::Network(format!("cannot start the Demo provider: {e}")))?;
-    vault.ensure_demo_provider(&format!("http://{}", demo.addr()), &token)?;
-    Ok((Arc::new(vault), demo.into_handle()))
+    let session = session::open(Actor::App, Demo::Serve).await?;
+    Ok(session.into_parts())
 }
 
 /// At most one desktop notification a day about keys due for rotation

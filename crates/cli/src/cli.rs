@@ -3,19 +3,15 @@
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use latchkey_core::catalog::{Actor, AuditCheck, TargetSpec, TargetStatus};
-use latchkey_core::clipboard::{clear_after_from_env, ClearOutcome, SystemClipboard};
-use latchkey_core::clock::SystemClock;
+use latchkey_core::clipboard::ClearOutcome;
 use latchkey_core::envs::EnvState;
-use latchkey_core::paths::{self, DEMO_DATA_FILE};
 use latchkey_core::rotation::driver::{RotationRequest, RotationView};
-use latchkey_core::store::KeychainStore;
+use latchkey_core::session::Demo;
 use latchkey_core::vault::{NewKey, NewProvider};
 use latchkey_core::{Error, Result, Secret, Vault};
-use latchkey_keyservice::ShutdownHandle;
 
 use crate::output::{self, or_dash, EXIT_CHECK_PROBLEMS, EXIT_FAILED, EXIT_OK};
 
@@ -256,47 +252,8 @@ enum ProvidersCommand {
     Test { name: String },
 }
 
-/// The vault, plus the Demo provider when this process serves it.
-struct Session {
-    vault: Arc<Vault>,
-    _demo: Option<ShutdownHandle>,
-}
-
-async fn open() -> Result<Session> {
-    let dir = paths::data_dir();
-    let store = Arc::new(KeychainStore::open()?);
-    let clipboard = Arc::new(SystemClipboard::new()?);
-    let mut vault = Vault::open(&dir, store, clipboard, Arc::new(SystemClock))?;
-    vault.set_actor(Actor::Cli);
-    if let Some(after) = clear_after_from_env() {
-        vault.set_clear_after(after);
-    }
-    // The Demo provider lives in the desktop app; when the recorded one does
-    // not answer, this process serves it from the same state file — or, if
-    // another process already serves that file (it holds its lock), uses
-    // that one.
-    let mut demo = None;
-    let recorded = vault.providers()?.into_iter().find(|p| p.is_demo);
-    if let Some(p) = recorded {
-        if vault.test_provider(&p.id).await.is_err() {
-            let token = vault.demo_admin_token()?;
-            let started =
-                latchkey_keyservice::start_demo(dir.join(DEMO_DATA_FILE), token.expose_secret())
-                    .await;
-            if let Ok(service) = started {
-                vault.ensure_demo_provider(&format!("http://{}", service.addr()), &token)?;
-                demo = service.into_handle();
-            }
-        }
-    }
-    Ok(Session {
-        vault: Arc::new(vault),
-        _demo: demo,
-    })
-}
-
 pub async fn run(args: Args) -> Result<u8> {
-    let session = open().await?;
+    let session = latchkey_core::session::open(Actor::Cli, Demo::WhenDown).await?;
     let vault = session.vault.as_ref();
     match args.command {
         Command::List { json } => list(vault, json).await,

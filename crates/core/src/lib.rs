@@ -21,6 +21,7 @@ pub mod providers;
 pub mod reveal;
 pub mod rotation;
 pub mod secret;
+pub mod session;
 pub mod settings;
 pub mod store;
 pub mod untrusted;
