@@ -5,7 +5,8 @@
 //! environment (`run`); never to stderr, logs or `--json` of read commands.
 #![forbid(unsafe_code)]
 
-mod cli;
+mod args;
+mod commands;
 mod output;
 
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     latchkey_core::harden::process();
     latchkey_core::rotation::driver::setup_failpoints();
-    let args = cli::Args::parse();
+    let args = args::Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         }
     };
     let json = args.json_errors();
-    match runtime.block_on(cli::run(args)) {
+    match runtime.block_on(commands::run(args)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             output::error(&e, json);

@@ -5,6 +5,8 @@
 //! service or a file is escaped (`\u{1b}`), so no ANSI/OSC sequence reaches
 //! the terminal.
 
+use latchkey_core::catalog::{TargetSpec, TargetStatus};
+use latchkey_core::rotation::driver::RotationView;
 use latchkey_core::{Error, ExitKind};
 use serde::Serialize;
 
@@ -110,6 +112,59 @@ pub fn or_dash(v: &Option<String>) -> String {
     v.as_deref()
         .map(|s| s.get(..10).unwrap_or(s).to_owned())
         .unwrap_or_else(|| "—".into())
+}
+
+/// One line per step of a running rotation, on stderr.
+pub fn print_progress(view: &RotationView) {
+    let targets: Vec<String> = view
+        .targets
+        .iter()
+        .map(|t| {
+            let label = match &t.spec {
+                TargetSpec::Dotenv { path, var, .. } => format!("{var} in {path}"),
+                TargetSpec::Manual { items } => format!("checklist ({} items)", items.len()),
+            };
+            let status = serde_json::to_value(t.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!("{label}: {status}")
+        })
+        .collect();
+    eprintln!(
+        "[{}] {}{}",
+        view.state.as_str(),
+        view.summary,
+        if targets.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", targets.join("; "))
+        }
+    );
+}
+
+/// How a rotation run ended, and what is left to do by hand.
+pub fn report_end(view: &RotationView) {
+    eprintln!("Rotation {}: {}", view.id, view.summary);
+    if view.needs.is_some() {
+        eprintln!(
+            "This step is done by hand in the service's dashboard{}: finish it in the desktop app's Rotate wizard.",
+            view.dashboard_url
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default()
+        );
+    }
+    if view
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::AwaitingConfirmation)
+    {
+        eprintln!(
+            "Finish the checklist in the desktop app, then run: latchkey rotate --resume {}",
+            view.id
+        );
+    }
 }
 
 #[cfg(test)]

@@ -337,6 +337,17 @@ async fn failures_name_their_code_and_exit_code() {
     assert!(!stderr.contains(&reader));
     assert_eq!(service.verify_status(&reader).await, 200);
 
+    // --json is global: before or after any command, errors come as JSON.
+    for args in [
+        &["--json", "revoke", "no such key"][..],
+        &["copy", "no such key", "--json"],
+    ] {
+        let run = cli.run(args);
+        assert_eq!(run.code, Some(2), "{run:#?}");
+        let wire: serde_json::Value = serde_json::from_str(run.stderr.trim()).expect("JSON error");
+        assert_eq!(wire["error"]["code"], "not_found", "{run:#?}");
+    }
+
     // A finished rotation cannot be rolled back (exit 2, the request is
     // not possible), and the new key stays in use.
     std::fs::write(cli.cwd.join(".env"), format!("ACME_API_KEY={reader}\n")).expect("write");

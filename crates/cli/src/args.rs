@@ -1,0 +1,203 @@
+//! What the command line accepts: every command, its arguments and its help.
+//! The bodies are in `commands/`, the printing in `output.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  latchkey list
+  echo \"$ADMIN_TOKEN\" | latchkey providers add --kind keyservice --name acme \\
+      --base-url https://keys.example.com --project web
+  latchkey create --provider acme --name ci-deploy --env-var ACME_API_KEY --scope read --copy
+  latchkey copy ci-deploy
+  latchkey rotate ci-deploy --dotenv .env:ACME_API_KEY --yes
+  latchkey rotate --resume
+  latchkey check .
+  latchkey run -- npm test
+  latchkey import .env --provider acme
+  latchkey settings --clipboard-clear-secs 20 --rotation-policy-days 60
+  latchkey audit verify
+
+Exit codes:
+  0  success
+  1  the operation failed (the service refused, a file changed, a rollback)
+  2  bad usage or input (unknown or ambiguous name, invalid value)
+  3  the keychain is locked, missing or not persistent
+  4  a provider could not be reached or answered badly
+  5  the key already has an unfinished rotation
+  6  check: a variable is not set, or set to a revoked or unknown key
+  7  audit verify: the audit log was altered, cut short or cannot be checked
+  run exits with the command's own exit code.
+
+Errors print as `latchkey: <message> [<code>]` (with --json: {\"error\":{\"code\",\"message\"}}
+on stderr); the codes are the desktop app's. LATCHKEY_DATA_DIR overrides the data
+directory, LATCHKEY_CLIPBOARD_CLEAR_SECS the clipboard timeout over the settings' value
+(default 30).";
+
+/// Latchkey: your API keys, from a shell. Shares the keychain and catalog
+/// with the desktop app.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// JSON on stdout (read commands) and errors as JSON on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Args {
+    /// Whether errors should be JSON (`--json` anywhere on the line).
+    pub fn json_errors(&self) -> bool {
+        self.json
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Every key across providers (synced with each provider first).
+    List,
+    /// Creates a key on a provider and saves it in the keychain. Prints it
+    /// once on stdout, unless --copy puts it on the clipboard instead.
+    Create {
+        #[arg(long)]
+        provider: String,
+        #[arg(long)]
+        name: String,
+        /// The environment variable the key is meant for (check, run, rotate).
+        #[arg(long)]
+        env_var: Option<String>,
+        /// A permission; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// A label such as production or staging.
+        #[arg(long)]
+        environment: Option<String>,
+        #[arg(long)]
+        copy: bool,
+    },
+    /// Copies a key to the clipboard and stays until it is cleared.
+    Copy {
+        name: String,
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Revokes a key on its service and confirms the service rejects it.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Provider connections.
+    Providers {
+        #[command(subcommand)]
+        command: ProvidersCommand,
+    },
+    /// Rotates a key: create → deploy → verify → revoke, resumable.
+    Rotate {
+        /// The key to rotate.
+        #[arg(required_unless_present_any = ["resume", "rollback"], conflicts_with_all = ["resume", "rollback"])]
+        name: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        /// A .env file to update, optionally with the variable (default: the
+        /// key's --env-var). Repeat for several files.
+        #[arg(long = "dotenv", value_name = "PATH[:VAR]")]
+        dotenv: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Write through a .env that is a symbolic link, to the file it
+        /// points to (the link is kept). Without it such a file is refused.
+        #[arg(long)]
+        follow_symlinks: bool,
+        /// Resume an unfinished rotation (no ID: every unfinished one).
+        #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+        resume: Option<String>,
+        /// Roll an unfinished rotation back.
+        #[arg(long, value_name = "ID")]
+        rollback: Option<String>,
+    },
+    /// Unfinished and past rotations.
+    Rotations,
+    /// Which of the vault's variables are set here (environment and .env files).
+    Check { dir: Option<PathBuf> },
+    /// Runs a command with the vault's keys in its environment.
+    Run {
+        /// Also load this .env file (the vault's keys win).
+        #[arg(long)]
+        env_file: Option<PathBuf>,
+        #[arg(last = true, required = true, value_name = "CMD ARGS")]
+        command: Vec<String>,
+    },
+    /// Brings a .env file's keys under management (named after their variables).
+    Import {
+        path: PathBuf,
+        #[arg(long)]
+        provider: Option<String>,
+        /// Import only this variable; repeat for several (default: those that look like keys).
+        #[arg(long = "var")]
+        vars: Vec<String>,
+        /// Let a pasted key take the place of a secret the vault holds for
+        /// the same key on the service (it must pass the service's check).
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Shows the settings shared with the desktop app; the options change them.
+    Settings {
+        /// Seconds before a copied key is cleared (5 to 600).
+        #[arg(long, value_name = "SECS")]
+        clipboard_clear_secs: Option<u32>,
+        /// Days after which a key is due for rotation (1 to 3650).
+        #[arg(long, value_name = "DAYS")]
+        rotation_policy_days: Option<u32>,
+        /// The daily desktop reminder about keys due for rotation.
+        #[arg(long, value_parser = ["on", "off"])]
+        reminders: Option<String>,
+    },
+    /// The audit log: recent entries (no subcommand), or `verify`.
+    Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+/// `latchkey audit`: the audit log shared with the desktop app.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Checks every entry's signature, that none is missing, and the log
+    /// against its head. Exit 0 when verified, 7 otherwise.
+    Verify,
+    /// The most recent entries, newest first.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Adds a connection. The admin token is read from LATCHKEY_ADMIN_TOKEN
+    /// or stdin, never from an argument.
+    Add {
+        #[arg(long, value_parser = ["keyservice"])]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        project: String,
+    },
+    List,
+    /// Tests a connection with an authenticated call.
+    Test {
+        name: String,
+    },
+}

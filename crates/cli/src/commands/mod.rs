@@ -1,0 +1,95 @@
+//! The commands' bodies, one module per group. Each opens nothing itself:
+//! `run` opens the vault once (the same way the desktop app does), then
+//! hands it to one function that makes one or two core calls and prints
+//! through `output`.
+
+mod audit;
+mod env;
+mod keys;
+mod providers;
+mod rotate;
+mod settings;
+
+use latchkey_core::catalog::Actor;
+use latchkey_core::session::{self, Demo};
+use latchkey_core::vault::NewKey;
+use latchkey_core::Result;
+
+use crate::args::{Args, Command};
+
+pub async fn run(args: Args) -> Result<u8> {
+    let session = session::open(Actor::Cli, Demo::WhenDown).await?;
+    let vault = session.vault.as_ref();
+    let json = args.json;
+    match args.command {
+        Command::List => keys::list(vault, json).await,
+        Command::Create {
+            provider,
+            name,
+            env_var,
+            scopes,
+            expires_in_days,
+            environment,
+            copy,
+        } => {
+            let new = NewKey {
+                provider_id: String::new(),
+                name,
+                scopes,
+                expires_in_days,
+                environment: environment.unwrap_or_default(),
+                env_var: env_var.unwrap_or_default(),
+            };
+            keys::create(vault, new, &provider, copy, json).await
+        }
+        Command::Copy { name, provider } => keys::copy(vault, &name, provider.as_deref()),
+        Command::Revoke { name, provider } => keys::revoke(vault, &name, provider.as_deref()).await,
+        Command::Providers { command } => providers::providers(vault, command, json).await,
+        Command::Rotate {
+            rollback: Some(id), ..
+        } => rotate::rollback(vault, &id).await,
+        Command::Rotate {
+            resume: Some(id), ..
+        } => rotate::resume(vault, id).await,
+        Command::Rotate {
+            name,
+            provider,
+            dotenv,
+            yes,
+            follow_symlinks,
+            ..
+        } => {
+            let name = name.unwrap_or_default();
+            rotate::rotate(
+                vault,
+                &name,
+                provider.as_deref(),
+                &dotenv,
+                yes,
+                follow_symlinks,
+            )
+            .await
+        }
+        Command::Rotations => rotate::rotations(vault, json),
+        Command::Settings {
+            clipboard_clear_secs,
+            rotation_policy_days,
+            reminders,
+        } => settings::settings(
+            vault,
+            clipboard_clear_secs,
+            rotation_policy_days,
+            reminders,
+            json,
+        ),
+        Command::Check { dir } => env::check(vault, dir, json),
+        Command::Audit { command, limit } => audit::audit(vault, command, limit, json),
+        Command::Run { env_file, command } => env::run_child(vault, env_file.as_deref(), &command),
+        Command::Import {
+            path,
+            provider,
+            vars,
+            replace,
+        } => env::import(vault, &path, provider, &vars, replace, json).await,
+    }
+}

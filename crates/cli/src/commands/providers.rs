@@ -1,0 +1,100 @@
+//! Provider connections: add, list, test.
+
+use std::io::{IsTerminal, Read, Write};
+
+use latchkey_core::vault::NewProvider;
+use latchkey_core::{Error, Result, Secret, Vault};
+
+use crate::args::ProvidersCommand;
+use crate::output::{self, EXIT_OK};
+
+fn read_admin_token() -> Result<Secret> {
+    if let Ok(token) = std::env::var("LATCHKEY_ADMIN_TOKEN") {
+        if !token.trim().is_empty() {
+            return Ok(Secret::new(token.trim()));
+        }
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Admin token (input is not hidden; prefer piping it): ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        stdin
+            .read_line(&mut line)
+            .map_err(|_| Error::invalid("admin_token", "Could not read the admin token"))?;
+        return Ok(Secret::new(line.trim()));
+    }
+    let mut all = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut all)
+        .map_err(|_| Error::invalid("admin_token", "Could not read the admin token from stdin"))?;
+    Ok(Secret::new(all.trim()))
+}
+
+pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> Result<u8> {
+    match command {
+        ProvidersCommand::Add {
+            kind: _,
+            name,
+            base_url,
+            project,
+        } => {
+            let admin_token = read_admin_token()?;
+            let p = vault.add_provider(NewProvider {
+                name,
+                base_url,
+                admin_token,
+                project,
+            })?;
+            eprintln!(
+                "Added provider \"{}\"; its admin token is in the keychain.",
+                p.name
+            );
+            match vault.test_provider(&p.id).await {
+                Ok(()) => eprintln!("Connection test passed."),
+                Err(e) => eprintln!("Connection test failed: {e} [{}]", e.code()),
+            }
+            Ok(EXIT_OK)
+        }
+        ProvidersCommand::List => {
+            let all = vault.providers()?;
+            if json {
+                output::json(&all);
+            } else {
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.name.clone(),
+                            p.kind.as_str().to_owned(),
+                            p.base_url.clone(),
+                            p.project.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["NAME", "KIND", "BASE URL", "PROJECT"], &rows);
+            }
+            Ok(EXIT_OK)
+        }
+        ProvidersCommand::Test { name } => {
+            let p = vault.find_provider(&name)?;
+            vault.test_provider(&p.id).await?;
+            eprintln!("\"{}\": connection test passed.", p.name);
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+pub fn only_provider(vault: &Vault) -> Result<latchkey_core::vault::ProviderView> {
+    let mut all = vault.providers()?;
+    let real: Vec<_> = all.iter().filter(|p| !p.is_demo).cloned().collect();
+    match (real.len(), all.len()) {
+        (1, _) => Ok(real[0].clone()),
+        (0, 1) => Ok(all.remove(0)),
+        _ => Err(Error::invalid(
+            "provider",
+            "Several providers are set up; choose one with --provider NAME",
+        )),
+    }
+}

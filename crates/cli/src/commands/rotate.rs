@@ -1,0 +1,161 @@
+//! Rotations: start, resume, roll back, list.
+
+use std::io::{IsTerminal, Write};
+
+use latchkey_core::catalog::TargetSpec;
+use latchkey_core::rotation::driver::RotationRequest;
+use latchkey_core::{Error, Result, Vault};
+
+use crate::output::{self, print_progress, report_end, EXIT_FAILED, EXIT_OK};
+
+/// `latchkey rotate --rollback ID`.
+pub async fn rollback(vault: &Vault, id: &str) -> Result<u8> {
+    let view = vault.rollback_rotation(id, &print_progress).await?;
+    eprintln!("{}", view.summary);
+    Ok(EXIT_OK)
+}
+
+/// `latchkey rotate --resume [ID]` (no ID: every unfinished rotation that
+/// no other process is running).
+pub async fn resume(vault: &Vault, id: String) -> Result<u8> {
+    let ids: Vec<String> = if id.is_empty() {
+        let (elsewhere, here): (Vec<_>, Vec<_>) = vault
+            .unfinished_rotations()?
+            .into_iter()
+            .partition(|r| r.held_elsewhere);
+        for r in &elsewhere {
+            eprintln!(
+                "Skipping rotation {} of \"{}\": it is running in another Latchkey window or terminal.",
+                r.id, r.old_key_name
+            );
+        }
+        if here.is_empty() && elsewhere.is_empty() {
+            eprintln!("No unfinished rotations.");
+        }
+        here.into_iter().map(|r| r.id).collect()
+    } else {
+        vec![id]
+    };
+    let mut worst = EXIT_OK;
+    for id in ids {
+        eprintln!("Resuming rotation {id}");
+        match vault.run_rotation(&id, &print_progress).await {
+            Ok(view) => report_end(&view),
+            Err(e) => {
+                output::error(&e, false);
+                worst = worst.max(output::exit_code(&e));
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// `latchkey rotations`.
+pub fn rotations(vault: &Vault, json: bool) -> Result<u8> {
+    let all = vault.rotations()?;
+    if json {
+        output::json(&all);
+    } else {
+        let rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.old_key_name.clone(),
+                    r.provider_name.clone(),
+                    r.state.as_str().to_owned(),
+                    if r.unfinished {
+                        "unfinished"
+                    } else {
+                        "finished"
+                    }
+                    .to_owned(),
+                    r.updated_at.clone(),
+                ]
+            })
+            .collect();
+        output::table(&["ID", "KEY", "PROVIDER", "STATE", "", "UPDATED"], &rows);
+    }
+    Ok(EXIT_OK)
+}
+
+pub async fn rotate(
+    vault: &Vault,
+    name: &str,
+    provider: Option<&str>,
+    dotenv: &[String],
+    yes: bool,
+    follow_symlinks: bool,
+) -> Result<u8> {
+    let key = vault.find_key(name, provider)?;
+    if dotenv.is_empty() {
+        return Err(Error::invalid(
+            "dotenv",
+            "Name at least one .env file to update: --dotenv PATH[:VAR]",
+        ));
+    }
+    let mut targets = Vec::new();
+    for spec in dotenv {
+        let (path, var) = split_target(spec, &key.env_var)?;
+        targets.push(TargetSpec::Dotenv {
+            path,
+            var,
+            follow_symlink: follow_symlinks,
+        });
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::invalid(
+                "yes",
+                "Rotating needs a confirmation: run in a terminal, or pass --yes",
+            ));
+        }
+        eprint!(
+            "Rotate \"{}\" ({}): create a new key, update {} file(s), verify, then revoke the old key? [y/N] ",
+            key.name,
+            key.preview,
+            targets.len()
+        );
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Nothing was changed.");
+            return Ok(EXIT_FAILED);
+        }
+    }
+    let plan = vault.plan_rotation(RotationRequest {
+        key_id: key.id.clone(),
+        targets,
+    })?;
+    eprintln!("Rotation {} of \"{}\" started.", plan.id, key.name);
+    for t in &plan.targets {
+        if let Some(w) = &t.gitignore_warning {
+            eprintln!("warning: {w}");
+        }
+    }
+    let view = vault.run_rotation(&plan.id, &print_progress).await?;
+    report_end(&view);
+    Ok(EXIT_OK)
+}
+
+/// `PATH[:VAR]`; VAR defaults to the key's variable.
+fn split_target(spec: &str, default_var: &str) -> Result<(String, String)> {
+    let (path, var) = match spec.rsplit_once(':') {
+        Some((p, v))
+            if !p.is_empty()
+                && !v.is_empty()
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            (p.to_owned(), v.to_owned())
+        }
+        _ => (spec.to_owned(), default_var.to_owned()),
+    };
+    if var.is_empty() {
+        return Err(Error::invalid(
+            "dotenv",
+            format!("Say which variable in {path} holds the key: --dotenv {path}:VAR"),
+        ));
+    }
+    Ok((path, var))
+}
