@@ -1,0 +1,197 @@
+//! Connections to services: adding, opening (cached) and testing them; the Demo provider.
+
+use super::*;
+
+impl Vault {
+    pub(crate) fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
+        self.catalog()
+            .provider(id)?
+            .ok_or_else(|| Error::NotFound("That provider".into()))
+    }
+
+    /// A connection to a provider. Connections are kept for the vault's
+    /// life (a keychain read costs milliseconds), keyed by provider id and
+    /// URL; a changed token or URL makes a new one.
+    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Arc<dyn Provider>> {
+        let cache_key = format!("{}|{}|{}", record.id, record.base_url, record.project);
+        if let Some(c) = self.connections().get(&cache_key) {
+            return Ok(c.clone());
+        }
+        let token = match record.kind {
+            ProviderKind::Manual => Secret::new(""),
+            ProviderKind::Keyservice => self
+                .store
+                .get(&provider_account(&record.id))?
+                .ok_or(Error::SecretMissing)?,
+        };
+        let connection: Arc<dyn Provider> = match record.kind {
+            ProviderKind::Keyservice => Arc::new(KeyserviceProvider::new(
+                &record.base_url,
+                &record.project,
+                token,
+                self.http.clone(),
+            )?),
+            ProviderKind::Manual => Arc::new(ManualProvider::new(
+                &record.base_url,
+                &record.dashboard_url,
+                self.http.clone(),
+            )?),
+        };
+        self.connections().insert(cache_key, connection.clone());
+        Ok(connection)
+    }
+
+    pub(super) fn connections(&self) -> MutexGuard<'_, HashMap<String, Arc<dyn Provider>>> {
+        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets cached connections (a provider's token changed).
+    pub(super) fn forget_connections(&self) {
+        self.connections().clear();
+    }
+
+    /// Adds a reference key service connection; the token goes to the keychain.
+    pub fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        check_base_url(&new.base_url)?;
+        check_project(new.project.trim())?;
+        if new.admin_token.expose_secret().trim().is_empty() {
+            return Err(Error::invalid(
+                "admin_token",
+                "Enter the service's admin token",
+            ));
+        }
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Keyservice,
+            name,
+            base_url: new.base_url.trim().trim_end_matches('/').to_owned(),
+            project: new.project.trim().to_owned(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: String::new(),
+        };
+        self.store.put(
+            &provider_account(&record.id),
+            &Secret::new(new.admin_token.expose_secret().trim()),
+        )?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added provider \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
+    /// Adds a dashboard-only service: Latchkey keeps and deploys its keys and
+    /// checks them against `verify_url`; creating and revoking are by hand.
+    pub fn add_manual_provider(&self, new: NewManualProvider) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        let verify_url = check_base_url(new.verify_url.trim())
+            .map_err(|_| Error::invalid("verify_url", "Enter the https URL that checks a key"))?;
+        let dashboard_url = check_base_url(new.dashboard_url.trim()).map_err(|_| {
+            Error::invalid(
+                "dashboard_url",
+                "Enter the https URL of the service's dashboard",
+            )
+        })?;
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Manual,
+            name,
+            base_url: verify_url.to_string(),
+            project: String::new(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: dashboard_url.to_string(),
+        };
+        self.catalog().insert_provider(&record)?;
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added manual provider \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
+    /// Registers (or re-points) the built-in Demo provider at `base_url`.
+    pub fn ensure_demo_provider(
+        &self,
+        base_url: &str,
+        admin_token: &Secret,
+    ) -> Result<ProviderView> {
+        let existing = self.catalog().demo_provider()?;
+        let record = match existing {
+            Some(record) => {
+                self.catalog().update_provider_url(&record.id, base_url)?;
+                ProviderRecord {
+                    base_url: base_url.to_owned(),
+                    ..record
+                }
+            }
+            None => {
+                let record = ProviderRecord {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind: ProviderKind::Keyservice,
+                    name: DEMO_NAME.into(),
+                    base_url: base_url.to_owned(),
+                    project: DEMO_PROJECT.into(),
+                    is_demo: true,
+                    created_at: self.now(),
+                    dashboard_url: String::new(),
+                };
+                self.catalog().insert_provider(&record)?;
+                record
+            }
+        };
+        self.store.put(&provider_account(&record.id), admin_token)?;
+        self.forget_connections();
+        Ok(provider_view(&record))
+    }
+
+    /// The Demo provider's admin token, generated and kept in the keychain.
+    pub fn demo_admin_token(&self) -> Result<Secret> {
+        let account = "demo:admin-token";
+        if let Some(token) = self.store.get(account)? {
+            return Ok(token);
+        }
+        let token = Secret::new(format!("lkdemo_{}", uuid::Uuid::new_v4().simple()));
+        self.store.put(account, &token)?;
+        Ok(token)
+    }
+
+    pub fn providers(&self) -> Result<Vec<ProviderView>> {
+        Ok(self
+            .catalog()
+            .providers()?
+            .iter()
+            .map(provider_view)
+            .collect())
+    }
+
+    /// Tests a provider's connection with an authenticated call.
+    pub async fn test_provider(&self, provider_id: &str) -> Result<()> {
+        let record = self.provider_record(provider_id)?;
+        self.connect(&record)?.test().await
+    }
+
+    // ---- keys ----
+}
+
+pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
+    ProviderView {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        kind: r.kind,
+        base_url: r.base_url.clone(),
+        project: r.project.clone(),
+        is_demo: r.is_demo,
+        dashboard_url: r.dashboard_url.clone(),
+    }
+}

@@ -1,0 +1,296 @@
+//! What the UI and CLI list: key views with their marks and rotations, lookups by name,
+//! and the sync that keeps local and remote in agreement.
+
+use super::*;
+
+impl Vault {
+    pub(super) fn view(
+        &self,
+        record: &KeyRecord,
+        providers: &[ProviderRecord],
+        policy_days: u32,
+    ) -> KeyView {
+        let now = self.clock.now();
+        let expires = record.expires_at.as_deref().and_then(parse_rfc3339);
+        let expiry = match expires {
+            Some(at) if at <= now => ExpiryBadge::Expired,
+            Some(at) if at - now <= time::Duration::days(EXPIRY_WARNING_DAYS) => ExpiryBadge::Soon,
+            _ => ExpiryBadge::None,
+        };
+        let status = if record.revoked_at.is_some() {
+            KeyStatus::Revoked
+        } else if record.pending_rotation.is_some() {
+            KeyStatus::Pending
+        } else if expiry == ExpiryBadge::Expired {
+            KeyStatus::Expired
+        } else if !record.has_secret {
+            KeyStatus::NoLocalSecret
+        } else {
+            KeyStatus::Active
+        };
+        KeyView {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            provider_id: record.provider_id.clone(),
+            provider_name: providers
+                .iter()
+                .find(|p| p.id == record.provider_id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            preview: record.preview.clone(),
+            scopes: record.scopes.clone(),
+            environment: record.environment.clone(),
+            env_var: record.env_var.clone(),
+            created_at: record.created_at.clone(),
+            expires_at: record.expires_at.clone(),
+            last_used_at: record.last_used_at.clone(),
+            revoked_at: record.revoked_at.clone(),
+            status,
+            expiry: if record.revoked_at.is_some() {
+                ExpiryBadge::None
+            } else {
+                expiry
+            },
+            has_secret: record.has_secret,
+            rotation_id: record.pending_rotation.clone(),
+            rotation_due: record.revoked_at.is_none()
+                && record.pending_rotation.is_none()
+                && (expiry != ExpiryBadge::None
+                    || record
+                        .created_at
+                        .as_deref()
+                        .and_then(parse_rfc3339)
+                        .is_some_and(|at| now - at > time::Duration::days(i64::from(policy_days)))),
+            verified: true,
+        }
+    }
+
+    /// Marks keys held by an unfinished rotation (as its old key).
+    pub(super) fn attach_rotations(&self, views: &mut [KeyView]) -> Result<()> {
+        let open: Vec<(String, String)> = self
+            .catalog()
+            .rotations()?
+            .into_iter()
+            .filter(|r| !r.state.is_terminal())
+            .map(|r| (r.old_key_id, r.id))
+            .collect();
+        for v in views.iter_mut() {
+            if let Some((_, id)) = open.iter().find(|(k, _)| *k == v.id) {
+                v.rotation_id = Some(id.clone());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn key_record(&self, id: &str) -> Result<KeyRecord> {
+        self.catalog()
+            .key(id)?
+            .ok_or_else(|| Error::NotFound("That key".into()))
+    }
+
+    /// One key, as listed.
+    pub fn key(&self, id: &str) -> Result<KeyView> {
+        let record = self.key_record(id)?;
+        let providers = self.catalog().providers()?;
+        let policy = self.settings()?.rotation_policy_days;
+        let mut views = [self.view(&record, &providers, policy)];
+        self.attach_rotations(&mut views)?;
+        self.attach_marks(&mut views)?;
+        let [view] = views;
+        Ok(view)
+    }
+
+    /// The key a person means by `name`: an unrevoked key of that name, else
+    /// the key a finished rotation made for it (`name (rotation …)`), else a
+    /// revoked one; the newest when one provider has several. A name found
+    /// on several providers needs `provider` (a provider's name).
+    pub fn find_key(&self, name: &str, provider: Option<&str>) -> Result<KeyView> {
+        let keys: Vec<KeyView> = self
+            .local_keys()?
+            .into_iter()
+            .filter(|k| provider.is_none_or(|p| k.provider_name == p))
+            .collect();
+        let rotated = format!("{name} (rotation ");
+        let tiers: [&dyn Fn(&KeyView) -> bool; 3] = [
+            &|k| k.name == name && !matches!(k.status, KeyStatus::Revoked | KeyStatus::Pending),
+            &|k| {
+                k.name.starts_with(&rotated)
+                    && !matches!(k.status, KeyStatus::Revoked | KeyStatus::Pending)
+            },
+            &|k| k.name == name,
+        ];
+        for tier in tiers {
+            let mut found: Vec<&KeyView> = keys.iter().filter(|k| tier(k)).collect();
+            if found.is_empty() {
+                continue;
+            }
+            let mut providers: Vec<&str> = found.iter().map(|k| k.provider_name.as_str()).collect();
+            providers.sort_unstable();
+            providers.dedup();
+            if providers.len() > 1 {
+                return Err(Error::invalid(
+                    "name",
+                    format!(
+                        "\"{name}\" names keys on several providers ({}); add --provider NAME",
+                        providers.join(", ")
+                    ),
+                ));
+            }
+            found.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            return Ok(found[0].clone());
+        }
+        Err(Error::NotFound(format!("A key named \"{name}\"")))
+    }
+
+    /// A provider by its name.
+    pub fn find_provider(&self, name: &str) -> Result<ProviderView> {
+        self.providers()?
+            .into_iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| Error::NotFound(format!("A provider named \"{name}\"")))
+    }
+
+    /// Keys from the catalog only (no network).
+    pub fn local_keys(&self) -> Result<Vec<KeyView>> {
+        let catalog = self.catalog();
+        let providers = catalog.providers()?;
+        let keys = catalog.keys()?;
+        let policy = Settings::load(&catalog)?.rotation_policy_days;
+        drop(catalog);
+        let mut views: Vec<KeyView> = keys
+            .iter()
+            .map(|k| self.view(k, &providers, policy))
+            .collect();
+        self.attach_rotations(&mut views)?;
+        self.attach_marks(&mut views)?;
+        Ok(views)
+    }
+
+    /// Marks keys missing from their service's last listing, and pasted
+    /// keys the service could not be asked about.
+    pub(super) fn attach_marks(&self, views: &mut [KeyView]) -> Result<()> {
+        let marks = self.catalog().key_marks()?;
+        for (id, missing, unverified) in marks {
+            let Some(v) = views.iter_mut().find(|v| v.id == id) else {
+                continue;
+            };
+            if missing && matches!(v.status, KeyStatus::Active | KeyStatus::NoLocalSecret) {
+                v.status = KeyStatus::Missing;
+            }
+            v.verified = !unverified;
+        }
+        Ok(())
+    }
+
+    /// Brings the catalog in line with every provider, then lists all keys.
+    /// A provider that cannot be reached is reported, not fatal.
+    pub async fn list_keys(&self) -> Result<KeyListing> {
+        // Creates a crash cut short are settled first; what cannot be
+        // settled now (a service down) waits for the next sync.
+        let _ = self.recover_creates().await;
+        let providers = self.catalog().providers()?;
+        let mut warnings = Vec::new();
+        for provider in &providers {
+            if let Err(e) = self.sync_provider(provider).await {
+                warnings.push(ProviderWarning {
+                    provider_id: provider.id.clone(),
+                    provider_name: provider.name.clone(),
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(KeyListing {
+            keys: self.local_keys()?,
+            warnings,
+        })
+    }
+
+    pub(super) async fn sync_provider(&self, provider: &ProviderRecord) -> Result<()> {
+        let connection = self.connect(provider)?;
+        let remote = connection.list().await?;
+        let now = self.now();
+        let absent: Vec<KeyRecord> = {
+            let catalog = self.catalog();
+            for r in &remote {
+                match catalog.key_by_remote(&provider.id, &r.remote_id)? {
+                    Some(local) => {
+                        let merged = merge_remote(local.clone(), r);
+                        if merged != local {
+                            catalog.update_remote_fields(&merged)?;
+                        }
+                        if r.revoked_at.is_none() {
+                            // Listed and live: a mark we only inferred goes.
+                            catalog.clear_inferred(&local.id)?;
+                        }
+                    }
+                    None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
+                }
+            }
+            catalog
+                .keys()?
+                .into_iter()
+                .filter(|k| k.provider_id == provider.id && k.revoked_at.is_none())
+                .filter(|k| {
+                    k.remote_id
+                        .as_ref()
+                        .is_some_and(|id| !remote.iter().any(|r| &r.remote_id == id))
+                })
+                .collect()
+        };
+        // Absent is not revoked: ask the service about each one.
+        for local in absent {
+            let remote_id = local.remote_id.clone().unwrap_or_default();
+            match connection.get(&remote_id).await {
+                Ok(None) => self.catalog().set_revoked_inferred(&local.id, &now)?,
+                Ok(Some(r)) => {
+                    let merged = merge_remote(local.clone(), &r);
+                    let catalog = self.catalog();
+                    catalog.update_remote_fields(&merged)?;
+                    if r.revoked_at.is_none() {
+                        catalog.clear_inferred(&local.id)?;
+                    }
+                }
+                Err(_) => self.catalog().set_missing(&local.id, &now)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn record_from_remote(
+    provider_id: &str,
+    r: &RemoteKey,
+    secret: Option<&Secret>,
+) -> KeyRecord {
+    KeyRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        provider_id: provider_id.to_owned(),
+        remote_id: Some(r.remote_id.clone()),
+        name: r.name.clone(),
+        preview: r.preview.clone(),
+        fingerprint: secret.map(|s| s.fingerprint().as_str().to_owned()),
+        scopes: r.scopes.clone(),
+        environment: String::new(),
+        env_var: String::new(),
+        created_at: r.created_at.clone(),
+        expires_at: r.expires_at.clone(),
+        last_used_at: r.last_used_at.clone(),
+        revoked_at: r.revoked_at.clone(),
+        has_secret: secret.is_some(),
+        pending_rotation: None,
+    }
+}
+
+pub(super) fn merge_remote(local: KeyRecord, r: &RemoteKey) -> KeyRecord {
+    KeyRecord {
+        name: r.name.clone(),
+        preview: r.preview.clone(),
+        scopes: r.scopes.clone(),
+        created_at: r.created_at.clone().or(local.created_at.clone()),
+        expires_at: r.expires_at.clone(),
+        last_used_at: r.last_used_at.clone(),
+        revoked_at: r.revoked_at.clone().or(local.revoked_at.clone()),
+        ..local
+    }
+}
