@@ -65,7 +65,14 @@ async fn generate_answers_and_counts_use() {
 async fn failed_calls_do_not_count_as_use() {
     let s = start_default().await;
     let obj = s.create_named("demo", "unused").await;
-    s.verify("lk_00000000_000000000000000000000000").await;
+    // The key's own prefix (so the service finds the key) with a wrong
+    // secret part: rejected, and not counted as the key's use.
+    let key = key_of(&obj);
+    let (head, last) = key.split_at(key.len() - 1);
+    let wrong = format!("{head}{}", if last == "0" { "1" } else { "0" });
+    assert_eq!(s.verify(&wrong).await.status(), 401);
+    let other = s.create_named("demo", "other").await;
+    assert_eq!(s.verify(&key_of(&other)).await.status(), 200);
     let after: Value = s
         .get("demo", &id_of(&obj))
         .await
