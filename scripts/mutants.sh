@@ -38,7 +38,7 @@ run_area() {
             --test dotenv_file ;;
         dotenv-file) area dotenv-file crates/core/src/deploy/dotenv_file.rs -- --lib \
             --test dotenv_file --test rotation ;;
-        driver) area driver crates/core/src/rotation/driver.rs -- --test rotation \
+        driver) area driver 'crates/core/src/rotation/driver/**/*.rs' -- --test rotation \
             --test rotation_hardening --test lost_answers ;;
         *) echo "unknown area: $1 (machine http dotenv dotenv-file driver)" >&2; exit 2 ;;
     esac

@@ -207,7 +207,9 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
 
 #[tokio::test]
 async fn a_failed_verify_restores_the_files_revokes_the_new_key_and_keeps_the_old() {
-    let s = setup(false).await;
+    let mut s = setup(false).await;
+    // The copy below is read back at once; no 200 ms race with the clear.
+    s.vault.set_clear_after(std::time::Duration::from_secs(60));
     let plan = s
         .vault
         .plan_rotation(RotationRequest {
@@ -233,8 +235,8 @@ async fn a_failed_verify_restores_the_files_revokes_the_new_key_and_keeps_the_ol
         TargetStatus::AwaitingConfirmation
     );
     // The checklist's copy: the new key, from Rust, to the clipboard.
-    let _timer = s.vault.copy_rotation_key(&plan.id).expect("copy new key");
     let new_secret = stored_secret(&waiting.new_key_id);
+    let _timer = s.vault.copy_rotation_key(&plan.id).expect("copy new key");
     assert_eq!(
         s.clipboard.current().expect("clip"),
         Some(new_secret.clone())

@@ -1,0 +1,300 @@
+//! Runs a rotation's side effects, each journaled before it happens and
+//! after: create the new key (its secret goes to the keychain, as the
+//! pending key of this rotation, before anything else), deploy it to every
+//! target, verify it, revoke the old key and confirm the service rejects it.
+//!
+//! Every step can be repeated: a run after a crash, a kill or a network
+//! fault looks at what the journal, the keychain, the service and the files
+//! say and carries on from there. The new key's name on the service carries
+//! the rotation id, so a resume finds a key a crash left behind and adopts
+//! it (the create is replayed under the same `Idempotency-Key`) or revokes
+//! it when its secret cannot be had: never an orphan, never two live keys.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::lock::RotationLock;
+use super::{next, Event, State};
+use crate::catalog::ProviderKind;
+use crate::catalog::{
+    Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
+};
+use crate::clipboard::ClearTimer;
+use crate::deploy::dotenv_file::{sweep_temp_files, DotenvFile};
+use crate::deploy::gitignore;
+use crate::error::{Error, Result, WireError};
+use crate::providers::{KeySpec, Provider, Verification};
+use crate::secret::{Fingerprint, Secret};
+use crate::store::key_account;
+use crate::vault::{check_env_var, Vault};
+use sha2::Digest as _;
+
+mod journal;
+mod plan;
+mod run;
+mod steps;
+
+use plan::expiry_days;
+
+/// A rotation to start.
+#[derive(Debug, Clone)]
+pub struct RotationRequest {
+    pub key_id: String,
+    pub targets: Vec<TargetSpec>,
+}
+
+/// The wizard's four steps, for the stepper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RotationStep {
+    Create,
+    Deploy,
+    Verify,
+    Revoke,
+    Finished,
+}
+
+/// What a rotation waits for from a person (manual providers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum RotationNeed {
+    /// Create the new key in the dashboard and paste it.
+    PasteNewKey,
+    /// Revoke the old key in the dashboard, then confirm.
+    RevokeOldByHand,
+    /// Rolling back: revoke the new key in the dashboard, then confirm.
+    RevokeNewByHand,
+}
+
+/// A rotation as the wizard, the banner and the CLI show it. No secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct RotationView {
+    pub id: String,
+    pub old_key_id: String,
+    pub old_key_name: String,
+    pub new_key_id: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub state: State,
+    pub step: RotationStep,
+    /// Not done and not rolled back: it holds its key's lock.
+    pub unfinished: bool,
+    /// Plain-language word on where the rotation is.
+    pub summary: String,
+    pub targets: Vec<TargetState>,
+    pub error: Option<WireError>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Set while the rotation waits for a person to act in the dashboard.
+    pub needs: Option<RotationNeed>,
+    /// The provider's dashboard (manual providers), for the wizard's link.
+    pub dashboard_url: Option<String>,
+    /// Another Latchkey window or terminal is running this rotation now:
+    /// nothing here may resume or roll it back until it lets go.
+    pub held_elsewhere: bool,
+}
+
+/// Called after every journaled step.
+pub type Progress<'a> = &'a (dyn Fn(&RotationView) + Send + Sync);
+
+/// A progress callback that ignores progress.
+pub fn no_progress(_: &RotationView) {}
+
+fn step_of(state: State) -> RotationStep {
+    match state {
+        State::Planned | State::Created => RotationStep::Create,
+        State::Stored => RotationStep::Deploy,
+        State::Deployed => RotationStep::Verify,
+        State::Verified | State::OldRevoked => RotationStep::Revoke,
+        State::Done | State::RollingBack | State::RolledBack | State::Failed => {
+            RotationStep::Finished
+        }
+    }
+}
+
+fn summary_of(rec: &RotationRecord) -> String {
+    let waiting = rec
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::AwaitingConfirmation);
+    match rec.state {
+        State::Planned => "Ready to create the new key.".into(),
+        State::Created => "The new key was created; saving it in the keychain.".into(),
+        State::Stored if waiting => {
+            "The new key is in the keychain. Paste it where the checklist says, then confirm each item.".into()
+        }
+        State::Stored => "The new key is in the keychain; deploying it.".into(),
+        State::Deployed => "The new key is deployed; checking that it works.".into(),
+        State::Verified => "The new key works; revoking the old key.".into(),
+        State::OldRevoked => "The old key is revoked and rejected; finishing.".into(),
+        State::Done => "Done: the new key is in use and the old key is revoked.".into(),
+        State::RollingBack => "Rolling back: restoring the files and revoking the new key.".into(),
+        State::RolledBack => "Rolled back: the old key is still in use; the new key was revoked.".into(),
+        State::Failed => "The rollback could not finish. Fix the cause shown, then roll back again.".into(),
+    }
+}
+
+fn needs_of(rec: &RotationRecord, manual: bool) -> Option<RotationNeed> {
+    if !manual {
+        return None;
+    }
+    match rec.state {
+        State::Planned => Some(RotationNeed::PasteNewKey),
+        State::Verified if !rec.confirmed_by_hand => Some(RotationNeed::RevokeOldByHand),
+        State::RollingBack if !rec.confirmed_by_hand => Some(RotationNeed::RevokeNewByHand),
+        _ => None,
+    }
+}
+
+/// The name the new key gets on the service: the old name plus the
+/// rotation's id, at most 64 characters.
+fn new_key_name(old: &str, rotation_id: &str) -> String {
+    // A key that came from an earlier rotation drops that rotation's tag.
+    let old = match old.rfind(" (rotation ") {
+        Some(at) if old.ends_with(')') && old.len() - at == 20 => &old[..at],
+        _ => old,
+    };
+    let tag = format!(" (rotation {})", &rotation_id[..8]);
+    let room = 64 - tag.chars().count();
+    let base: String = old.chars().take(room).collect();
+    format!("{base}{tag}")
+}
+
+#[cfg(feature = "failpoints")]
+pub(crate) fn failpoint(name: &str) {
+    // `return` in a test build's FAILPOINTS makes the process SIGKILL itself
+    // here: the real thing, as a crash or an OOM kill would do it.
+    fail::fail_point!(name, |_| {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &std::process::id().to_string()])
+            .status();
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    });
+}
+
+#[cfg(not(feature = "failpoints"))]
+pub(crate) fn failpoint(_: &str) {}
+
+/// Reads `FAILPOINTS` in test builds (feature `failpoints`); a no-op in
+/// every other build. Call once at the start of a process.
+pub fn setup_failpoints() {
+    #[cfg(feature = "failpoints")]
+    std::mem::forget(fail::FailScenario::setup());
+}
+
+/// Stops a run in this process, and in every other process on this data
+/// directory, from racing another run of the same rotation.
+struct RunGuard<'a> {
+    vault: &'a Vault,
+    id: String,
+    _lock: RotationLock,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.vault.running().remove(&self.id);
+    }
+}
+
+impl Vault {
+    fn rotation_record(&self, id: &str) -> Result<RotationRecord> {
+        self.catalog()
+            .rotation(id)?
+            .ok_or_else(|| Error::NotFound(format!("Rotation {id}")))
+    }
+
+    fn rotation_view(&self, rec: &RotationRecord) -> Result<RotationView> {
+        let old_name = self
+            .catalog()
+            .key(&rec.old_key_id)?
+            .map(|k| k.name)
+            .unwrap_or_default();
+        let provider = self.catalog().provider(&rec.provider_id)?;
+        let manual = provider
+            .as_ref()
+            .is_some_and(|p| p.kind == ProviderKind::Manual);
+        let needs = needs_of(rec, manual);
+        let provider_name = provider
+            .as_ref()
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        let mut summary = summary_of(rec);
+        if let Some(need) = needs {
+            summary = match need {
+                RotationNeed::PasteNewKey => "Create a new key in the service's dashboard and paste it here.".into(),
+                RotationNeed::RevokeOldByHand => "The new key works. Revoke the old key in the service's dashboard, then confirm; Latchkey checks that it is rejected.".into(),
+                RotationNeed::RevokeNewByHand => "The files are restored. Revoke the new key in the service's dashboard, then confirm; Latchkey checks that it is rejected.".into(),
+            };
+        }
+        Ok(RotationView {
+            id: rec.id.clone(),
+            old_key_id: rec.old_key_id.clone(),
+            old_key_name: old_name,
+            new_key_id: rec.new_key_id.clone(),
+            provider_id: rec.provider_id.clone(),
+            provider_name,
+            state: rec.state,
+            step: step_of(rec.state),
+            unfinished: !rec.state.is_terminal(),
+            summary,
+            targets: rec.targets.clone(),
+            error: rec.error.clone(),
+            created_at: rec.created_at.clone(),
+            updated_at: rec.updated_at.clone(),
+            needs,
+            dashboard_url: provider
+                .filter(|p| p.kind == ProviderKind::Manual)
+                .map(|p| p.dashboard_url),
+            held_elsewhere: !rec.state.is_terminal() && self.held_elsewhere(&rec.id),
+        })
+    }
+
+    /// One rotation.
+    pub fn rotation(&self, id: &str) -> Result<RotationView> {
+        let rec = self.rotation_record(id)?;
+        self.rotation_view(&rec)
+    }
+
+    /// Every rotation, newest first.
+    pub fn rotations(&self) -> Result<Vec<RotationView>> {
+        let records = self.catalog().rotations()?;
+        records.iter().map(|r| self.rotation_view(r)).collect()
+    }
+
+    /// Rotations that still hold their key's lock.
+    pub fn unfinished_rotations(&self) -> Result<Vec<RotationView>> {
+        Ok(self
+            .rotations()?
+            .into_iter()
+            .filter(|r| r.unfinished)
+            .collect())
+    }
+
+    pub fn rotation_journal(&self, id: &str) -> Result<Vec<JournalEntry>> {
+        self.rotation_record(id)?;
+        self.catalog().journal_entries(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_key_name;
+
+    #[test]
+    fn new_names_carry_one_rotation_tag_within_64_characters() {
+        let id = "0123456789abcdef";
+        assert_eq!(new_key_name("backend", id), "backend (rotation 01234567)");
+        assert_eq!(
+            new_key_name("backend (rotation 89abcdef)", id),
+            "backend (rotation 01234567)"
+        );
+        let long = "é".repeat(64);
+        assert_eq!(new_key_name(&long, id).chars().count(), 64);
+    }
+}

@@ -1,0 +1,148 @@
+//! Planning a rotation: checks, targets, the new key's name and expiry, the journal's first row.
+
+use super::*;
+
+impl Vault {
+    /// Plans a rotation of `key_id`: checks the targets, notes each `.env`
+    /// file's digest, and takes the key's lock. Nothing remote happens yet.
+    pub fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
+        let old = self.key_record(&request.key_id)?;
+        if old.revoked_at.is_some() {
+            return Err(Error::invalid(
+                "key",
+                "This key is revoked; there is nothing to rotate",
+            ));
+        }
+        if old.pending_rotation.is_some() {
+            return Err(Error::RotationInProgress(
+                old.pending_rotation.clone().unwrap_or_default(),
+            ));
+        }
+        let manual = self.provider_record(&old.provider_id)?.kind == ProviderKind::Manual;
+        if old.remote_id.is_none() && !manual {
+            return Err(Error::invalid(
+                "key",
+                "This key is not linked to a key on the service, so Latchkey cannot create its successor",
+            ));
+        }
+        if let Some(open) = self.catalog().open_rotation_for_key(&old.id)? {
+            return Err(Error::RotationInProgress(open));
+        }
+        let mut targets = Vec::new();
+        for spec in request.targets {
+            targets.push(plan_target(spec)?);
+        }
+        if targets.is_empty() {
+            return Err(Error::invalid(
+                "targets",
+                "Choose at least one place to deploy the new key (a .env file or a checklist)",
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let rec = RotationRecord {
+            new_name: new_key_name(&old.name, &id),
+            id,
+            old_key_id: old.id.clone(),
+            provider_id: old.provider_id.clone(),
+            new_key_id: uuid::Uuid::new_v4().to_string(),
+            new_remote_id: None,
+            state: State::Planned,
+            targets,
+            orphans_revoked: 0,
+            confirmed_by_hand: false,
+            error: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            stored_state: State::Planned,
+        };
+        let detail = format!("rotate \"{}\" to {} target(s)", old.name, rec.targets.len());
+        self.catalog().batch(|c| {
+            c.insert_rotation(&rec, &now, &detail)?;
+            c.append_audit(
+                &now,
+                "rotation_plan",
+                Some(&old.id),
+                Some(&old.provider_id),
+                &detail,
+            )
+        })?;
+        self.rotation_view(&rec)
+    }
+}
+
+/// Checks a target and notes what it needs at plan time.
+pub(in crate::rotation::driver) fn plan_target(spec: TargetSpec) -> Result<TargetState> {
+    match spec {
+        TargetSpec::Dotenv {
+            path,
+            var,
+            follow_symlink,
+        } => {
+            let var = check_env_var(&var)?;
+            if var.is_empty() {
+                return Err(Error::invalid(
+                    "env_var",
+                    "Name the variable the key goes in",
+                ));
+            }
+            let file = DotenvFile::open(Path::new(&path), follow_symlink)?;
+            let digest = file.read()?.digest_hex();
+            let absolute: PathBuf = file.path().to_path_buf();
+            let warning = gitignore::warning(&absolute);
+            Ok(TargetState {
+                spec: TargetSpec::Dotenv {
+                    path: if follow_symlink {
+                        path
+                    } else {
+                        absolute.display().to_string()
+                    },
+                    var,
+                    follow_symlink,
+                },
+                status: TargetStatus::Pending,
+                digest: Some(digest),
+                confirmed: vec![],
+                message: None,
+                gitignore_warning: warning,
+                deployed_digest: None,
+            })
+        }
+        TargetSpec::Manual { items } => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|i| crate::vault::check_name("item", i))
+                .collect::<Result<_>>()?;
+            if items.is_empty() {
+                return Err(Error::invalid(
+                    "items",
+                    "Name at least one place the key goes",
+                ));
+            }
+            Ok(TargetState {
+                confirmed: vec![false; items.len()],
+                spec: TargetSpec::Manual { items },
+                status: TargetStatus::Pending,
+                digest: None,
+                message: None,
+                gitignore_warning: None,
+                deployed_digest: None,
+            })
+        }
+    }
+}
+
+/// The new key lives as long as the old one was meant to: its lifetime in
+/// days, when it had an expiry.
+pub(in crate::rotation::driver) fn expiry_days(old: &KeyRecord) -> Option<u32> {
+    let created = old
+        .created_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)?;
+    let expires = old
+        .expires_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)?;
+    let days = (expires - created).whole_days();
+    u32::try_from(days.clamp(1, 3650)).ok()
+}

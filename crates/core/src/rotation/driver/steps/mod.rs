@@ -1,0 +1,7 @@
+//! The rotation's steps, one file each, in the order they run.
+
+mod create;
+mod deploy;
+mod revoke;
+mod rollback;
+mod verify;

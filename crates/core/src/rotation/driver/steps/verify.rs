@@ -1,0 +1,113 @@
+//! Step 3: the service accepts the new key and every target holds it (checked again
+//! right before the old key is revoked).
+
+use super::super::*;
+
+impl Vault {
+    /// Checks the new key: the service accepts it and every `.env` target
+    /// holds it (by fingerprint). Marks each target. `Ok(Err(reason))`: it
+    /// does not work; `Err`: the check itself could not run.
+    pub(in crate::rotation::driver) async fn check_new_key(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        secret: &Secret,
+        step: &str,
+    ) -> Result<std::result::Result<(), String>> {
+        let new_fp = secret.fingerprint();
+        let verdict = connection.verify(secret).await;
+        let mut reason = match verdict.map_err(|e| self.step_failed(rec, step, e))? {
+            Verification::Accepted => None,
+            Verification::Rejected { code } => {
+                Some(format!("the service rejects the new key ({code})"))
+            }
+        };
+        for i in 0..rec.targets.len() {
+            if let TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink,
+            } = rec.targets[i].spec.clone()
+            {
+                let holds = DotenvFile::open(Path::new(&path), follow_symlink)
+                    .and_then(|f| f.fingerprint_of(&var))
+                    .ok()
+                    .flatten();
+                if holds.as_ref() == Some(&new_fp) {
+                    rec.targets[i].status = TargetStatus::Verified;
+                } else {
+                    rec.targets[i].status = TargetStatus::Failed;
+                    rec.targets[i].message =
+                        Some(format!("{var} in {path} does not hold the new key"));
+                    reason.get_or_insert(format!("{var} in {path} does not hold the new key"));
+                }
+            } else {
+                rec.targets[i].status = TargetStatus::Verified;
+            }
+        }
+        Ok(reason.map_or(Ok(()), Err))
+    }
+
+    /// The new key failed a check: journaled, and the rotation rolls back.
+    pub(in crate::rotation::driver) fn verify_failed(
+        &self,
+        rec: &mut RotationRecord,
+        step: &str,
+        reason: &str,
+    ) -> Result<()> {
+        rec.state = next(rec.state, Event::VerifyFailed).map_err(Error::from)?;
+        rec.error = Some(Error::VerifyFailed(reason.to_owned()).to_wire());
+        self.journal(rec, step, "failed", reason)
+    }
+
+    /// `Ok(Err(reason))`: the new key does not work (roll back);
+    /// `Err`: the check itself could not run (try again).
+    pub(in crate::rotation::driver) async fn verify_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        secret: &Secret,
+    ) -> Result<std::result::Result<(), String>> {
+        self.intent(rec, "verify", "verify the new key")?;
+        failpoint("rotation::verify::before");
+        if let Err(reason) = self
+            .check_new_key(rec, connection, secret, "verify")
+            .await?
+        {
+            self.verify_failed(rec, "verify", &reason)?;
+            return Ok(Err(reason));
+        }
+        failpoint("rotation::verify::after");
+        let text = format!("verified the new key of rotation {}", rec.id);
+        let new_key_id = rec.new_key_id.clone();
+        self.advance_audited(
+            rec,
+            Event::VerifyPassed,
+            "verify",
+            "the new key works and every target holds it",
+            ("verify", &new_key_id, text),
+            Some(("revoke_old", "revoke the old key")),
+        )?;
+        Ok(Ok(()))
+    }
+
+    /// Checks the new key again, under the run lock, right before the old
+    /// key is revoked: a resume hours later must not trust a stale verify.
+    pub(in crate::rotation::driver) async fn reverify_step(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Provider,
+        secret: &Secret,
+    ) -> Result<std::result::Result<(), String>> {
+        self.journal(rec, "reverify", "intent", "check the new key again")?;
+        if let Err(reason) = self
+            .check_new_key(rec, connection, secret, "reverify")
+            .await?
+        {
+            self.verify_failed(rec, "reverify", &reason)?;
+            return Ok(Err(reason));
+        }
+        self.journal(rec, "reverify", "ok", "the new key still works")?;
+        Ok(Ok(()))
+    }
+}
