@@ -477,6 +477,25 @@ mod tests {
     }
 
     #[test]
+    fn a_body_is_named_html_or_not_json_and_never_shown() {
+        let html = Answer::new(StatusCode::OK, b"<html>sign in</html>".to_vec());
+        let text = Answer::new(StatusCode::OK, b"sk_secret_value".to_vec());
+        assert!(html
+            .json()
+            .expect_err("html")
+            .to_string()
+            .contains("HTML page"));
+        let not_json = text.json().expect_err("text").to_string();
+        assert!(not_json.contains("not JSON"), "{not_json}");
+        let debug = format!("{text:?}");
+        assert!(
+            debug.contains("200") && debug.contains("body_len: 15"),
+            "{debug}"
+        );
+        assert!(!debug.contains("sk_secret_value"));
+    }
+
+    #[test]
     fn answers_map_to_typed_errors() {
         let answer = |status: u16, body: &str| {
             Answer::new(

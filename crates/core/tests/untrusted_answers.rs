@@ -13,6 +13,8 @@ use latchkey_core::providers::keyservice::KeyserviceProvider;
 use latchkey_core::providers::{KeySpec, Provider, Verification};
 use latchkey_core::Secret;
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 const ADMIN: &str = "hostile-admin-token-0123456789";
 /// The key the fake service creates, then echoes wherever it can.
@@ -218,4 +220,130 @@ async fn a_service_that_never_answers_times_out() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A fake key list that answers `statuses` in turn (then 200), counting
+/// calls; `retry_after` goes on every non-200 answer.
+async fn answering(
+    statuses: Vec<u16>,
+    retry_after: Option<&'static str>,
+) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let app = Router::new().route(
+        "/api/projects/demo/api-keys",
+        get(move || {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            let status = statuses.get(n).copied().unwrap_or(200);
+            async move {
+                let mut headers = HeaderMap::new();
+                if let (Some(wait), true) = (retry_after, status != 200) {
+                    headers.insert("retry-after", HeaderValue::from_static(wait));
+                }
+                let body = if status == 200 {
+                    json!({"keys": []})
+                } else {
+                    json!({"error": {"message": "not now"}})
+                };
+                (
+                    StatusCode::from_u16(status).expect("status"),
+                    headers,
+                    Json(body),
+                )
+            }
+        }),
+    );
+    (serve(app).await, calls)
+}
+
+fn policy(attempts: u32, base_ms: u64) -> HttpPolicy {
+    HttpPolicy {
+        max_attempts: attempts,
+        base_delay: std::time::Duration::from_millis(base_ms),
+        max_retry_after: std::time::Duration::from_secs(1),
+        ..HttpPolicy::default()
+    }
+}
+
+fn at(base: &str, policy: HttpPolicy) -> KeyserviceProvider {
+    KeyserviceProvider::new(base, "demo", Secret::new(ADMIN), policy).expect("provider")
+}
+
+/// The retry policy, call by call: 5xx and 429 are retried and the retry
+/// succeeds; other errors are not retried; waits grow (full jitter, base ×
+/// 2^n); a `Retry-After` equal to the longest allowed wait is waited out,
+/// and a 429 that lasts is `rate_limited` with the service's wait.
+#[tokio::test]
+async fn the_retry_policy_retries_what_it_should_and_waits_as_told() {
+    // 500, 503, then 200: retried, with growing waits (≥ 100 + 200 ms).
+    let (base, calls) = answering(vec![500, 503], None).await;
+    let started = std::time::Instant::now();
+    at(&base, policy(4, 200))
+        .list()
+        .await
+        .expect("the third call works");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "backoff too short: {:?}",
+        started.elapsed()
+    );
+
+    // A 404 is an answer, not an outage: one call.
+    let (base, calls) = answering(vec![404], None).await;
+    let err = at(&base, policy(4, 1)).list().await.expect_err("404");
+    assert_eq!(err.code(), "not_found");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Retry-After exactly the longest wait allowed (1 s): waited out.
+    let (base, calls) = answering(vec![429], Some("1")).await;
+    let started = std::time::Instant::now();
+    at(&base, policy(2, 1))
+        .list()
+        .await
+        .expect("after the wait");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+
+    // A 429 on every attempt: rate_limited, carrying the service's wait.
+    let (base, calls) = answering(vec![429, 429, 429], Some("1")).await;
+    let err = at(&base, policy(2, 1)).list().await.expect_err("429");
+    assert_eq!(
+        format!("{:?}", err),
+        format!(
+            "{:?}",
+            latchkey_core::Error::RateLimited {
+                retry_after_secs: 1
+            }
+        )
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+/// Clients are shared per timeout pair: a short-timeout call made after a
+/// default one still times out quickly (it is not handed the other client).
+#[tokio::test]
+async fn each_timeout_gets_its_own_client() {
+    let (base, _) = answering(vec![], None).await;
+    at(&base, HttpPolicy::default())
+        .list()
+        .await
+        .expect("default client");
+    let app = Router::new().route(
+        "/api/projects/demo/api-keys",
+        get(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            Json(json!({"keys": []}))
+        }),
+    );
+    let slow = serve(app).await;
+    let started = std::time::Instant::now();
+    let quick = HttpPolicy {
+        max_attempts: 1,
+        total_timeout: std::time::Duration::from_millis(300),
+        ..HttpPolicy::default()
+    };
+    let err = at(&slow, quick).list().await.expect_err("times out");
+    assert_eq!(err.code(), "timeout");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
