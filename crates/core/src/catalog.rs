@@ -145,6 +145,9 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every kind (the connector contract suite runs against each).
+    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",

@@ -78,6 +78,9 @@ pub enum Error {
     /// journal from elsewhere), not a database failure.
     #[error("This rotation cannot do that now: {0}. Look at it again before going on.")]
     Refused(String),
+    /// The service's API cannot do this (a connector without the capability).
+    #[error("This service cannot do that through its API: {0}.")]
+    NotSupported(String),
 }
 
 impl Error {
@@ -115,6 +118,7 @@ impl Error {
             Self::ByHand(_) => ErrorCode::ByHand,
             Self::RevealNotAllowed => ErrorCode::RevealNotAllowed,
             Self::Refused(_) => ErrorCode::TransitionRefused,
+            Self::NotSupported(_) => ErrorCode::NotSupported,
         };
         seen::record(code);
         code
@@ -273,6 +277,7 @@ error_codes! {
     ByHand = "by_hand" => Failed,
     RevealNotAllowed = "reveal_not_allowed" => Failed,
     TransitionRefused = "transition_refused" => Failed,
+    NotSupported = "not_supported" => Failed,
 }
 
 impl std::fmt::Display for ErrorCode {

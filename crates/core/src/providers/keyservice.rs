@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
-use super::{Capabilities, KeySpec, Provider, RemoteKey, Verification};
+use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Call, HttpEngine, HttpPolicy};
 use crate::secret::{mask, Secret};
@@ -166,13 +166,12 @@ fn wipe(value: &mut Value) {
 }
 
 #[async_trait]
-impl Provider for KeyserviceProvider {
+impl Connector for KeyserviceProvider {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            list: true,
-            create: true,
-            revoke: true,
-            verify: true,
+            get: true,
+            last_used: true,
+            ..Capabilities::basic(true, true, true, true)
         }
     }
 
@@ -240,6 +239,13 @@ impl Provider for KeyserviceProvider {
         // text the service sends.
         remote.preview = mask(key.expose_secret());
         Ok((remote, key))
+    }
+
+    async fn last_used(&self, remote_id: &str) -> Result<Option<String>> {
+        self.get(remote_id)
+            .await?
+            .map(|k| k.last_used_at)
+            .ok_or_else(|| Error::NotFound(format!("Key {remote_id}")))
     }
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {

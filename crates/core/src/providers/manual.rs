@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
 
-use super::{Capabilities, KeySpec, Provider, RemoteKey, Verification};
+use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Call, HttpEngine, HttpPolicy};
 use crate::secret::Secret;
@@ -35,14 +35,9 @@ impl ManualProvider {
 }
 
 #[async_trait]
-impl Provider for ManualProvider {
+impl Connector for ManualProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            list: false,
-            create: false,
-            revoke: false,
-            verify: true,
-        }
+        Capabilities::basic(false, false, false, true)
     }
 
     /// Nothing to list: the dashboard is the only place keys are seen.

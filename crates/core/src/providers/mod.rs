@@ -1,5 +1,9 @@
-//! The `Provider` port: what Latchkey needs from a remote key service
-//! (list, create, revoke, verify), and the connectors that implement it.
+//! The `Connector` port: what Latchkey needs from a remote key service
+//! (list, create, revoke, verify; where the service can: look one key up,
+//! switch a key off and on, roll it in place, say when it was last used),
+//! the connectors that implement it, and the registry that opens the right
+//! one for a connection (`registry::open`, the only `match` on services).
+//! A call a service cannot do answers `not_supported` by default.
 
 use async_trait::async_trait;
 
@@ -8,6 +12,10 @@ use crate::secret::Secret;
 
 pub mod keyservice;
 pub mod manual;
+pub mod registry;
+
+/// The port's former name, kept for callers written before the split.
+pub use self::Connector as Provider;
 
 /// What a provider can do through its API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -16,6 +24,34 @@ pub struct Capabilities {
     pub create: bool,
     pub revoke: bool,
     pub verify: bool,
+    /// One key looked up by id.
+    pub get: bool,
+    /// A key switched off and on again without deleting it.
+    pub set_active: bool,
+    /// A key replaced in one call (the old one dies at once).
+    pub roll: bool,
+    /// When a key was last used.
+    pub last_used: bool,
+}
+
+impl Capabilities {
+    /// The four calls every API connector has; the optional ones off.
+    pub const fn basic(list: bool, create: bool, revoke: bool, verify: bool) -> Self {
+        Self {
+            list,
+            create,
+            revoke,
+            verify,
+            get: false,
+            set_active: false,
+            roll: false,
+            last_used: false,
+        }
+    }
+}
+
+fn not_supported(what: &str) -> crate::error::Error {
+    crate::error::Error::NotSupported(what.to_owned())
 }
 
 /// A key as the service reports it (no secret).
@@ -51,7 +87,7 @@ pub enum Verification {
 
 /// A remote key service.
 #[async_trait]
-pub trait Provider: Send + Sync {
+pub trait Connector: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     async fn list(&self) -> Result<Vec<RemoteKey>>;
     /// Creates a key; the secret is returned once and must go to the keychain.
@@ -62,13 +98,22 @@ pub trait Provider: Send + Sync {
     /// exist (404). Confirms a key missing from a listing before Latchkey
     /// calls it revoked. Not every service can answer: the default says so.
     async fn get(&self, _remote_id: &str) -> Result<Option<RemoteKey>> {
-        Err(crate::error::Error::invalid(
-            "provider",
-            "This service cannot look up one key",
-        ))
+        Err(not_supported("looking up one key"))
     }
     /// A cheap authenticated call to test the connection.
     async fn test(&self) -> Result<()> {
         self.list().await.map(|_| ())
+    }
+    /// Switches a key off (`false`) or on again.
+    async fn set_active(&self, _remote_id: &str, _active: bool) -> Result<()> {
+        Err(not_supported("switching a key off and on"))
+    }
+    /// Replaces a key in one call: the new key, and the old one is dead.
+    async fn roll(&self, _remote_id: &str) -> Result<(RemoteKey, Secret)> {
+        Err(not_supported("rolling a key in place"))
+    }
+    /// When the key was last used (`None`: never).
+    async fn last_used(&self, _remote_id: &str) -> Result<Option<String>> {
+        Err(not_supported("telling when a key was last used"))
     }
 }

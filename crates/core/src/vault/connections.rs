@@ -12,36 +12,24 @@ impl Vault {
     /// A connection to a provider. Connections are kept for the vault's
     /// life (a keychain read costs milliseconds), keyed by provider id and
     /// URL; a changed token or URL makes a new one.
-    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Arc<dyn Provider>> {
+    pub(crate) fn connect(&self, record: &ProviderRecord) -> Result<Arc<dyn Connector>> {
         let cache_key = format!("{}|{}|{}", record.id, record.base_url, record.project);
         if let Some(c) = self.connections().get(&cache_key) {
             return Ok(c.clone());
         }
-        let token = match record.kind {
-            ProviderKind::Manual => Secret::new(""),
-            ProviderKind::Keyservice => self
-                .store
+        let token = if crate::providers::registry::needs_token(record.kind) {
+            self.store
                 .get(&provider_account(&record.id))?
-                .ok_or(Error::SecretMissing)?,
+                .ok_or(Error::SecretMissing)?
+        } else {
+            Secret::new("")
         };
-        let connection: Arc<dyn Provider> = match record.kind {
-            ProviderKind::Keyservice => Arc::new(KeyserviceProvider::new(
-                &record.base_url,
-                &record.project,
-                token,
-                self.http.clone(),
-            )?),
-            ProviderKind::Manual => Arc::new(ManualProvider::new(
-                &record.base_url,
-                &record.dashboard_url,
-                self.http.clone(),
-            )?),
-        };
+        let connection = crate::providers::registry::open(record, token, self.http.clone())?;
         self.connections().insert(cache_key, connection.clone());
         Ok(connection)
     }
 
-    pub(super) fn connections(&self) -> MutexGuard<'_, HashMap<String, Arc<dyn Provider>>> {
+    pub(super) fn connections(&self) -> MutexGuard<'_, HashMap<String, Arc<dyn Connector>>> {
         self.connections.lock().unwrap_or_else(|p| p.into_inner())
     }
 

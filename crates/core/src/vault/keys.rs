@@ -63,7 +63,7 @@ impl Vault {
     /// revoked, or one the keychain refuses, is taken back on the service.
     pub(super) async fn keep_created(
         &self,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         provider: &ProviderRecord,
         pending: &PendingCreate,
         remote: &RemoteKey,
@@ -231,7 +231,7 @@ impl Vault {
     /// (with its secret when we hold it, else by the service's list).
     pub(crate) async fn revoke_confirmed(
         &self,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         record: &KeyRecord,
     ) -> Result<()> {
         if !connection.capabilities().revoke {

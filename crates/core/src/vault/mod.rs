@@ -25,9 +25,8 @@ use crate::clipboard::{ClearTimer, Clipboard, ClipboardGuard};
 use crate::clock::{parse_rfc3339, rfc3339, Clock};
 use crate::error::{Error, Result};
 use crate::http::{check_base_url, HttpPolicy};
-use crate::providers::keyservice::{check_project, KeyserviceProvider};
-use crate::providers::manual::ManualProvider;
-use crate::providers::{KeySpec, Provider, RemoteKey, Verification};
+use crate::providers::keyservice::check_project;
+use crate::providers::{Connector, KeySpec, RemoteKey, Verification};
 use crate::reveal::{RevealGrant, RevealGrants};
 use crate::rotation::driver::failpoint;
 use crate::secret::{Fingerprint, Secret};
@@ -200,7 +199,7 @@ pub struct Vault {
     clear_after_override: Option<Duration>,
     /// Rotations being run by this process.
     running: Mutex<HashSet<String>>,
-    connections: Mutex<HashMap<String, Arc<dyn Provider>>>,
+    connections: Mutex<HashMap<String, Arc<dyn Connector>>>,
     /// One-time reveal grants handed out by `create_key_revealable`.
     reveal_grants: RevealGrants,
 }

@@ -24,7 +24,7 @@ use crate::clipboard::ClearTimer;
 use crate::deploy::dotenv_file::{sweep_temp_files, DotenvFile};
 use crate::deploy::gitignore;
 use crate::error::{Error, Result, WireError};
-use crate::providers::{KeySpec, Provider, Verification};
+use crate::providers::{Connector, KeySpec, Verification};
 use crate::secret::{Fingerprint, Secret};
 use crate::store::key_account;
 use crate::vault::{check_env_var, Vault};

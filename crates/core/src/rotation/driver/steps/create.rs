@@ -10,7 +10,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn revoke_orphans(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         keep: Option<&str>,
     ) -> Result<()> {
         let listed = connection.list().await;
@@ -38,7 +38,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn create_step(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
     ) -> Result<Secret> {
         // A crash after the keychain write but before the journal caught
         // up: the pending secret is here; adopt its key on the service.

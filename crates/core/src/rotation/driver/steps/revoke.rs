@@ -6,7 +6,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn revoke_old_step(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
     ) -> Result<()> {
         let old = self.key_record(&rec.old_key_id)?;
         self.intent(rec, "revoke_old", "revoke the old key")?;

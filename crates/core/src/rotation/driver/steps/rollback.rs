@@ -43,7 +43,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn rollback_steps(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         progress: Progress<'_>,
     ) -> Result<()> {
         if rec.state == State::Failed {

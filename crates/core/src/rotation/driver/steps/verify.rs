@@ -10,7 +10,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn check_new_key(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         secret: &Secret,
         step: &str,
     ) -> Result<std::result::Result<(), String>> {
@@ -65,7 +65,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn verify_step(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         secret: &Secret,
     ) -> Result<std::result::Result<(), String>> {
         self.intent(rec, "verify", "verify the new key")?;
@@ -96,7 +96,7 @@ impl Vault {
     pub(in crate::rotation::driver) async fn reverify_step(
         &self,
         rec: &mut RotationRecord,
-        connection: &dyn Provider,
+        connection: &dyn Connector,
         secret: &Secret,
     ) -> Result<std::result::Result<(), String>> {
         self.journal(rec, "reverify", "intent", "check the new key again")?;
