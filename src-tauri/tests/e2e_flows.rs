@@ -114,6 +114,33 @@ fn dotenv_value(text: &str, var: &str) -> String {
         .to_owned()
 }
 
+/// A script that starts the app with its stdout appended to `stdout`:
+/// WebKitWebDriver sends the app's stdout to /dev/null (its stderr reaches
+/// the log the kit returns from `close()`).
+fn app_with_stdout_to(dir: &Path, stdout: &Path) -> String {
+    let script = dir.join("latchkey-desktop-stdout.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\" >>'{}'\n",
+            env!("CARGO_BIN_EXE_latchkey-desktop"),
+            stdout.display()
+        ),
+    )
+    .expect("write script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    script.display().to_string()
+}
+
+/// The app's stdout goes to `stdout`, its stderr to the kit's log.
+fn assert_output_captured(app: &App, stdout: &Path) {
+    let pid = app.app_pid().expect("the app's pid");
+    let fd = |n: u8| std::fs::read_link(format!("/proc/{pid}/fd/{n}")).expect("fd");
+    assert_eq!(fd(1), stdout, "the app's stdout");
+    assert!(fd(2).ends_with("app.log"), "the app's stderr: {:?}", fd(2));
+}
+
 struct KeyService {
     base: String,
     http: reqwest::Client,
@@ -384,7 +411,9 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     let plain = tempfile::tempdir().expect("project folder");
     let repo = tempfile::tempdir().expect("git project folder");
     let dash = tempfile::tempdir().expect("manual project folder");
-    let bin = env!("CARGO_BIN_EXE_latchkey-desktop");
+    let out_dir = tempfile::tempdir().expect("stdout dir");
+    let stdout = out_dir.path().join("stdout.log");
+    let bin = &app_with_stdout_to(out_dir.path(), &stdout);
     // Every key the flows handle, for the canary scan.
     let mut canaries: Vec<String> = vec![ADMIN.into(), WRONG_ADMIN.into()];
     let mut ipc_answers: Vec<Value> = Vec::new();
@@ -492,6 +521,16 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         app.attribute(By::xpath(DIALOG_STATE), "data-state").await,
         "planned"
     );
+    assert!(!repo.path().join(".gitignore").exists());
+    let check_ignore = || {
+        Command::new("git")
+            .args(["check-ignore", "-q", ".env"])
+            .current_dir(repo.path())
+            .status()
+            .expect("git check-ignore")
+            .success()
+    };
+    assert!(!check_ignore(), "git does not ignore the .env yet");
     app.click(By::button("Add to .gitignore")).await;
     app.wait_for(
         By::xpath("//dialog//p[@role='status' and contains(., 'to .gitignore')]"),
@@ -502,12 +541,7 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         std::fs::read_to_string(repo.path().join(".gitignore")).expect(".gitignore"),
         "/.env\n*.latchkey-tmp\n"
     );
-    let ignored = Command::new("git")
-        .args(["check-ignore", "-q", ".env"])
-        .current_dir(repo.path())
-        .status()
-        .expect("git check-ignore");
-    assert!(ignored.success(), "git ignores the .env now");
+    assert!(check_ignore(), "git ignores the .env now");
 
     app.click(By::xpath("//dialog//button[normalize-space()='Resume']"))
         .await;
@@ -521,6 +555,7 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         format!("FRONTEND_KEY={frontend_new}\nPORT=3000\n")
     );
     canaries.push(frontend_new.clone());
+    assert_ne!(clipboard_text(), frontend_new, "not on the clipboard yet");
     app.click(By::button("Copy new key")).await;
     app.wait_for(
         By::xpath(
@@ -598,6 +633,7 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     assert_eq!(service.verify_status(&frontend_old).await, 401);
     assert_eq!(service.verify_status(&frontend_new).await, 200);
     ipc_answers.extend(app.captured_ipc().await);
+    assert_output_captured(&app, &stdout);
     let mut app_output = app.close().await;
 
     // ---- A terminal's rotation killed mid-way ----
@@ -659,6 +695,7 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     )
     .await;
     ipc_answers.extend(app.captured_ipc().await);
+    assert_output_captured(&app, &stdout);
     app_output.push_str(&app.close().await);
 
     // ---- Canary scan ----
@@ -673,6 +710,9 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     assert_eq!(names_in(repo.path()), [".env", ".git", ".gitignore"]);
     // No backup is left once the rotations ended.
     assert_eq!(count_files(&data.path().join("backups")), 0);
+    // ...and it reads the data folder's SQLite files: the new key's
+    // public prefix is in the catalog.
+    assert!(!files_containing(data.path(), &backend_new[..12]).is_empty());
     // WebKit's storage for the app is under the test's HOME.
     let webkit: Vec<PathBuf> = [".local/share", ".cache"]
         .iter()
@@ -689,7 +729,8 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         "IPC capture saw too little: {}",
         ipc_answers.len()
     );
-    assert!(!app_output.is_empty(), "the app's output was not captured");
+    assert!(!app_output.is_empty(), "the app's stderr was not captured");
+    app_output.push_str(&std::fs::read_to_string(&stdout).expect("the app's stdout"));
     for canary in &canaries {
         let mut needles = vec![canary.as_str()];
         if canary.starts_with("lk_") {
