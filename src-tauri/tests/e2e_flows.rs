@@ -542,6 +542,18 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         "/.env\n*.latchkey-tmp\n"
     );
     assert!(check_ignore(), "git ignores the .env now");
+    // The warning it answered goes, with its button.
+    for gone in [
+        "//dialog//p[@role='alert' and contains(., 'git does not ignore it')]",
+        "//dialog//button[normalize-space()='Add to .gitignore']",
+    ] {
+        assert!(
+            app.try_text(By::xpath(gone), Duration::from_millis(500))
+                .await
+                .is_none(),
+            "still shown after Add to .gitignore: {gone}"
+        );
+    }
 
     app.click(By::xpath("//dialog//button[normalize-space()='Resume']"))
         .await;
