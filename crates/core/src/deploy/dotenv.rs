@@ -443,10 +443,21 @@ fn read_all(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         .ok()
 }
 
-/// Verify-or-refuse: when dotenvy can read the original, the edit must read
-/// back with `name` = `value` and every other variable as before (unless
-/// the file uses `$` expansion, where others may follow `name` by design).
+/// Verify-or-refuse: dotenvy, reading the edit line by line (a line it
+/// rejects is skipped, as the deploy check does), finds `name` = `value`
+/// everywhere, even when the original has lines it rejects. When dotenvy
+/// can read the whole original, the edit must read whole too, with every
+/// other variable as before (unless the file uses `$` expansion, where
+/// others may follow `name` by design).
 fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
+    let body = edited.strip_prefix(BOM.as_bytes()).unwrap_or(edited);
+    let mut targets = dotenvy::from_read_iter(body)
+        .filter_map(Result::ok)
+        .filter(|(k, _)| k == name)
+        .peekable();
+    if targets.peek().is_none() || !targets.all(|(_, v)| v == value) {
+        return false;
+    }
     let Some(before) = read_all(original) else {
         return true;
     };
@@ -456,12 +467,7 @@ fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
     let others = |v: &[(String, String)]| -> Vec<(String, String)> {
         v.iter().filter(|(k, _)| k != name).cloned().collect()
     };
-    let target_ok = after.iter().any(|(k, _)| k == name)
-        && after
-            .iter()
-            .filter(|(k, _)| k == name)
-            .all(|(_, v)| v == value);
-    target_ok && (original.contains(&b'$') || others(&before) == others(&after))
+    original.contains(&b'$') || others(&before) == others(&after)
 }
 
 #[cfg(test)]
@@ -561,6 +567,19 @@ mod tests {
     fn escaped_blanks_belong_to_an_unquoted_value() {
         assert_eq!(set("K=a\\ #b # c\n", "K", "v"), "K=v # c\n");
         assert_eq!(set("K=a'b #c' # d\n", "K", "v"), "K=v # d\n");
+    }
+
+    /// Found with a single-quoted `\\` (before the fix above) under a line
+    /// dotenvy rejects: when the original could not be read whole, nothing
+    /// was checked. An unclosed quote that swallows the appended line now
+    /// refuses the edit instead of losing the key.
+    #[test]
+    fn an_edit_dotenvy_cannot_read_back_is_refused_even_in_a_bad_file() {
+        assert_eq!(
+            set_value(b"A=\"open\nK=old\n", "K", "v"),
+            Err(DotenvError::Unsupported)
+        );
+        assert_eq!(set("bad line\nK=old\n", "K", "v"), "bad line\nK=v\n");
     }
 
     /// Moved from the old `dotenv_props.proptest-regressions`, whose input
