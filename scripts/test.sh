@@ -41,7 +41,11 @@ echo "==> cargo fuzz: the .env editor, 100,000 runs (stable toolchain via RUSTC_
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --quiet
 fi
-(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run dotenv_set_value -- -runs=100000 -max_len=512)
+# The committed seeds are read; new inputs go to corpus/ (gitignored), the
+# first corpus directory, so the run never dirties the tree.
+(cd fuzz && mkdir -p corpus/dotenv_set_value \
+    && RUSTC_BOOTSTRAP=1 cargo fuzz run dotenv_set_value corpus/dotenv_set_value seeds/dotenv_set_value \
+        -- -runs=100000 -max_len=512)
 echo "==> generated bindings are up to date"
 if [ -n "$(git status --porcelain -- ui/src/lib/bindings 2>/dev/null)" ]; then
     git status --porcelain -- ui/src/lib/bindings

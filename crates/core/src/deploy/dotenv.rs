@@ -83,24 +83,51 @@ fn parse_assignment(line: &str) -> Option<Assignment<'_>> {
             })
         }
         _ => {
-            // Unquoted: up to a ` #` comment, trailing blanks excluded.
-            let mut end = value_part.len();
-            if let Some(i) = value_part.find(" #").or_else(|| value_part.find("\t#")) {
-                end = i;
-            }
-            if value_part.starts_with('#') {
-                end = 0;
-            }
-            let trimmed = value_part[..end].trim_end_matches([' ', '\t']).len();
+            // Unquoted, read as dotenvy reads it: a `#` first is a comment,
+            // else the value ends at the first unescaped blank outside quotes.
+            let len = if value_part.starts_with('#') {
+                0
+            } else {
+                unquoted_len(value_part)
+            };
+            // An empty value: the blanks after `=` belong to what follows.
+            let start = if len == 0 { start - ws } else { start };
             Some(Assignment {
                 name,
                 prefix_len: start,
-                value_end: start + trimmed,
+                value_end: start + len,
                 quote: None,
                 closed: true,
             })
         }
     }
+}
+
+/// The length of an unquoted value as dotenvy reads it: `\` escapes the
+/// next character, quotes may open inside it, a blank outside them ends it.
+fn unquoted_len(value: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        if escaped {
+            escaped = false;
+        } else if quote == Some('\'') {
+            if c == '\'' {
+                quote = None;
+            }
+        } else if c == '\\' {
+            escaped = true;
+        } else if quote == Some('"') {
+            if c == '"' {
+                quote = None;
+            }
+        } else if c == '\'' || c == '"' {
+            quote = Some(c);
+        } else if c == ' ' || c == '\t' {
+            return i;
+        }
+    }
+    value.len()
 }
 
 /// Where a value opened with `q` closes on this line, if it does.
@@ -137,7 +164,10 @@ fn plain_safe(value: &str) -> bool {
 /// How `value` is written in a line of the given quoting style.
 fn render(value: &str, quote: Option<char>) -> (Option<char>, String) {
     match quote {
-        Some('\'') if !value.contains('\'') => (Some('\''), value.to_owned()),
+        // dotenvy reads `'a\'` as still open: a final `\` needs `"`.
+        Some('\'') if !value.contains('\'') && !value.ends_with('\\') => {
+            (Some('\''), value.to_owned())
+        }
         None if plain_safe(value) => (None, value.to_owned()),
         _ => {
             let mut out = String::with_capacity(value.len() + 2);
@@ -261,7 +291,15 @@ pub fn set_value(original: &[u8], name: &str, value: &str) -> Result<Vec<u8>, Do
                 if let Some(q) = quote {
                     out.push(q);
                 }
-                push_kept_suffix(&mut out, &content[suffix_start..]);
+                let suffix = &content[suffix_start..];
+                if a.quote.is_none() && suffix.starts_with('#') {
+                    // `K=#c` is an empty value and a comment: a blank keeps
+                    // the comment one after the new value.
+                    out.push(' ');
+                    out.push_str(suffix);
+                } else {
+                    push_kept_suffix(&mut out, suffix);
+                }
                 out.push_str(end);
             }
             _ => out.push_str(line),
@@ -405,10 +443,21 @@ fn read_all(bytes: &[u8]) -> Option<Vec<(String, String)>> {
         .ok()
 }
 
-/// Verify-or-refuse: when dotenvy can read the original, the edit must read
-/// back with `name` = `value` and every other variable as before (unless
-/// the file uses `$` expansion, where others may follow `name` by design).
+/// Verify-or-refuse: dotenvy, reading the edit line by line (a line it
+/// rejects is skipped, as the deploy check does), finds `name` = `value`
+/// everywhere, even when the original has lines it rejects. When dotenvy
+/// can read the whole original, the edit must read whole too, with every
+/// other variable as before (unless the file uses `$` expansion, where
+/// others may follow `name` by design).
 fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
+    let body = edited.strip_prefix(BOM.as_bytes()).unwrap_or(edited);
+    let mut targets = dotenvy::from_read_iter(body)
+        .filter_map(Result::ok)
+        .filter(|(k, _)| k == name)
+        .peekable();
+    if targets.peek().is_none() || !targets.all(|(_, v)| v == value) {
+        return false;
+    }
     let Some(before) = read_all(original) else {
         return true;
     };
@@ -418,12 +467,7 @@ fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
     let others = |v: &[(String, String)]| -> Vec<(String, String)> {
         v.iter().filter(|(k, _)| k != name).cloned().collect()
     };
-    let target_ok = after.iter().any(|(k, _)| k == name)
-        && after
-            .iter()
-            .filter(|(k, _)| k == name)
-            .all(|(_, v)| v == value);
-    target_ok && (original.contains(&b'$') || others(&before) == others(&after))
+    original.contains(&b'$') || others(&before) == others(&after)
 }
 
 #[cfg(test)]
@@ -496,6 +540,55 @@ mod tests {
         assert_eq!(
             remove_value(b"C=\"x\nK=in\n\"\nK=1\n", "K").expect("remove"),
             b"C=\"x\nK=in\n\"\n"
+        );
+    }
+
+    /// Found by `tests/dotenv_props.rs`: an empty unquoted value lost its
+    /// comment (`K= #` became `K= ""`).
+    #[test]
+    fn an_empty_values_comment_is_kept() {
+        assert_eq!(set("K= # c\n", "K", "v"), "K=v # c\n");
+        assert_eq!(set("K=#c\n", "K", "v"), "K=v #c\n");
+        assert_eq!(set("K= #", "K", ""), "K=\"\" #");
+        assert_eq!(set("K=\n", "K", "v"), "K=v\n");
+    }
+
+    /// Found by `tests/dotenv_props.rs`: `'a\'` reads as still open in
+    /// dotenvy, so a value ending in `\` was refused in a single-quoted line.
+    #[test]
+    fn a_final_backslash_leaves_single_quotes() {
+        assert_eq!(set("K='old'\n", "K", "a\\"), "K=\"a\\\\\"\n");
+        assert_eq!(set("K='old'\n", "K", "a\\b"), "K='a\\b'\n");
+    }
+
+    /// An unquoted value ends at an unescaped blank, as dotenvy reads it:
+    /// `a\ #b` is one value, not `a\` and a comment.
+    #[test]
+    fn escaped_blanks_belong_to_an_unquoted_value() {
+        assert_eq!(set("K=a\\ #b # c\n", "K", "v"), "K=v # c\n");
+        assert_eq!(set("K=a'b #c' # d\n", "K", "v"), "K=v # d\n");
+    }
+
+    /// Found with a single-quoted `\\` (before the fix above) under a line
+    /// dotenvy rejects: when the original could not be read whole, nothing
+    /// was checked. An unclosed quote that swallows the appended line now
+    /// refuses the edit instead of losing the key.
+    #[test]
+    fn an_edit_dotenvy_cannot_read_back_is_refused_even_in_a_bad_file() {
+        assert_eq!(
+            set_value(b"A=\"open\nK=old\n", "K", "v"),
+            Err(DotenvError::Unsupported)
+        );
+        assert_eq!(set("bad line\nK=old\n", "K", "v"), "bad line\nK=v\n");
+    }
+
+    /// Moved from the old `dotenv_props.proptest-regressions`, whose input
+    /// type no longer matches the property test.
+    #[test]
+    fn a_bom_and_no_final_line_break_are_kept() {
+        assert_eq!(
+            set("\u{feff}API_KEY=x", "API_KEY", "A"),
+            "\u{feff}API_KEY=A"
         );
     }
 
