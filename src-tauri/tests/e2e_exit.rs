@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{clipboard_text, key_row, App, By};
+use webdriver::{clipboard_text, key_row, output_within, App, By};
 
 fn core_limit(pid: &str) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/limits"))
@@ -56,11 +56,15 @@ async fn the_app_dumps_no_core_and_clears_the_clipboard_on_sigterm() {
     // Allow core files for this process and its children, as `ulimit -c
     // unlimited` would: only the app's own hardening can bring it to 0.
     let raised =
-        std::process::Command::new(std::env::var("LK_PRLIMIT").unwrap_or("prlimit".into()))
-            .args(["--pid", &std::process::id().to_string(), "--core=unlimited"])
-            .status()
-            .expect("prlimit (util-linux)");
-    assert!(raised.success(), "cannot raise the core limit");
+        output_within(
+            std::process::Command::new(std::env::var("LK_PRLIMIT").unwrap_or("prlimit".into()))
+                .args(["--pid", &std::process::id().to_string(), "--core=unlimited"]),
+            Duration::from_secs(10),
+        );
+    assert!(
+        raised.status.success(),
+        "cannot raise the core limit (prlimit, util-linux)"
+    );
 
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
@@ -88,11 +92,11 @@ async fn the_app_dumps_no_core_and_clears_the_clipboard_on_sigterm() {
     assert_eq!(clipboard_text(), canary);
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).expect("app cwd");
 
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    let killed = output_within(
+        std::process::Command::new("kill").args(["-TERM", &pid]),
+        Duration::from_secs(10),
+    );
+    assert!(killed.status.success());
     assert!(
         gone(&pid, Duration::from_secs(10)),
         "the app ignored SIGTERM"
@@ -108,10 +112,11 @@ async fn the_app_dumps_no_core_and_clears_the_clipboard_on_sigterm() {
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
     let pid = app.app_pid().expect("the app's pid");
     let before = cores_in(&cwd);
-    std::process::Command::new("kill")
-        .args(["-ABRT", &pid])
-        .status()
-        .expect("kill");
+    let killed = output_within(
+        std::process::Command::new("kill").args(["-ABRT", &pid]),
+        Duration::from_secs(10),
+    );
+    assert!(killed.status.success());
     assert!(
         gone(&pid, Duration::from_secs(10)),
         "SIGABRT did not end the app"

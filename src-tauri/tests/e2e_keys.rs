@@ -38,7 +38,7 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     app.capture_ipc().await;
 
     // Create a key through the New key dialog.
-    app.click(By::button("New key")).await;
+    app.open_key_dialog("New key").await;
     app.type_into(By::labelled_input("Name"), "e2e deploy key")
         .await;
     app.type_into(By::labelled_input("Env var name"), "DEMO_API_KEY")

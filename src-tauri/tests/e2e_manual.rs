@@ -62,7 +62,7 @@ async fn rotates_a_key_of_a_dashboard_only_service() {
     .await;
 
     app.click(By::button("Keys")).await;
-    app.click(By::button("Add existing key")).await;
+    app.open_key_dialog("Add existing key").await;
     app.click(By::xpath(
         "//dialog//select/option[normalize-space()='Dashboard-only']",
     ))

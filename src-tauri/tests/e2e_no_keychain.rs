@@ -1,6 +1,8 @@
 //! End-to-end: with no Secret Service reachable, the app opens and tells the
 //! person what to do, instead of falling back to an insecure store.
 
+use serde_json::json;
+
 mod webdriver;
 use webdriver::{App, By};
 
@@ -20,29 +22,29 @@ async fn explains_a_missing_keychain() {
     let text = app.text(By::xpath("//section[@role='alert']")).await;
     assert!(text.contains("gnome-keyring"), "{text}");
     assert!(text.contains("keychain_unavailable"), "{text}");
-    // The screen comes from the one startup answer: with the alert drawn,
-    // a vault screen would be drawn too. None is.
-    let buttons = app
-        .execute("return [...document.querySelectorAll('button')].map(b => b.textContent.trim());")
-        .await;
-    let buttons = buttons.as_array().expect("button texts");
-    assert!(
-        !buttons
-            .iter()
-            .any(|b| b == "New key" || b == "Add existing key"),
-        "{buttons:?}"
+    // The blocked screen is the app's answer to how the vault opened, and
+    // that answer is final: the vault's own commands refuse, with the same
+    // code, instead of working from some other store...
+    let status = app.invoke("startup_status").await.expect("startup_status");
+    assert_eq!(status["ready"], json!(false), "{status}");
+    assert_eq!(
+        status["error"]["code"],
+        json!("keychain_unavailable"),
+        "{status}"
     );
-    // And the vault really is closed, whatever the screen shows: a command
-    // that needs it fails with the same code (no insecure store behind it).
-    let answer = app
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             window.__TAURI_INTERNALS__.invoke('list_local_keys')
-               .then(v => done({ ok: v }), e => done({ err: e }));",
-            &[],
-        )
-        .await;
-    assert_eq!(answer["err"]["code"], "keychain_unavailable", "{answer}");
+    for command in ["list_local_keys", "list_providers", "audit_log"] {
+        let refused = app
+            .invoke(command)
+            .await
+            .expect_err(&format!("{command} worked without a keychain"));
+        assert_eq!(
+            refused["code"],
+            json!("keychain_unavailable"),
+            "{command}: {refused}"
+        );
+    }
+    // ...and the keys screen is not there.
+    assert!(!app.shown_now(By::button("New key")).await);
     app.close().await;
     assert!(
         !data.path().join("catalog.db").exists(),

@@ -103,7 +103,7 @@ async fn settings_change_the_policy_and_the_clipboard_timeout() {
     .await;
 
     // A new key, copied: cleared after the 5 s the Settings say.
-    app.click(By::button("New key")).await;
+    app.open_key_dialog("New key").await;
     app.type_into(By::labelled_input("Name"), "settings copy key")
         .await;
     // Enabled once the providers arrived (the vault may still be opening).

@@ -228,7 +228,11 @@ async fn one_demo_state_file_is_served_by_one_process_at_a_time() {
     // 4. The serving CLI command ends; the next process to start takes over
     //    from the state it saved, with the key made through the app.
     std::fs::write(&stop, "").expect("stop");
-    let status = owner.0.wait().expect("wait");
+    let status = common::process::wait_within(
+        &mut owner.0,
+        common::process::CHILD_TIMEOUT,
+        "the serving CLI",
+    );
     assert!(status.success(), "{status:?}");
     let (last_addr, handle) = match start_demo(state.clone(), token.expose_secret()).await {
         Ok(DemoService::Started { addr, handle }) => (addr, handle),

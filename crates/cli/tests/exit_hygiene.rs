@@ -30,11 +30,11 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> b
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{name}"), child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill -{name}");
+    let out = process::output_within(
+        Command::new("kill").args([format!("-{name}"), child.id().to_string()]),
+        process::CHILD_TIMEOUT,
+    );
+    assert!(out.status.success(), "kill -{name}");
 }
 
 /// `Max core file size` from /proc/PID/limits: (soft, hard).
@@ -120,7 +120,7 @@ fn a_crashing_cli_leaves_no_core_and_no_readable_memory() {
     ));
     assert_eq!(proc_owner(control.id()), Some(uid), "the control's owner");
     signal(&control, "ABRT");
-    let status = control.wait().expect("wait");
+    let status = process::wait_within(&mut control, process::CHILD_TIMEOUT, "the control");
     let control_dumped = status.core_dumped();
     if control_dumped {
         assert!(
@@ -154,14 +154,18 @@ fn a_crashing_cli_leaves_no_core_and_no_readable_memory() {
     let limited = wait_for("latchkey's core limit", Duration::from_secs(10), || {
         core_limit(pid).is_some_and(|limit| limit == ("0".into(), "0".into()))
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Not dumpable: /proc/PID turns root's once it is set (waited for,
+    // bounded, not guessed with a pause).
+    wait_for("latchkey not dumpable", Duration::from_secs(10), || {
+        proc_owner(pid) == Some(0)
+    });
     let owner = proc_owner(pid);
     let alive = latchkey.try_wait().expect("try_wait").is_none();
     // SIGABRT: Rust's own SIGSEGV handler (stack overflow detection)
     // survives a SIGSEGV sent by kill(2) once; a core-dumping signal with
     // no handler shows the kernel's default action.
     signal(&latchkey, "ABRT");
-    let status = latchkey.wait().expect("wait");
+    let status = process::wait_within(&mut latchkey, process::CHILD_TIMEOUT, "latchkey");
     assert!(alive, "latchkey ended before it was signalled: {status:?}");
     assert!(limited, "core limit: {:?}", core_limit(pid));
     assert_eq!(
@@ -175,11 +179,11 @@ fn a_crashing_cli_leaves_no_core_and_no_readable_memory() {
 }
 
 fn xclip_out() -> String {
-    Command::new("xclip")
-        .args(["-selection", "clipboard", "-o"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+    let out = process::output_within(
+        Command::new("xclip").args(["-selection", "clipboard", "-o"]),
+        process::CHILD_TIMEOUT,
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn xclip_in(text: &str) {
@@ -197,7 +201,7 @@ fn xclip_in(text: &str) {
         .write_all(text.as_bytes())
         .expect("write");
     // xclip forks to serve the selection; the parent returns at once.
-    xclip.wait().expect("xclip");
+    process::wait_within(&mut xclip, process::CHILD_TIMEOUT, "xclip -i");
 }
 
 fn copy(cli: &Cli) -> Child {
@@ -229,7 +233,7 @@ async fn an_interrupted_copy_clears_the_clipboard_but_spares_someone_elses_text(
             "never copied"
         );
         signal(&child, name);
-        let out = child.wait_with_output().expect("wait");
+        let out = process::output_of(child, process::CHILD_TIMEOUT, "latchkey copy");
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -248,7 +252,7 @@ async fn an_interrupted_copy_clears_the_clipboard_but_spares_someone_elses_text(
         xclip_out() == "someone else's text"
     }));
     signal(&child, "TERM");
-    let out = child.wait_with_output().expect("wait");
+    let out = process::output_of(child, process::CHILD_TIMEOUT, "latchkey copy");
     assert_eq!(out.status.code(), Some(143), "{:?}", out.status);
     assert_eq!(xclip_out(), "someone else's text");
 }

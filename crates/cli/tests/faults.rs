@@ -370,7 +370,7 @@ async fn a_rollback_racing_a_running_rotation_is_refused_or_wins_cleanly() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         };
         let rollback = w.run(&["rotate", "--rollback", &id]);
-        let status = rotate.wait().expect("rotate ends");
+        let status = process::wait_within(&mut rotate, process::CHILD_TIMEOUT, "rotate");
         let both_ok = status.success() && rollback.code == Some(0);
         let state = w.rotation()["state"].clone();
         assert!(

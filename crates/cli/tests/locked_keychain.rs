@@ -4,6 +4,9 @@
 
 use std::process::Command;
 
+#[path = "../../core/tests/common/process.rs"]
+mod process;
+
 #[test]
 fn a_locked_keyring_is_keychain_locked_not_a_hang() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -23,7 +26,11 @@ fn a_locked_keyring_is_keychain_locked_not_a_hang() {
         .env("LATCHKEY_DATA_DIR", data.path())
         .env("LATCHKEY_KEYCHAIN_TIMEOUT_SECS", "3")
         .args(["bash", "-c", &script])
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map(|child| process::output_of(child, process::CHILD_TIMEOUT, "with-keyring.sh"))
         .expect("run with-keyring.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -52,7 +59,11 @@ fn an_in_memory_default_collection_is_refused() {
         .env("LATCHKEY_DATA_DIR", data.path())
         .env("LATCHKEY_KEYCHAIN_TIMEOUT_SECS", "5")
         .args(["bash", "-c", &script])
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map(|child| process::output_of(child, process::CHILD_TIMEOUT, "with-keyring.sh"))
         .expect("run with-keyring.sh");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");

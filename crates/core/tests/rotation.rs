@@ -375,7 +375,13 @@ async fn an_env_file_git_would_commit_gets_a_warning_and_can_be_ignored() {
     let git = std::process::Command::new("git")
         .args(["init", "-q"])
         .current_dir(project)
-        .status();
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|mut child| {
+            common::process::wait_within(&mut child, common::process::CHILD_TIMEOUT, "git init")
+        });
     if !git.map(|st| st.success()).unwrap_or(false) {
         std::fs::create_dir_all(project.join(".git")).expect(".git");
     }

@@ -14,7 +14,7 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     let service = key_service(false).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let clipboard = Arc::new(MemoryClipboard::default());
-    let vault = open_vault(dir.path(), clipboard.clone());
+    let mut vault = open_vault(dir.path(), clipboard.clone());
     let provider = add_provider(&vault, &service);
 
     let latchkey_core::vault::CreatedKey {
@@ -36,6 +36,9 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     assert!(canary.starts_with("lk_") && canary.len() == 36);
     assert_eq!(service.verify_status(&canary).await, 200);
 
+    // Cleared after long enough that the read below cannot lose a race
+    // with it, however loaded the machine.
+    vault.set_clear_after(std::time::Duration::from_secs(3));
     let timer = vault.copy_key(&created.id).expect("copy");
     assert_eq!(clipboard.current().expect("read"), Some(secret.clone()));
     assert_eq!(timer.wait(), ClearOutcome::Cleared);

@@ -4,6 +4,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+#[path = "../../core/tests/common/process.rs"]
+mod process;
+
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_latchkey-keyservice");
@@ -29,10 +32,20 @@ fn spawn(args: &[&str]) -> Running {
         .spawn()
         .expect("spawn key service");
     let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("startup line");
+    // Read on a thread, so a service that never prints fails the test
+    // (after a bound) instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+        let _ = tx.send(read);
+    });
+    let Ok(read) = rx.recv_timeout(process::CHILD_TIMEOUT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("no startup line within {:?}", process::CHILD_TIMEOUT);
+    };
+    let line = read.expect("startup line");
     let started: Value = serde_json::from_str(&line).expect("startup line is JSON");
     Running {
         child,
@@ -76,10 +89,10 @@ async fn prints_its_address_and_a_generated_admin_token() {
 #[test]
 fn refuses_a_non_loopback_address() {
     for addr in ["0.0.0.0:0", "[::]:0"] {
-        let out = Command::new(BIN)
-            .args(["--listen", addr, "--admin-token", "t"])
-            .output()
-            .expect("run");
+        let out = process::output_within(
+            Command::new(BIN).args(["--listen", addr, "--admin-token", "t"]),
+            process::CHILD_TIMEOUT,
+        );
         assert_eq!(out.status.code(), Some(2), "{addr}");
         assert!(out.stdout.is_empty(), "no startup line for {addr}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("--public"));
@@ -200,11 +213,12 @@ fn refuses_an_empty_or_missing_token_file_and_both_token_flags() {
         ),
     ];
     for (args, says) in cases {
-        let out = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(&args)
-            .output()
-            .expect("run");
+        let out = process::output_within(
+            Command::new(BIN)
+                .args(["--listen", "127.0.0.1:0"])
+                .args(&args),
+            process::CHILD_TIMEOUT,
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "no startup line for {args:?}");

@@ -64,21 +64,36 @@ async fn generate_answers_and_counts_use() {
 #[tokio::test]
 async fn failed_calls_do_not_count_as_use() {
     let s = start_default().await;
-    let obj = s.create_named("demo", "unused").await;
-    // The key's own prefix (so the service finds the key) with a wrong
-    // secret part: rejected, and not counted as the key's use.
+    let obj = s.create_named("demo", "used").await;
     let key = key_of(&obj);
-    let (head, last) = key.split_at(key.len() - 1);
-    let wrong = format!("{head}{}", if last == "0" { "1" } else { "0" });
-    assert_eq!(s.verify(&wrong).await.status(), 401);
-    let other = s.create_named("demo", "other").await;
-    assert_eq!(s.verify(&key_of(&other)).await.status(), 200);
-    let after: Value = s
-        .get("demo", &id_of(&obj))
-        .await
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(after["request_count"], 0);
-    assert_eq!(after["last_used_at"], Value::Null);
+    let count = || async {
+        let after: Value = s
+            .get("demo", &id_of(&obj))
+            .await
+            .json()
+            .await
+            .expect("json");
+        after
+    };
+    // The counter is this key's: one good call moves it.
+    assert_eq!(s.verify(&key).await.status(), 200);
+    let used = count().await;
+    assert_eq!(used["request_count"], 1, "a good call was not counted");
+    assert!(used["last_used_at"].is_string());
+
+    // Failed calls aimed at this very key: its prefix with a wrong secret,
+    // then the key itself once revoked. Neither is a use.
+    let last = key.chars().last().expect("key");
+    let wrong = format!(
+        "{}{}",
+        &key[..key.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    assert_ne!(wrong, key);
+    expect_error(s.verify(&wrong).await, 401, "INVALID_API_KEY").await;
+    assert_eq!(s.revoke("demo", &id_of(&obj)).await.status(), 204);
+    expect_error(s.verify(&key).await, 401, "INVALID_API_KEY").await;
+    let after = count().await;
+    assert_eq!(after["request_count"], 1, "a failed call counted as use");
+    assert_eq!(after["last_used_at"], used["last_used_at"]);
 }

@@ -9,10 +9,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[path = "../../../crates/core/tests/common/process.rs"]
+mod process;
+pub use process::{output_within, wait_within};
+
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How often waits look again: short, so the launch benchmark's figures are
 /// not rounded up to the next look.
 const POLL: Duration = Duration::from_millis(20);
+/// How long an element may take to appear before a step fails: long enough
+/// for a first screen on a loaded machine, bounded so a missing element
+/// fails the test with what the page showed instead of hanging it.
+pub const WAIT: Duration = Duration::from_secs(30);
+/// How long one attempt to start a session (driver, WebKitWebDriver, the
+/// app and its first page) may take, and how many attempts there are.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(120);
+const SESSION_ATTEMPTS: usize = 2;
 
 /// How to find an element.
 pub struct By(String);
@@ -44,10 +56,10 @@ pub fn key_row(name: &str) -> String {
 /// What the X clipboard holds, read by another process (xclip), as a paste
 /// would; empty when it holds nothing.
 pub fn clipboard_text() -> String {
-    let out = Command::new("xclip")
-        .args(["-selection", "clipboard", "-o"])
-        .output()
-        .expect("xclip");
+    let out = output_within(
+        Command::new("xclip").args(["-selection", "clipboard", "-o"]),
+        Duration::from_secs(10),
+    );
     if out.status.success() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     } else {
@@ -99,7 +111,10 @@ fn pids_matching(needle: &str, env: Option<&str>) -> Vec<String> {
 
 fn kill_pids(pids: &[String]) {
     if !pids.is_empty() {
-        let _ = Command::new("kill").arg("-KILL").args(pids).status();
+        let _ = output_within(
+            Command::new("kill").arg("-KILL").args(pids),
+            Duration::from_secs(10),
+        );
     }
 }
 
@@ -124,7 +139,60 @@ impl App {
         }
         let log_dir = tempfile::tempdir().expect("log dir");
         let log = log_dir.path().join("app.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut app = Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                // A command that never answers fails the test, not hangs it.
+                .timeout(Duration::from_secs(90))
+                .build()
+                .expect("client"),
+            base: String::new(),
+            driver: None,
+            log,
+            _log_dir: log_dir,
+            data_dir: data_dir.to_path_buf(),
+            native_port: 0,
+        };
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": { "application": binary }
+        } } });
+        // Under load the first screen can be slow to come up: each attempt
+        // is bounded, and a failed one is cleared away (driver, its
+        // WebKitWebDriver, the app) before a fresh driver tries again.
+        let mut failures = Vec::new();
+        for attempt in 1..=SESSION_ATTEMPTS {
+            let started = match app.start_driver(env).await {
+                Ok(()) => app.start_session(&caps).await,
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(session) => {
+                    app.base = format!("{}/session/{session}", app.base);
+                    app.wait_for(ready, Duration::from_secs(60)).await;
+                    return app;
+                }
+                Err(e) => {
+                    failures.push(format!("attempt {attempt}: {e}"));
+                    app.stop();
+                }
+            }
+        }
+        panic!(
+            "the app's session did not start ({}); the log:\n{}",
+            failures.join("; "),
+            std::fs::read_to_string(&app.log).unwrap_or_default()
+        )
+    }
+
+    /// Starts tauri-driver on fresh ports (its output appended to the log)
+    /// and waits, bounded, until it answers.
+    async fn start_driver(&mut self, env: &[(&str, &str)]) -> Result<(), String> {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
         let (port, native) = (free_port(), free_port());
         let driver_bin = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
         let mut command = Command::new(&driver_bin);
@@ -135,7 +203,7 @@ impl App {
                 "--native-port",
                 &native.to_string(),
             ])
-            .env("LATCHKEY_DATA_DIR", data_dir)
+            .env("LATCHKEY_DATA_DIR", &self.data_dir)
             .stdout(Stdio::from(log_file.try_clone().expect("log")))
             .stderr(Stdio::from(log_file));
         for (k, v) in env {
@@ -144,106 +212,123 @@ impl App {
         let driver = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start {driver_bin}: {e} (cargo install tauri-driver)")
         });
-        let mut app = Self {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                // A session that never comes up fails the test, not hangs it.
-                .timeout(Duration::from_secs(90))
-                .build()
-                .expect("client"),
-            base: format!("http://127.0.0.1:{port}"),
-            driver: Some(driver),
-            log,
-            _log_dir: log_dir,
-            data_dir: data_dir.to_path_buf(),
-            native_port: native,
-        };
+        self.driver = Some(driver);
+        self.base = format!("http://127.0.0.1:{port}");
+        self.native_port = native;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app
+        while self
             .http
-            .get(format!("{}/status", app.base))
+            .get(format!("{}/status", self.base))
             .send()
             .await
             .is_err()
         {
-            assert!(Instant::now() < deadline, "tauri-driver did not start");
+            if Instant::now() >= deadline {
+                return Err("tauri-driver did not answer within 30 s".into());
+            }
             tokio::time::sleep(POLL).await;
         }
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "wry",
-            "tauri:options": { "application": binary }
-        } } });
-        let sent = app
-            .http
-            .post(format!("{}/session", app.base))
-            .json(&caps)
-            .send()
-            .await;
-        let answer: Value = match sent {
-            Ok(r) => r.json().await.unwrap_or(Value::Null),
-            Err(e) => panic!(
-                "the app's session did not start ({e}); its log:\n{}",
-                std::fs::read_to_string(&app.log).unwrap_or_default()
-            ),
-        };
-        let session = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {answer}"))
-            .to_owned();
-        app.base = format!("{}/session/{session}", app.base);
-        app.wait_for(ready, Duration::from_secs(60)).await;
-        app
+        Ok(())
     }
 
-    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    /// One bounded attempt at a new session; its id, or why not.
+    async fn start_session(&self, caps: &Value) -> Result<String, String> {
+        let sent = self
+            .http
+            .post(format!("{}/session", self.base))
+            .timeout(SESSION_TIMEOUT)
+            .json(caps)
+            .send()
+            .await
+            .map_err(|e| format!("no answer: {e}"))?;
+        let answer = answer_of(sent).await?;
+        answer["value"]["sessionId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no session id in {answer}"))
+    }
+
+    /// A WebDriver command's answer; a transport failure, an answer that is
+    /// not JSON or a WebDriver error is an `Err`, never a success.
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let url = format!("{}{}", self.base, path);
         let request = match method {
             "GET" => self.http.get(url),
             "DELETE" => self.http.delete(url),
             _ => self.http.post(url).json(&body.unwrap_or_else(|| json!({}))),
         };
-        let response = request.send().await.expect("webdriver request");
-        response.json().await.unwrap_or(Value::Null)
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("{method} {path}: no answer: {e}"))?;
+        answer_of(response)
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))
     }
 
-    async fn try_find(&self, by: &By) -> Option<String> {
+    /// As `request`, failing the test on an error.
+    async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.request(method, path, body)
+            .await
+            .unwrap_or_else(|e| panic!("webdriver: {e}"))
+    }
+
+    /// The first visible match now, if any. A WebDriver error (an element
+    /// gone stale while the page re-renders) is an `Err` the caller may
+    /// look past until its deadline; it is never taken for a match.
+    async fn try_find(&self, by: &By) -> Result<Option<String>, String> {
         let answer = self
-            .raw(
+            .request(
                 "POST",
                 "/elements",
                 Some(json!({ "using": "xpath", "value": by.0 })),
             )
-            .await;
-        for el in answer["value"].as_array()? {
-            let id = el[ELEMENT].as_str()?.to_owned();
+            .await?;
+        let elements = answer["value"]
+            .as_array()
+            .ok_or_else(|| format!("no element list in {answer}"))?;
+        for el in elements {
+            let id = el[ELEMENT]
+                .as_str()
+                .ok_or_else(|| format!("no element id in {el}"))?
+                .to_owned();
             let shown = self
-                .raw("GET", &format!("/element/{id}/displayed"), None)
-                .await;
+                .request("GET", &format!("/element/{id}/displayed"), None)
+                .await?;
             if shown["value"] == json!(true) {
-                return Some(id);
+                return Ok(Some(id));
             }
         }
-        None
+        Ok(None)
+    }
+
+    /// Whether a visible element matches right now (no waiting).
+    pub async fn shown_now(&self, by: By) -> bool {
+        self.try_find(&by)
+            .await
+            .unwrap_or_else(|e| panic!("looking for {}: {e}", by.0))
+            .is_some()
     }
 
     /// Waits until a visible element matches.
     pub async fn wait_for(&self, by: By, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
+        let mut last_error = String::new();
         loop {
-            if let Some(id) = self.try_find(&by).await {
-                return id;
+            match self.try_find(&by).await {
+                Ok(Some(id)) => return id,
+                Ok(None) => {}
+                Err(e) => last_error = e,
             }
             if Instant::now() >= deadline {
-                let page = self.raw("POST", "/execute/sync", Some(json!({ "script": "return [document.body.innerText, Array.from(document.querySelectorAll(\"input,select\")).map(e => e.value).join(\"|\")];", "args": [] }))).await;
-                let probe = self
-                    .raw(
-                        "POST",
-                        "/elements",
-                        Some(json!({ "using": "xpath", "value": by.0 })),
-                    )
-                    .await;
+                let page = self.request("POST", "/execute/sync", Some(json!({ "script": "return [document.body.innerText, Array.from(document.querySelectorAll(\"input,select\")).map(e => e.value).join(\"|\")];", "args": [] }))).await;
                 panic!(
-                    "nothing visible matches {}; page: {page}; elements: {probe}",
+                    "nothing visible matches {} after {timeout:?}; last WebDriver error: {last_error:?}; page: {page:?}",
                     by.0
                 );
             }
@@ -255,9 +340,13 @@ impl App {
     pub async fn try_text(&self, by: By, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(id) = self.try_find(&by).await {
-                let answer = self.raw("GET", &format!("/element/{id}/text"), None).await;
-                return Some(answer["value"].as_str().unwrap_or_default().to_owned());
+            if let Ok(Some(id)) = self.try_find(&by).await {
+                if let Ok(answer) = self
+                    .request("GET", &format!("/element/{id}/text"), None)
+                    .await
+                {
+                    return Some(answer["value"].as_str().unwrap_or_default().to_owned());
+                }
             }
             if Instant::now() >= deadline {
                 return None;
@@ -268,7 +357,7 @@ impl App {
 
     pub async fn click(&self, by: By) {
         let what = by.0.clone();
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         let answer = self
             .raw("POST", &format!("/element/{id}/click"), None)
             .await;
@@ -279,7 +368,7 @@ impl App {
     }
 
     pub async fn type_into(&self, by: By, text: &str) {
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         self.type_into_element(&id, text).await;
     }
 
@@ -297,7 +386,7 @@ impl App {
     /// Creates a key on the default (Demo) provider through "New key",
     /// closes the show-once panel, and returns the new row's key id.
     pub async fn create_key(&self, name: &str, env_var: &str) -> String {
-        self.click(By::button("New key")).await;
+        self.open_key_dialog("New key").await;
         self.type_into(By::labelled_input("Name"), name).await;
         if !env_var.is_empty() {
             self.type_into(By::labelled_input("Env var name"), env_var)
@@ -306,20 +395,52 @@ impl App {
         // Enabled once the providers arrived (the vault may still be opening).
         self.wait_for(
             By::xpath("//button[normalize-space()='Create key' and not(@disabled)]"),
-            Duration::from_secs(20),
+            WAIT,
         )
         .await;
         self.click(By::button("Create key")).await;
-        self.wait_for(By::button("Done"), Duration::from_secs(20))
-            .await;
+        self.wait_for(By::button("Done"), WAIT).await;
         self.click(By::button("Done")).await;
         self.attribute(By::xpath(&key_row(name)), "data-key-id")
             .await
     }
 
+    /// Clicks the button that opens a key dialog ("New key", "Add existing
+    /// key") and waits until its providers are loaded: until then the
+    /// dialog shows "Loading providers…" and cannot submit.
+    pub async fn open_key_dialog(&self, button: &str) {
+        self.click(By::button(button)).await;
+        self.wait_for(
+            By::xpath(
+                "//label[normalize-space(text())='Provider']//select\
+                 [option and not(option[normalize-space()='Loading providers…'])]",
+            ),
+            WAIT,
+        )
+        .await;
+    }
+
+    /// Calls an app command through Tauri's IPC, as the page does; its
+    /// answer (`Ok`) or its error (`Err`).
+    pub async fn invoke(&self, command: &str) -> Result<Value, Value> {
+        let answer = self
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke(arguments[0], {})
+                   .then((ok) => done({ ok }), (err) => done({ err }));",
+                &[command],
+            )
+            .await;
+        match (answer.get("ok"), answer.get("err")) {
+            (Some(ok), None) => Ok(ok.clone()),
+            (None, Some(err)) => Err(err.clone()),
+            _ => panic!("{command}: an answer that is neither: {answer}"),
+        }
+    }
+
     /// Empties a field, then types into it.
     pub async fn replace_text(&self, by: By, text: &str) {
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         let answer = self
             .raw("POST", &format!("/element/{id}/clear"), None)
             .await;
@@ -328,7 +449,7 @@ impl App {
     }
 
     pub async fn text(&self, by: By) -> String {
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         self.raw("GET", &format!("/element/{id}/text"), None).await["value"]
             .as_str()
             .unwrap_or_default()
@@ -336,7 +457,7 @@ impl App {
     }
 
     pub async fn attribute(&self, by: By, name: &str) -> String {
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         self.raw("GET", &format!("/element/{id}/attribute/{name}"), None)
             .await["value"]
             .as_str()
@@ -346,7 +467,7 @@ impl App {
 
     /// A DOM property (an input's current `value`, a checkbox's `checked`).
     pub async fn property(&self, by: By, name: &str) -> Value {
-        let id = self.wait_for(by, Duration::from_secs(10)).await;
+        let id = self.wait_for(by, WAIT).await;
         self.raw("GET", &format!("/element/{id}/property/{name}"), None)
             .await["value"]
             .clone()
@@ -419,7 +540,8 @@ impl App {
     /// Returns once the app has exited, so a relaunch is not taken for a
     /// second instance (single-instance would forward to the dying one).
     pub async fn close(mut self) -> String {
-        let _ = self.raw("DELETE", "", None).await;
+        // The app may be gone already (a test killed it): nothing to end.
+        let _ = self.request("DELETE", "", None).await;
         let app_env = format!("LATCHKEY_DATA_DIR={}", self.data_dir.display());
         let deadline = Instant::now() + Duration::from_secs(10);
         while !pids_matching("latchkey-desktop", Some(&app_env)).is_empty()
@@ -435,6 +557,7 @@ impl App {
     fn stop(&mut self) {
         if let Some(mut driver) = self.driver.take() {
             let _ = driver.kill();
+            // SIGKILL: reaped at once.
             let _ = driver.wait();
         }
         kill_pids(&pids_matching(
@@ -452,6 +575,22 @@ impl App {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A WebDriver answer's JSON; not JSON, an HTTP error status or a W3C
+/// error object is an `Err`.
+async fn answer_of(response: reqwest::Response) -> Result<Value, String> {
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("{status}: unreadable answer: {e}"))?;
+    let answer: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{status}: not JSON ({e}): {text:?}"))?;
+    if !status.is_success() || answer["value"].get("error").is_some() {
+        return Err(format!("{status}: {answer}"));
+    }
+    Ok(answer)
 }
 
 impl Drop for App {

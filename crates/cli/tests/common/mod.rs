@@ -2,6 +2,9 @@
 //! real keychain (scripts/with-keyring.sh) and a temporary data directory.
 #![allow(dead_code)]
 
+#[path = "../../../core/tests/common/process.rs"]
+pub mod process;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -210,8 +213,11 @@ impl Cli {
                 .write_all(input.as_bytes())
                 .expect("write stdin");
         }
-        drop(child.stdin.take());
-        finish(child.wait_with_output().expect("wait"))
+        finish(process::output_of(
+            child,
+            process::CHILD_TIMEOUT,
+            &format!("latchkey {}", args.join(" ")),
+        ))
     }
 
     /// Adds the service as provider `name` (project `project`).

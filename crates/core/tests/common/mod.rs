@@ -2,6 +2,8 @@
 //! (scripts/with-keyring.sh), a SQLite catalog in a temporary directory.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::Path;
 use std::sync::Arc;
 

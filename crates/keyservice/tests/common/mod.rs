@@ -1,6 +1,9 @@
 //! A real key service on a loopback port for each test, and a client for it.
 #![allow(dead_code)]
 
+#[path = "../../../core/tests/common/process.rs"]
+pub mod process;
+
 use std::sync::Arc;
 
 use latchkey_keyservice::{start, Config, ManualClock, ShutdownHandle};
