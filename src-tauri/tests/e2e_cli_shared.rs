@@ -6,22 +6,8 @@ use std::process::Command;
 use std::time::Duration;
 
 mod webdriver;
-use webdriver::{output_within, App, By};
+use webdriver::{cli_binary, output_within, App, By};
 
-/// The CLI binary beside this package's binary, as `cargo test
-/// --workspace` built it. A test does not build it: with only this package
-/// under test, build it first (`cargo build -p latchkey-cli --features
-/// failpoints`, the features its own tests build it with).
-fn cli_binary() -> PathBuf {
-    let desktop = PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
-    let cli = desktop.with_file_name("latchkey");
-    assert!(
-        cli.is_file(),
-        "{} is not built: run `cargo test --workspace`, or `cargo build -p latchkey-cli --features failpoints` first",
-        cli.display()
-    );
-    cli
-}
 
 fn cli(data: &Path, args: &[&str]) -> (i32, String, String) {
     let out = output_within(

@@ -25,34 +25,11 @@ use latchkey_keyservice::{start, Config, ShutdownHandle};
 use serde_json::{json, Value};
 
 mod webdriver;
-use webdriver::{clipboard_text, key_row, App, By};
+use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By};
 
 const ADMIN: &str = "e2e-flows-admin-token";
 const WRONG_ADMIN: &str = "e2e-flows-mistyped-token";
 
-/// The CLI binary beside this package's binary, built with failpoints when
-/// it is older (as e2e_cli_shared.rs finds it).
-fn cli_binary() -> PathBuf {
-    let desktop = PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
-    let cli = desktop.with_file_name("latchkey");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if modified(&cli) < modified(&desktop) {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-p",
-                "latchkey-cli",
-                "--bin",
-                "latchkey",
-                "--features",
-                "failpoints",
-            ])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "could not build the CLI");
-    }
-    cli
-}
 
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
@@ -493,12 +470,13 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     canaries.extend([manual_old.clone(), manual_new]);
 
     // ---- A .env in a git repository, plus a two-item checklist ----
-    let git = Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(repo.path())
-        .status()
-        .expect("git init");
-    assert!(git.success());
+    let git = output_within(
+        Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(repo.path()),
+        Duration::from_secs(30),
+    );
+    assert!(git.status.success());
     let repo_env = repo.path().join(".env");
     std::fs::write(
         &repo_env,
@@ -523,12 +501,14 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     );
     assert!(!repo.path().join(".gitignore").exists());
     let check_ignore = || {
-        Command::new("git")
-            .args(["check-ignore", "-q", ".env"])
-            .current_dir(repo.path())
-            .status()
-            .expect("git check-ignore")
-            .success()
+        output_within(
+            Command::new("git")
+                .args(["check-ignore", "-q", ".env"])
+                .current_dir(repo.path()),
+            Duration::from_secs(30),
+        )
+        .status
+        .success()
     };
     assert!(!check_ignore(), "git does not ignore the .env yet");
     app.click(By::button("Add to .gitignore")).await;
@@ -651,14 +631,15 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     // ---- A terminal's rotation killed mid-way ----
     let plain_env = plain.path().join(".env");
     std::fs::write(&plain_env, format!("ACME_API_KEY={backend_old}\n")).expect("write .env");
-    let killed = Command::new(cli_binary())
-        .args(["rotate", "backend", "--dotenv"])
-        .arg(&plain_env)
-        .arg("--yes")
-        .env("LATCHKEY_DATA_DIR", data.path())
-        .env("FAILPOINTS", "rotation::verify::before=return")
-        .output()
-        .expect("run latchkey");
+    let killed = output_within(
+        Command::new(cli_binary())
+            .args(["rotate", "backend", "--dotenv"])
+            .arg(&plain_env)
+            .arg("--yes")
+            .env("LATCHKEY_DATA_DIR", data.path())
+            .env("FAILPOINTS", "rotation::verify::before=return"),
+        Duration::from_secs(120),
+    );
     let mut cli_output = String::from_utf8_lossy(&killed.stdout).into_owned();
     cli_output.push_str(&String::from_utf8_lossy(&killed.stderr));
     use std::os::unix::process::ExitStatusExt;

@@ -13,6 +13,21 @@ use serde_json::{json, Value};
 mod process;
 pub use process::{output_within, wait_within};
 
+/// The CLI binary beside this package's binary, as `cargo test
+/// --workspace` built it. A test does not build it: with only this package
+/// under test, build it first (`cargo build -p latchkey-cli --features
+/// failpoints`, the features its own tests build it with).
+pub fn cli_binary() -> std::path::PathBuf {
+    let desktop = std::path::PathBuf::from(env!("CARGO_BIN_EXE_latchkey-desktop"));
+    let cli = desktop.with_file_name("latchkey");
+    assert!(
+        cli.is_file(),
+        "{} is not built: run `cargo test --workspace`, or `cargo build -p latchkey-cli --features failpoints` first",
+        cli.display()
+    );
+    cli
+}
+
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How often waits look again: short, so the launch benchmark's figures are
 /// not rounded up to the next look.
