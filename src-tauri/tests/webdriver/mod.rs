@@ -116,6 +116,15 @@ impl App {
         env: &[(&str, &str)],
         ready: By,
     ) -> Self {
+        let mut app = Self::start_driver(data_dir, env).await;
+        app.start_session(binary).await;
+        app.wait_for(ready, Duration::from_secs(60)).await;
+        app
+    }
+
+    /// Starts tauri-driver (and its WebKitWebDriver) with these extra env
+    /// vars, and returns once it accepts connections; no app runs yet.
+    pub async fn start_driver(data_dir: &Path, env: &[(&str, &str)]) -> Self {
         // Single-instance: a Latchkey still exiting would take this launch
         // for a second instance. Wait until the last one is gone.
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -144,7 +153,7 @@ impl App {
         let driver = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start {driver_bin}: {e} (cargo install tauri-driver)")
         });
-        let mut app = Self {
+        let app = Self {
             http: reqwest::Client::builder()
                 .no_proxy()
                 // A session that never comes up fails the test, not hangs it.
@@ -158,17 +167,31 @@ impl App {
             data_dir: data_dir.to_path_buf(),
             native_port: native,
         };
+        // Up once tauri-driver and the WebKitWebDriver behind it both answer,
+        // so what follows (the launch benchmark's clock) excludes their start.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app
-            .http
-            .get(format!("{}/status", app.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "tauri-driver did not start");
-            tokio::time::sleep(POLL).await;
+        for base in [app.base.clone(), format!("http://127.0.0.1:{native}")] {
+            while !app
+                .http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "{driver_bin} did not start ({base})"
+                );
+                tokio::time::sleep(POLL).await;
+            }
         }
+        app
+    }
+
+    /// Creates the WebDriver session, which spawns `binary`; returns once
+    /// the driver answered (the app is up, its page may still be loading).
+    pub async fn start_session(&mut self, binary: &str) {
+        let app = self;
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "wry",
             "tauri:options": { "application": binary }
@@ -191,8 +214,6 @@ impl App {
             .unwrap_or_else(|| panic!("no session: {answer}"))
             .to_owned();
         app.base = format!("{}/session/{session}", app.base);
-        app.wait_for(ready, Duration::from_secs(60)).await;
-        app
     }
 
     async fn raw(&self, method: &str, path: &str, body: Option<Value>) -> Value {
