@@ -1,16 +1,20 @@
 //! Seeds a catalog with many keys for the UI benchmarks: one provider that
 //! cannot be reached (so listing uses the catalog) and `n` keys with varied
-//! names, environments and env vars.
+//! names, environments and env vars. Returns the keys, so a benchmark can
+//! work out what the app should show.
 
 use latchkey_core::catalog::{Catalog, KeyRecord, ProviderKind, ProviderRecord};
 
-pub fn seed(dir: &std::path::Path, n: usize) {
+/// The seeded provider's name, as the keys list shows it.
+pub const PROVIDER_NAME: &str = "Bench";
+
+pub fn seed(dir: &std::path::Path, n: usize) -> Vec<KeyRecord> {
     let mut catalog = Catalog::open(&dir.join("catalog.db")).expect("catalog");
     catalog
         .insert_provider(&ProviderRecord {
             id: "bench-provider".into(),
             kind: ProviderKind::Keyservice,
-            name: "Bench".into(),
+            name: PROVIDER_NAME.into(),
             base_url: "http://127.0.0.1:9".into(),
             project: "bench".into(),
             is_demo: false,
@@ -42,4 +46,16 @@ pub fn seed(dir: &std::path::Path, n: usize) {
         })
         .collect();
     catalog.insert_keys(&keys).expect("keys");
+    keys
+}
+
+/// The keys in the order the keys list shows them: the catalog's, newest
+/// first, then by name (bytewise, as SQLite compares).
+pub fn listed(mut keys: Vec<KeyRecord>) -> Vec<KeyRecord> {
+    keys.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    keys
 }

@@ -124,6 +124,13 @@ fn pids_matching(needle: &str, env: Option<&str>) -> Vec<String> {
         .collect()
 }
 
+fn caps_for(binary: &str) -> Value {
+    json!({ "capabilities": { "alwaysMatch": {
+        "browserName": "wry",
+        "tauri:options": { "application": binary }
+    } } })
+}
+
 fn kill_pids(pids: &[String]) {
     if !pids.is_empty() {
         let _ = output_within(
@@ -152,33 +159,15 @@ impl App {
         while !pids_matching("latchkey-desktop", None).is_empty() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let log_dir = tempfile::tempdir().expect("log dir");
-        let log = log_dir.path().join("app.log");
-        let mut app = Self {
-            http: reqwest::Client::builder()
-                .no_proxy()
-                // A command that never answers fails the test, not hangs it.
-                .timeout(Duration::from_secs(90))
-                .build()
-                .expect("client"),
-            base: String::new(),
-            driver: None,
-            log,
-            _log_dir: log_dir,
-            data_dir: data_dir.to_path_buf(),
-            native_port: 0,
-        };
-        let caps = json!({ "capabilities": { "alwaysMatch": {
-            "browserName": "wry",
-            "tauri:options": { "application": binary }
-        } } });
+        let mut app = Self::unstarted(data_dir);
+        let caps = caps_for(binary);
         // Under load the first screen can be slow to come up: each attempt
         // is bounded, and a failed one is cleared away (driver, its
         // WebKitWebDriver, the app) before a fresh driver tries again.
         let mut failures = Vec::new();
         for attempt in 1..=SESSION_ATTEMPTS {
-            let started = match app.start_driver(env).await {
-                Ok(()) => app.start_session(&caps).await,
+            let started = match app.spawn_driver(env).await {
+                Ok(()) => app.new_session(&caps).await,
                 Err(e) => Err(e),
             };
             match started {
@@ -200,9 +189,52 @@ impl App {
         )
     }
 
+    /// No driver, no session yet.
+    fn unstarted(data_dir: &Path) -> Self {
+        let log_dir = tempfile::tempdir().expect("log dir");
+        let log = log_dir.path().join("app.log");
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                // A command that never answers fails the test, not hangs it.
+                .timeout(Duration::from_secs(90))
+                .build()
+                .expect("client"),
+            base: String::new(),
+            driver: None,
+            log,
+            _log_dir: log_dir,
+            data_dir: data_dir.to_path_buf(),
+            native_port: 0,
+        }
+    }
+
+    /// Starts tauri-driver (and its WebKitWebDriver) with these extra env
+    /// vars, and returns once both answer; no app runs yet (the launch
+    /// benchmark's clock starts after this).
+    pub async fn start_driver(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut app = Self::unstarted(data_dir);
+        if let Err(e) = app.spawn_driver(env).await {
+            panic!("{e}");
+        }
+        app
+    }
+
+    /// Creates the WebDriver session, which spawns `binary`; returns once
+    /// the driver answered (the app is up, its page may still be loading).
+    pub async fn start_session(&mut self, binary: &str) {
+        match self.new_session(&caps_for(binary)).await {
+            Ok(session) => self.base = format!("{}/session/{session}", self.base),
+            Err(e) => panic!(
+                "the app's session did not start ({e}); the log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            ),
+        }
+    }
+
     /// Starts tauri-driver on fresh ports (its output appended to the log)
     /// and waits, bounded, until it answers.
-    async fn start_driver(&mut self, env: &[(&str, &str)]) -> Result<(), String> {
+    async fn spawn_driver(&mut self, env: &[(&str, &str)]) -> Result<(), String> {
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -230,24 +262,27 @@ impl App {
         self.driver = Some(driver);
         self.base = format!("http://127.0.0.1:{port}");
         self.native_port = native;
+        // Up once tauri-driver and the WebKitWebDriver behind it both answer.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while self
-            .http
-            .get(format!("{}/status", self.base))
-            .send()
-            .await
-            .is_err()
-        {
-            if Instant::now() >= deadline {
-                return Err("tauri-driver did not answer within 30 s".into());
+        for base in [self.base.clone(), format!("http://127.0.0.1:{native}")] {
+            while !self
+                .http
+                .get(format!("{base}/status"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                if Instant::now() >= deadline {
+                    return Err(format!("{driver_bin} did not answer within 30 s ({base})"));
+                }
+                tokio::time::sleep(POLL).await;
             }
-            tokio::time::sleep(POLL).await;
         }
         Ok(())
     }
 
     /// One bounded attempt at a new session; its id, or why not.
-    async fn start_session(&self, caps: &Value) -> Result<String, String> {
+    async fn new_session(&self, caps: &Value) -> Result<String, String> {
         let sent = self
             .http
             .post(format!("{}/session", self.base))
