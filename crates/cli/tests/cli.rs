@@ -297,22 +297,7 @@ async fn failures_name_their_code_and_exit_code() {
     assert_eq!(service.verify_status(&reader).await, 200);
 
     // A read-only key is a valid key, so the service answers 403, not 401.
-    let add = cli.run_with(
-        &[
-            "providers",
-            "add",
-            "--kind",
-            "keyservice",
-            "--name",
-            "read-only",
-            "--base-url",
-            &service.base,
-            "--project",
-            "web",
-        ],
-        &[],
-        Some(&reader),
-    );
+    let add = cli.add_keyservice(&service.base, "read-only", "web", &reader);
     let test = cli.run(&["providers", "test", "read-only"]);
     let refused = if add.code == Some(0) { &test } else { &add };
     assert_eq!(refused.code, Some(4), "{add:#?}\n{test:#?}");

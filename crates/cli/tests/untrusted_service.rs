@@ -90,23 +90,7 @@ async fn a_hostile_service_cannot_reach_the_terminal_or_the_catalog() {
     let base = fake_service().await;
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
-    cli.run_with(
-        &[
-            "providers",
-            "add",
-            "--kind",
-            "keyservice",
-            "--name",
-            "fake",
-            "--base-url",
-            &base,
-            "--project",
-            "web",
-        ],
-        &[],
-        Some("fake-admin-token"),
-    )
-    .ok();
+    cli.add_keyservice(&base, "fake", "web", "fake-admin-token").ok();
 
     let mut runs = Vec::new();
     let created = cli.run(&["create", "--provider", "fake", "--name", "deploy"]);
@@ -211,22 +195,7 @@ async fn a_revoke_the_service_does_not_honour_and_a_web_page_are_named() {
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
     for (name, project) in [("cache", "web"), ("page", "page")] {
-        cli.run_with(
-            &[
-                "providers",
-                "add",
-                "--kind",
-                "keyservice",
-                "--name",
-                name,
-                "--base-url",
-                &base,
-                "--project",
-                project,
-            ],
-            &[],
-            Some("fake-admin-token"),
-        );
+        cli.add_keyservice(&base, name, project, "fake-admin-token");
     }
     let page = cli.run(&["providers", "test", "page"]);
     assert_eq!(page.code, Some(4), "{page:#?}");

@@ -222,6 +222,11 @@ impl Cli {
 
     /// Adds the service as provider `name` (project `project`).
     pub fn add_provider(&self, service: &Service, name: &str, project: &str) {
+        self.add_keyservice(&service.base, name, project, ADMIN).ok();
+    }
+
+    /// `providers add --kind keyservice` for any base URL, the token on stdin.
+    pub fn add_keyservice(&self, base: &str, name: &str, project: &str, token: &str) -> Run {
         self.run_with(
             &[
                 "providers",
@@ -231,14 +236,13 @@ impl Cli {
                 "--name",
                 name,
                 "--base-url",
-                &service.base,
+                base,
                 "--project",
                 project,
             ],
             &[],
-            Some(ADMIN),
+            Some(token),
         )
-        .ok();
     }
 
     /// Creates a key; returns its secret (printed once on stdout).
