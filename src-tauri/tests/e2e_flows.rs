@@ -722,7 +722,8 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         "IPC capture saw too little: {}",
         ipc_answers.len()
     );
-    assert!(!app_output.is_empty(), "the app's stderr was not captured");
+    // (Where the app's stdout and stderr go was checked while it ran:
+    // `assert_output_captured`; either may be empty.)
     app_output.push_str(&std::fs::read_to_string(&stdout).expect("the app's stdout"));
     for canary in &canaries {
         let mut needles = vec![canary.as_str()];
