@@ -1,13 +1,12 @@
 //! The desktop app and the `latchkey` CLI see the same vault: same keychain
 //! entries, same catalog, same Demo provider, both running at once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 mod webdriver;
 use webdriver::{cli_binary, output_within, App, By};
-
 
 fn cli(data: &Path, args: &[&str]) -> (i32, String, String) {
     let out = output_within(

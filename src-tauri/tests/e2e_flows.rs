@@ -30,7 +30,6 @@ use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By};
 const ADMIN: &str = "e2e-flows-admin-token";
 const WRONG_ADMIN: &str = "e2e-flows-mistyped-token";
 
-
 /// Every file under `dir` (recursively) whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut hits = Vec::new();

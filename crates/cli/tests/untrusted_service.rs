@@ -90,7 +90,8 @@ async fn a_hostile_service_cannot_reach_the_terminal_or_the_catalog() {
     let base = fake_service().await;
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
-    cli.add_keyservice(&base, "fake", "web", "fake-admin-token").ok();
+    cli.add_keyservice(&base, "fake", "web", "fake-admin-token")
+        .ok();
 
     let mut runs = Vec::new();
     let created = cli.run(&["create", "--provider", "fake", "--name", "deploy"]);

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 #[path = "../../../crates/core/tests/common/process.rs"]
 mod process;
+#[allow(unused_imports)]
 pub use process::{output_within, wait_within};
 
 /// The CLI binary beside this package's binary, as `cargo test

@@ -222,7 +222,8 @@ impl Cli {
 
     /// Adds the service as provider `name` (project `project`).
     pub fn add_provider(&self, service: &Service, name: &str, project: &str) {
-        self.add_keyservice(&service.base, name, project, ADMIN).ok();
+        self.add_keyservice(&service.base, name, project, ADMIN)
+            .ok();
     }
 
     /// `providers add --kind keyservice` for any base URL, the token on stdin.
