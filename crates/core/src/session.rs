@@ -33,7 +33,9 @@ pub struct Session {
 }
 
 impl Session {
-    /// Stops serving the Demo (it saved its state on every change).
+    /// The vault and, when this process serves the Demo, its handle: the
+    /// caller keeps the handle for as long as it serves (dropping it stops
+    /// the service).
     pub fn into_parts(self) -> (Arc<Vault>, Option<ShutdownHandle>) {
         (self.vault, self.demo)
     }
