@@ -34,4 +34,34 @@ for _ in $(seq 50); do
         2>/dev/null | grep -q "boolean false" && break
     sleep 0.1
 done
+# Should the daemon ever go away mid-run (seen once under heavy parallel
+# load), D-Bus would start a fresh one for the next caller under the bus's
+# own environment: the user's HOME and a locked keyring. So the bus starts
+# daemons with our environment, and a watchdog restarts ours, unlocked, from
+# the same private keyring files (every stored item survives) and says so.
+dbus-update-activation-environment HOME XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME XDG_RUNTIME_DIR \
+    2>/dev/null || true
+keyring_pid() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+        org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null \
+        | awk '/uint32/ {print $2}'
+}
+daemon_pid=$(keyring_pid)
+if [ -n "$daemon_pid" ]; then
+    (
+        while sleep 0.5; do
+            kill -0 "$daemon_pid" 2>/dev/null && continue
+            echo "with-keyring.sh: gnome-keyring-daemon (pid $daemon_pid) is gone; restarting it unlocked" >&2
+            printf 'latchkey-test' | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null
+            for _ in $(seq 50); do
+                daemon_pid=$(keyring_pid)
+                [ -n "$daemon_pid" ] && break
+                sleep 0.1
+            done
+            [ -n "$daemon_pid" ] || { echo "with-keyring.sh: could not restart gnome-keyring-daemon" >&2; exit 1; }
+        done
+    ) &
+    watchdog=$!
+    trap 'kill "$watchdog" 2>/dev/null; rm -rf "$tmp_home"' EXIT
+fi
 "$@"
