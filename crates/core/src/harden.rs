@@ -11,6 +11,12 @@
 //!   the pending clipboard clears before the process ends (see
 //!   [`crate::clipboard::clear_pending`]).
 //!
+//! Test-only escape (debug builds only): `LATCHKEY_TEST_DUMPABLE=1` keeps the
+//! process dumpable (core limit 0 still applies), so the memory canary tests
+//! (src-tauri/tests/e2e_memory.rs, crates/cli/tests/memory_canary.rs) can
+//! read `/proc/PID/mem` as the same non-root user. Release builds
+//! (`debug_assertions` off) ignore the variable.
+//!
 //! It never fails the program: a platform that refuses a setting keeps
 //! running with what it got (the calls cannot fail on Linux as used here).
 
@@ -31,7 +37,7 @@ fn no_core_dumps() {
         },
     );
     #[cfg(target_os = "linux")]
-    {
+    if !test_keeps_dumpable() {
         use rustix::process::{set_dumpable_behavior, DumpableBehavior};
         let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
     }
@@ -39,6 +45,12 @@ fn no_core_dumps() {
 
 #[cfg(not(unix))]
 fn no_core_dumps() {}
+
+/// `LATCHKEY_TEST_DUMPABLE=1` in a debug build; always false in release.
+#[cfg(target_os = "linux")]
+fn test_keeps_dumpable() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("LATCHKEY_TEST_DUMPABLE").is_some_and(|v| v == "1")
+}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
