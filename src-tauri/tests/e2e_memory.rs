@@ -18,7 +18,7 @@ mod webdriver;
 use webdriver::{clipboard_text, App, By};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_create_copy_and_clear_the_app_holds_no_copy_of_the_key() {
+async fn after_create_copy_and_clear_the_app_holds_no_more_copies_of_the_key_than_measured() {
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch(
         env!("CARGO_BIN_EXE_latchkey-desktop"),

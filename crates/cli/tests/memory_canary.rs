@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_rotation_the_cli_holds_no_copy_of_the_old_or_new_key() {
+async fn after_a_rotation_the_cli_holds_no_more_copies_of_the_keys_than_measured() {
     let service = key_service(false).await;
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
