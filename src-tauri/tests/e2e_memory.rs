@@ -106,8 +106,8 @@ async fn after_create_copy_and_clear_the_app_holds_no_more_copies_of_the_key_tha
 
     // Not 0 yet (issue 16 item 10 asks for 0). Measured: 2 copies in one
     // run before the in-process Demo key service zeroized its full keys and
-    // its create answer; 1, 1, 1, 1 and 2 in five runs since, so that
-    // change is not shown to help. The copies are already there right after
+    // its create answer; 1, 1, 2 and 1 in four runs since, so that change
+    // is not shown to help. The copies are already there right after
     // the create, at the same addresses after the copy and the clear, so
     // the clipboard handoff leaves none; the Demo's idempotency record is
     // not one of them (a run without it still found 1). Suspected, not
