@@ -74,7 +74,7 @@ async fn after_a_rotation_the_cli_holds_no_more_copies_of_the_keys_than_measured
 
     // Not 0 yet (issue 16 item 10 asks for 0): measured 1 copy of the old
     // key (main [heap]) and 0 or 1 of the new one (a worker thread's arena)
-    // over three runs, before and after the .env buffers were zeroized.
+    // over four runs, before and after the .env buffers were zeroized.
     // Suspected, not yet confirmed by experiment: buffers Latchkey cannot
     // wipe without `unsafe` — dotenvy's BufReader (the file as read) and
     // hyper's connection buffers (the verify's Authorization header). The bound is
