@@ -13,6 +13,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Every freed heap block is wiped (see `latchkey_core::harden`).
+#[global_allocator]
+static ALLOC: latchkey_core::harden::ZeroOnFree = latchkey_core::harden::ZERO_ON_FREE;
+
 fn main() -> ExitCode {
     latchkey_core::harden::process();
     latchkey_core::rotation::driver::setup_failpoints();

@@ -11,6 +11,12 @@
 //!   the pending clipboard clears before the process ends (see
 //!   [`crate::clipboard::clear_pending`]).
 //!
+//! - Freed memory is wiped: both binaries install [`ZeroOnFree`] as their
+//!   global allocator, so a buffer that held a key (an HTTP answer, a parsed
+//!   `.env`, a D-Bus reply, a JSON string) is zeroed when it is freed or
+//!   moved by a reallocation, not left in the heap for a later reader.
+//!   `Secret` zeroizes itself too; this covers the copies other crates make.
+//!
 //! Test-only escape (debug builds only): `LATCHKEY_TEST_DUMPABLE=1` keeps the
 //! process dumpable (core limit 0 still applies), so the memory canary tests
 //! (src-tauri/tests/e2e_memory.rs, crates/cli/tests/memory_canary.rs) can
@@ -19,6 +25,14 @@
 //!
 //! It never fails the program: a platform that refuses a setting keeps
 //! running with what it got (the calls cannot fail on Linux as used here).
+
+/// The global allocator of both binaries: the system allocator, with every
+/// block zeroed when it is freed (and when a reallocation moves it). In
+/// `main.rs`: `#[global_allocator] static ALLOC: ZeroOnFree = ZERO_ON_FREE;`
+pub type ZeroOnFree = zalloc::ZeroizingAlloc<std::alloc::System>;
+
+/// See [`ZeroOnFree`].
+pub const ZERO_ON_FREE: ZeroOnFree = zalloc::ZeroizingAlloc(std::alloc::System);
 
 /// Hardens the current process; see the module docs.
 pub fn process() {
