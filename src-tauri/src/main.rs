@@ -19,6 +19,10 @@ use latchkey_core::catalog::Actor;
 use latchkey_core::session::{self, Demo};
 use latchkey_core::{Error, Vault};
 use latchkey_keyservice::ShutdownHandle;
+
+/// Every freed heap block is wiped (see `latchkey_core::harden`).
+#[global_allocator]
+static ALLOC: latchkey_core::harden::ZeroOnFree = latchkey_core::harden::ZERO_ON_FREE;
 use tauri::Manager;
 
 use crate::ipc::CommandError;

@@ -11,8 +11,28 @@
 //!   the pending clipboard clears before the process ends (see
 //!   [`crate::clipboard::clear_pending`]).
 //!
+//! - Freed memory is wiped: both binaries install [`ZeroOnFree`] as their
+//!   global allocator, so a buffer that held a key (an HTTP answer, a parsed
+//!   `.env`, a D-Bus reply, a JSON string) is zeroed when it is freed or
+//!   moved by a reallocation, not left in the heap for a later reader.
+//!   `Secret` zeroizes itself too; this covers the copies other crates make.
+//!
+//! Test-only escape (debug builds only): `LATCHKEY_TEST_DUMPABLE=1` keeps the
+//! process dumpable (core limit 0 still applies), so the memory canary tests
+//! (src-tauri/tests/e2e_memory.rs, crates/cli/tests/memory_canary.rs) can
+//! read `/proc/PID/mem` as the same non-root user. Release builds
+//! (`debug_assertions` off) ignore the variable.
+//!
 //! It never fails the program: a platform that refuses a setting keeps
 //! running with what it got (the calls cannot fail on Linux as used here).
+
+/// The global allocator of both binaries: the system allocator, with every
+/// block zeroed when it is freed (and when a reallocation moves it). In
+/// `main.rs`: `#[global_allocator] static ALLOC: ZeroOnFree = ZERO_ON_FREE;`
+pub type ZeroOnFree = zalloc::ZeroizingAlloc<std::alloc::System>;
+
+/// See [`ZeroOnFree`].
+pub const ZERO_ON_FREE: ZeroOnFree = zalloc::ZeroizingAlloc(std::alloc::System);
 
 /// Hardens the current process; see the module docs.
 pub fn process() {
@@ -31,7 +51,7 @@ fn no_core_dumps() {
         },
     );
     #[cfg(target_os = "linux")]
-    {
+    if !test_keeps_dumpable() {
         use rustix::process::{set_dumpable_behavior, DumpableBehavior};
         let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
     }
@@ -39,6 +59,12 @@ fn no_core_dumps() {
 
 #[cfg(not(unix))]
 fn no_core_dumps() {}
+
+/// `LATCHKEY_TEST_DUMPABLE=1` in a debug build; always false in release.
+#[cfg(target_os = "linux")]
+fn test_keeps_dumpable() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("LATCHKEY_TEST_DUMPABLE").is_some_and(|v| v == "1")
+}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {

@@ -303,9 +303,16 @@ async fn create_key(
             return Err(e);
         }
     }
+    // The answer holds the full key: its bytes are zeroized once the
+    // server has written them (the body's owner drops with the last
+    // reference to them).
+    let body = serde_json::to_vec(&created.key.to_object(Some(&created.full)))
+        .map(zeroize::Zeroizing::new)
+        .map_err(|_| ApiError::internal("the answer could not be written"))?;
     Ok((
         StatusCode::CREATED,
-        Json(created.key.to_object(Some(&created.full))),
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from(axum::body::Bytes::from_owner(body)),
     )
         .into_response())
 }

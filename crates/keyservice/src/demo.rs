@@ -30,6 +30,9 @@ use crate::server::{start_owned, Config, ShutdownHandle, StartError};
 /// before giving up.
 pub const JOIN_WAIT: Duration = Duration::from_secs(5);
 
+/// How long the Demo holds a created key for an idempotent replay.
+pub const DEMO_REPLAY_KEY_TTL: Duration = Duration::from_secs(10);
+
 /// What [`start_demo`] did.
 #[derive(Debug)]
 #[must_use = "dropping a Started handle stops the service"]
@@ -179,6 +182,11 @@ async fn serve_locked(
 ) -> Result<DemoService, StartError> {
     let mut config = Config::new(admin_token);
     config.data_file = Some(data_file);
+    // The Demo runs inside the app (or the CLI) that is its client: a lost
+    // answer is retried within seconds, and a held key would sit in that
+    // client's memory. A later replay gets IDEMPOTENCY_REPLAY_UNAVAILABLE,
+    // which the client's create journal handles (revoke by name and time).
+    config.replay_key_ttl = DEMO_REPLAY_KEY_TTL;
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let (addr, handle) = start_owned(listener, config, Some(lock)).await?;
     persist::write_atomic(addr_path, format!("{addr}\n").as_bytes()).map_err(|e| {

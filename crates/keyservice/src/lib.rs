@@ -22,6 +22,6 @@ pub mod state;
 pub use auth_limit::AuthFailureLimit;
 pub use chaos::Phase;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use demo::{start_demo, DemoService, JOIN_WAIT};
+pub use demo::{start_demo, DemoService, DEMO_REPLAY_KEY_TTL, JOIN_WAIT};
 pub use server::{start, Config, ShutdownHandle, StartError};
 pub use state::{RateLimit, ACTIVE_KEY_LIMIT};

@@ -92,9 +92,16 @@ pub fn hashes_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// The full key of a freshly created key. Its `Debug` is redacted.
+/// The full key of a freshly created key. Its `Debug` is redacted; it is
+/// zeroized on drop.
 #[derive(Clone, PartialEq, Eq)]
 pub struct FullKey(String);
+
+impl Drop for FullKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl FullKey {
     pub fn generate() -> Self {
@@ -226,6 +233,15 @@ pub struct KeyObject {
     pub request_count: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+}
+
+/// A just-created key's object holds the full key: zeroized on drop.
+impl Drop for KeyObject {
+    fn drop(&mut self) {
+        if let Some(key) = &mut self.key {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
 }
 
 #[cfg(test)]

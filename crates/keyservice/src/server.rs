@@ -42,8 +42,13 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// How often usage counters (`last_used_at`, `request_count`) are saved.
+    /// How often usage counters (`last_used_at`, `request_count`) are saved
+    /// (and full keys past `replay_key_ttl` dropped).
     pub flush_interval: Duration,
+    /// How long a create's full key is held in memory so an idempotent
+    /// replay can show it again; at most the 24 h idempotency window (the
+    /// default). Later replays answer 409 `IDEMPOTENCY_REPLAY_UNAVAILABLE`.
+    pub replay_key_ttl: Duration,
 }
 
 impl Config {
@@ -58,6 +63,7 @@ impl Config {
             clock: Arc::new(SystemClock),
             max_body_bytes: 16 * 1024,
             flush_interval: Duration::from_secs(1),
+            replay_key_ttl: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -73,6 +79,7 @@ impl fmt::Debug for Config {
             .field("auth_failure_limit", &self.auth_failure_limit)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("flush_interval", &self.flush_interval)
+            .field("replay_key_ttl", &self.replay_key_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -202,7 +209,7 @@ pub(crate) async fn start_owned(
     if config.admin_token.is_empty() {
         return Err(StartError::EmptyAdminToken);
     }
-    let state = match &config.data_file {
+    let mut state = match &config.data_file {
         Some(path) => match persist::load(path).map_err(StartError::DataFile)? {
             Some(snapshot) => State::restore(&config.admin_token, config.rate_limit, snapshot)
                 .map_err(StartError::DataFile)?,
@@ -210,6 +217,9 @@ pub(crate) async fn start_owned(
         },
         None => State::new(&config.admin_token, config.rate_limit),
     };
+    state.set_replay_key_ttl(
+        time::Duration::try_from(config.replay_key_ttl).unwrap_or(time::Duration::MAX),
+    );
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let service = Arc::new(Service {
@@ -318,7 +328,11 @@ async fn flush_periodically(
         tokio::select! {
             _ = stop_requested(&mut stopped) => return,
             _ = tick.tick() => {
-                let dirty = service.state().dirty;
+                let dirty = {
+                    let mut state = service.state();
+                    state.forget_replay_keys(service.clock.now());
+                    state.dirty
+                };
                 if dirty {
                     let _ = service.persist().await;
                 }

@@ -124,6 +124,9 @@ pub struct State {
     idempotency: HashMap<(String, String), IdempotencyRecord>,
     buckets: HashMap<String, Bucket>,
     seq: u64,
+    /// How long a create's full key stays in memory for an idempotent
+    /// replay (see [`State::forget_replay_keys`]).
+    replay_key_ttl: Duration,
     /// Changed since the last snapshot was taken.
     pub dirty: bool,
 }
@@ -138,7 +141,27 @@ impl State {
             idempotency: HashMap::new(),
             buckets: HashMap::new(),
             seq: 0,
+            replay_key_ttl: IDEMPOTENCY_WINDOW,
             dirty: false,
+        }
+    }
+
+    /// Keeps a create's full key for replays only this long (at most the
+    /// idempotency window); later replays answer 409
+    /// `IDEMPOTENCY_REPLAY_UNAVAILABLE`, as after a restart.
+    pub fn set_replay_key_ttl(&mut self, ttl: Duration) {
+        self.replay_key_ttl = ttl.min(IDEMPOTENCY_WINDOW);
+    }
+
+    /// Drops (and so zeroizes) every full key held for a replay longer than
+    /// the replay TTL. The record itself stays for the idempotency window,
+    /// so a late retry is still recognised and never creates a second key.
+    pub fn forget_replay_keys(&mut self, now: OffsetDateTime) {
+        let ttl = self.replay_key_ttl;
+        for rec in self.idempotency.values_mut() {
+            if now - rec.at >= ttl {
+                rec.full = None;
+            }
         }
     }
 
@@ -293,6 +316,7 @@ impl State {
     ) -> Result<Created, ApiError> {
         self.idempotency
             .retain(|_, rec| now - rec.at < IDEMPOTENCY_WINDOW);
+        self.forget_replay_keys(now);
         let fingerprint = request.fingerprint();
         if let Some(idem) = idempotency_key {
             if let Some(rec) = self.idempotency.get(&(project.to_owned(), idem.to_owned())) {
@@ -447,6 +471,20 @@ mod tests {
 
     fn t0() -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid time")
+    }
+
+    #[test]
+    fn held_replay_keys_go_at_the_ttl_without_a_request() {
+        let mut s = State::new("admin", RateLimit::default());
+        s.set_replay_key_ttl(Duration::seconds(10));
+        s.create("p", &request("k"), Some("idem"), t0())
+            .expect("created");
+        let held = |s: &State| s.idempotency.values().filter(|r| r.full.is_some()).count();
+        s.forget_replay_keys(t0() + Duration::seconds(9));
+        assert_eq!(held(&s), 1, "dropped before the TTL");
+        s.forget_replay_keys(t0() + Duration::seconds(10));
+        assert_eq!(held(&s), 0, "still held at the TTL");
+        assert_eq!(s.idempotency.len(), 1, "the record itself stays");
     }
 
     #[test]
