@@ -32,7 +32,7 @@ area() {
 run_area() {
     case $1 in
         machine) area machine crates/core/src/rotation/mod.rs -- --lib ;;
-        http) area http crates/core/src/http.rs -- --lib --test untrusted_answers \
+        http) area http crates/core/src/http.rs -- --lib --test untrusted_answers --test http_policy \
             --test lost_answers --test loopback_proxy ;;
         dotenv) area dotenv crates/core/src/deploy/dotenv.rs -- --lib --test dotenv_props \
             --test dotenv_file ;;

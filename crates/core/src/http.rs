@@ -365,8 +365,9 @@ impl HttpEngine {
                 cap / 1024
             )));
         }
-        // Sized up front where the length is known, so growing the buffer
-        // leaves no stale copies of the body behind; the answer wipes it.
+        // Sized up front where the length is known. A buffer the growth
+        // below moves is wiped when freed (harden::ZeroOnFree in both
+        // binaries), and the answer wipes its body when dropped.
         let expected = response.content_length().unwrap_or(0) as usize;
         let mut answer = Answer::new(status, Vec::with_capacity(expected));
         while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
@@ -375,14 +376,6 @@ impl HttpEngine {
                     "an answer larger than {} KiB",
                     cap / 1024
                 )));
-            }
-            if answer.body.capacity() - answer.body.len() < chunk.len() {
-                let mut bigger = Vec::with_capacity(
-                    (answer.body.len() + chunk.len()).max(2 * answer.body.capacity()),
-                );
-                bigger.extend_from_slice(&answer.body);
-                answer.body.zeroize();
-                answer.body = bigger;
             }
             answer.body.extend_from_slice(&chunk);
         }
@@ -416,6 +409,33 @@ pub fn parse_retry_after(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_is_full_jitter_between_half_and_the_doubling_ceiling() {
+        let policy = HttpPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            ..HttpPolicy::default()
+        };
+        let engine = HttpEngine::new("http://127.0.0.1:1", policy).expect("engine");
+        for (attempt, ceiling) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (9, 1000)] {
+            let waits: Vec<u128> = (0..200)
+                .map(|_| engine.backoff(attempt).as_millis())
+                .collect();
+            let (low, high) = (waits.iter().min().unwrap(), waits.iter().max().unwrap());
+            assert!(
+                *low >= ceiling / 2,
+                "attempt {attempt}: {low} ms < {} ms",
+                ceiling / 2
+            );
+            assert!(
+                *high <= ceiling,
+                "attempt {attempt}: {high} ms > {ceiling} ms"
+            );
+            // Jitter: 200 draws from ceiling/2..=ceiling are not all alike.
+            assert!(high > low, "attempt {attempt}: no jitter");
+        }
+    }
 
     #[test]
     fn only_https_or_loopback_http_is_allowed() {
