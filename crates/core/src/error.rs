@@ -352,8 +352,9 @@ mod tests {
 
     #[test]
     fn a_refused_transition_is_its_own_code() {
-        use crate::rotation::{next, Event, State};
-        let refused = next(State::Done, Event::RollbackRequested).expect_err("refused");
+        use crate::rotation::{next, Event, State, Strategy};
+        let refused =
+            next(Strategy::Overlap, State::Done, Event::RollbackRequested).expect_err("refused");
         let e = Error::from(refused);
         assert_eq!(e.code(), ErrorCode::TransitionRefused);
         assert_eq!(e.code().exit_kind(), ExitKind::Failed);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::lock::RotationLock;
-use super::{next, Event, State};
+use super::{next, Event, State, Strategy};
 use crate::catalog::ProviderKind;
 use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
@@ -106,10 +106,10 @@ pub fn no_progress(_: &RotationView) {}
 
 fn step_of(state: State) -> RotationStep {
     match state {
-        State::Planned | State::Created => RotationStep::Create,
+        State::Planned | State::Created | State::Rolled => RotationStep::Create,
         State::Stored => RotationStep::Deploy,
         State::Deployed => RotationStep::Verify,
-        State::Verified | State::OldRevoked => RotationStep::Revoke,
+        State::Verified | State::OldRevoked | State::OldDeactivated => RotationStep::Revoke,
         State::Done | State::RollingBack | State::RolledBack | State::Failed => {
             RotationStep::Finished
         }
@@ -135,6 +135,8 @@ fn summary_of(rec: &RotationRecord) -> String {
         State::RollingBack => "Rolling back: restoring the files and revoking the new key.".into(),
         State::RolledBack => "Rolled back: the old key is still in use; the new key was revoked.".into(),
         State::Failed => "The rollback could not finish. Fix the cause shown, then roll back again.".into(),
+        State::OldDeactivated => "Old key deactivated: delete it, or reactivate it to undo.".into(),
+        State::Rolled => "The key was rolled; saving the new key in the keychain.".into(),
     }
 }
 

@@ -72,7 +72,8 @@ impl Vault {
                     // The finish is a catalog write only: its intent, the
                     // write and its result commit together.
                     let mut done = rec.clone();
-                    done.state = next(done.state, Event::Finished).map_err(Error::from)?;
+                    done.state = next(Strategy::Overlap, done.state, Event::Finished)
+                        .map_err(Error::from)?;
                     done.error = None;
                     self.commit(|c, now| {
                         c.journal(&mut rec, now, "finish", "intent", "commit the new key")?;
@@ -92,6 +93,13 @@ impl Vault {
                 State::Done | State::RolledBack => {
                     self.clean_up_finished(&rec);
                     return self.rotation_view(&rec);
+                }
+                // Other strategies' states: this driver runs overlap only.
+                State::OldDeactivated | State::Rolled => {
+                    return Err(Error::Refused(format!(
+                        "overlap cannot resume {:?}",
+                        rec.state
+                    )))
                 }
                 State::RollingBack | State::Failed => {
                     self.rollback_steps(&mut rec, connection.as_ref(), progress)

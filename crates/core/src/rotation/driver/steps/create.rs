@@ -160,10 +160,12 @@ impl Vault {
         let mut after = rec.clone();
         let created_first = after.state == State::Planned;
         if created_first {
-            after.state = next(after.state, Event::NewKeyCreated).map_err(Error::from)?;
+            after.state =
+                next(Strategy::Overlap, after.state, Event::NewKeyCreated).map_err(Error::from)?;
         }
         let mut stored = after.clone();
-        stored.state = next(stored.state, Event::NewKeyStored).map_err(Error::from)?;
+        stored.state =
+            next(Strategy::Overlap, stored.state, Event::NewKeyStored).map_err(Error::from)?;
         stored.error = None;
         self.commit(|c, now| {
             if created_first {

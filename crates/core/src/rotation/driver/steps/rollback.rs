@@ -175,7 +175,8 @@ impl Vault {
             Ok(())
         } else {
             let reason = problems.join("; ");
-            rec.state = next(rec.state, Event::RollbackFailed).map_err(Error::from)?;
+            rec.state =
+                next(Strategy::Overlap, rec.state, Event::RollbackFailed).map_err(Error::from)?;
             let e = Error::RollbackFailed(reason);
             rec.error = Some(e.to_wire());
             self.journal(rec, "rollback", "failed", "rollback_failed")?;
