@@ -31,7 +31,7 @@ area() {
 
 run_area() {
     case $1 in
-        machine) area machine crates/core/src/rotation/mod.rs -- --lib ;;
+        machine) area machine 'crates/core/src/rotation/{machine,strategy}.rs' -- --lib ;;
         http) area http crates/core/src/http.rs -- --lib --test untrusted_answers --test http_policy \
             --test lost_answers --test loopback_proxy ;;
         dotenv) area dotenv crates/core/src/deploy/dotenv.rs -- --lib --test dotenv_props \
