@@ -23,6 +23,8 @@ macro_rules! with_commands {
             add_existing_key,
             audit_log,
             verify_audit_log,
+            activity,
+            export_activity,
             plan_rotation,
             run_rotation,
             rollback_rotation,

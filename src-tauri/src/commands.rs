@@ -5,7 +5,9 @@
 use latchkey_core::catalog::{AuditCheck, AuditEntry};
 use latchkey_core::reveal::RevealGrant;
 use latchkey_core::rotation::driver::RotationView;
-use latchkey_core::vault::{CreatedKey, KeyListing, KeyView, ProviderView};
+use latchkey_core::vault::{
+    ActivityRow, CreatedKey, ExportFormat, KeyListing, KeyView, ProviderView,
+};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -149,6 +151,37 @@ pub async fn audit_log(
 #[tauri::command]
 pub async fn verify_audit_log(state: State<'_, AppState>) -> CommandResult<AuditCheck> {
     Ok(state.vault().await?.verify_audit()?.into())
+}
+
+/// The audit log with key and service names (Activity screen).
+#[tauri::command]
+pub async fn activity(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+) -> CommandResult<Vec<ActivityRow>> {
+    Ok(state
+        .vault()
+        .await?
+        .activity(limit.unwrap_or(500) as usize)?)
+}
+
+/// Writes the whole audit log as CSV or JSON to the Downloads folder (the
+/// data folder when there is none); answers the file's path.
+#[tauri::command]
+pub async fn export_activity(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    format: ExportFormat,
+) -> CommandResult<String> {
+    use tauri::Manager;
+    let dir = app
+        .path()
+        .download_dir()
+        .ok()
+        .filter(|d| d.is_dir() || std::fs::create_dir_all(d).is_ok())
+        .unwrap_or_else(latchkey_core::paths::data_dir);
+    let path = state.vault().await?.export_activity(format, &dir)?;
+    Ok(path.display().to_string())
 }
 
 // ---- rotation wizard ----

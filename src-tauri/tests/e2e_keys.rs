@@ -130,6 +130,53 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     )
     .await;
 
+    // Activity names the key and the service (the log keeps ids), filters
+    // by action, and exports the whole log from Rust (no key inside).
+    app.click(By::button("Activity")).await;
+    let created_row = "//table[@aria-label='Audit log']//tr[td[normalize-space()='e2e deploy key'] and td[normalize-space()='Demo']]";
+    app.wait_for(By::xpath(created_row), Duration::from_secs(10))
+        .await;
+    let all_rows = "//table[@aria-label='Audit log']/tbody/tr";
+    let before = app
+        .execute(&format!(
+            "return document.evaluate(\"count({all_rows})\", document, null, XPathResult.NUMBER_TYPE, null).numberValue"
+        ))
+        .await;
+    let action = app
+        .text(By::xpath(&format!("({created_row})[last()]/td[3]")))
+        .await;
+    app.execute(&format!(
+        "const s = document.querySelector('select[aria-label=\"Filter by action\"]'); s.value = {action:?}; s.dispatchEvent(new Event('change'));"
+    ))
+    .await;
+    let after = app
+        .execute(&format!(
+            "return document.evaluate(\"count({all_rows}[td[3][normalize-space()!='{action}']])\", document, null, XPathResult.NUMBER_TYPE, null).numberValue"
+        ))
+        .await;
+    assert_eq!(
+        after,
+        json!(0),
+        "the filter left other actions ({before} rows before)"
+    );
+    app.click(By::button("Export CSV")).await;
+    let saved = app
+        .wait_for(
+            By::xpath("//*[@data-testid='export-path']"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let path = saved
+        .split_once(" to ")
+        .map(|(_, p)| p.trim().to_owned())
+        .expect("the export names its file");
+    let csv = std::fs::read_to_string(&path).expect("the export file");
+    assert!(csv.starts_with("seq,at,actor,action,key,service,"), "{csv}");
+    assert!(csv.contains("\"e2e deploy key\",\"Demo\""), "{csv}");
+    assert!(!csv.contains(&canary) && !csv.contains(&canary[12..]));
+    std::fs::remove_file(&path).ok();
+    app.click(By::button("Keys")).await;
+
     // Canary scan: IPC answers (only the reveal), logs, SQLite files.
     let answers = app.captured_ipc().await;
     let carrying: Vec<&Value> = answers

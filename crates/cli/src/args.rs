@@ -179,6 +179,12 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// The whole log with key and service names, to stdout, as CSV
+    /// (RFC 4180) or JSON.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: AuditFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,4 +206,11 @@ pub enum ProvidersCommand {
     Test {
         name: String,
     },
+}
+
+/// `latchkey audit export --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuditFormat {
+    Csv,
+    Json,
 }

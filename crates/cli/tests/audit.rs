@@ -125,3 +125,51 @@ fn audit_verify_reports_a_deleted_middle_row() {
     assert_eq!(run.code, Some(7), "{run:#?}");
     assert!(run.stderr.contains("Entry 2 was deleted"), "{run:#?}");
 }
+
+/// `audit` names keys and services (the log keeps ids), and `audit export`
+/// writes the whole log as CSV or JSON without the key's value.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_names_keys_and_services_and_exports_them() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("dir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "shop");
+    let secret = cli.create("acme", "billing worker", "ACME_KEY");
+    assert!(!secret.is_empty());
+
+    let listed = cli.run(&["audit", "--json"]);
+    listed.ok();
+    let rows = listed.json();
+    let create = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["key_name"] == "billing worker")
+        .unwrap_or_else(|| panic!("no row names the key: {rows:#}"));
+    assert_eq!(create["service_name"], "acme", "{create:#}");
+    assert!(create["key_id"].is_string(), "the id stays too: {create:#}");
+    let table = cli.run(&["audit"]);
+    table.ok();
+    assert!(table.stdout.contains("billing worker"), "{table:#?}");
+
+    let csv = cli.run(&["audit", "export", "--format", "csv"]);
+    csv.ok();
+    let mut lines = csv.stdout.split("\r\n");
+    assert_eq!(
+        lines.next(),
+        Some("seq,at,actor,action,key,service,detail,key_id,service_id,hash")
+    );
+    let body: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    assert_eq!(body.len(), rows.as_array().unwrap().len(), "{csv:#?}");
+    assert!(
+        body.iter()
+            .any(|l| l.contains("\"billing worker\",\"acme\"")),
+        "{csv:#?}"
+    );
+    let json = cli.run(&["audit", "export", "--format", "json"]);
+    json.ok();
+    assert_eq!(json.json(), rows, "the export is the whole log, named");
+    for out in [&listed, &table, &csv, &json] {
+        assert!(!out.stdout.contains(&secret) && !out.stderr.contains(&secret));
+    }
+}

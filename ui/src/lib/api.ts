@@ -7,6 +7,8 @@ import type { KeyView } from "./bindings/KeyView";
 import type { ProviderView } from "./bindings/ProviderView";
 import type { AuditEntry } from "./bindings/AuditEntry";
 import type { AuditCheck } from "./bindings/AuditCheck";
+import type { ActivityRow } from "./bindings/ActivityRow";
+import type { ExportFormat } from "./bindings/ExportFormat";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
 import type { ErrorCode } from "./bindings/ErrorCode";
@@ -31,6 +33,8 @@ export type {
   ProviderView,
   AuditEntry,
   AuditCheck,
+  ActivityRow,
+  ExportFormat,
   CreatedKey,
   WireError,
   ErrorCode,
@@ -91,6 +95,8 @@ export const api = {
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
   verifyAuditLog: () => call<AuditCheck>("verify_audit_log"),
+  activity: (limit?: number) => call<ActivityRow[]>("activity", { limit: limit ?? null }),
+  exportActivity: (format: ExportFormat) => call<string>("export_activity", { format }),
   planRotation: (input: RotationPlanInput) => call<RotationView>("plan_rotation", { input }),
   runRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
     call<RotationView>("run_rotation", { rotationId, onProgress: progressChannel(onProgress) }),

@@ -1,17 +1,41 @@
 // Display helpers for dates and badges.
+/** A local calendar date ("3 Dec 2026"); "—" for no date. */
 export function shortDate(iso: string | null): string {
   if (!iso) return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "—" : d.toISOString().slice(0, 10);
+  return Number.isNaN(d.getTime()) ? "—" : d.toLocaleDateString(undefined, { dateStyle: "medium" });
 }
 
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 86_400_000],
+  ["month", 30 * 86_400_000],
+  ["week", 7 * 86_400_000],
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+];
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "3 days ago", "in 2 hours", "just now"; "never" for no time. */
 export function relative(iso: string | null, now: Date = new Date()): string {
   if (!iso) return "never";
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "—";
-  const days = Math.round((d.getTime() - now.getTime()) / 86_400_000);
-  if (days === 0) return "today";
-  return days > 0 ? `in ${days} d` : `${-days} d ago`;
+  const diff = d.getTime() - now.getTime();
+  if (Math.abs(diff) < 60_000) return "just now";
+  for (const [unit, ms] of UNITS) {
+    if (Math.abs(diff) >= ms) return RELATIVE.format(Math.trunc(diff / ms), unit);
+  }
+  return "just now";
+}
+
+/** The exact local time, for a tooltip next to a relative one. */
+export function localTime(iso: string | null): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime())
+    ? ""
+    : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
 export const STATUS_LABEL: Record<string, string> = {

@@ -3,7 +3,9 @@
 use latchkey_core::catalog::AuditCheck;
 use latchkey_core::{Result, Vault};
 
-use crate::args::AuditCommand;
+use latchkey_core::vault::activity_csv;
+
+use crate::args::{AuditCommand, AuditFormat};
 use crate::output::{self, EXIT_OK};
 
 pub fn audit(vault: &Vault, command: Option<AuditCommand>, limit: usize, json: bool) -> Result<u8> {
@@ -23,16 +25,25 @@ pub fn audit(vault: &Vault, command: Option<AuditCommand>, limit: usize, json: b
                 output::EXIT_AUDIT_BROKEN
             });
         }
+        Some(AuditCommand::Export { format }) => {
+            let rows = vault.activity(usize::MAX)?;
+            match format {
+                AuditFormat::Csv => print!("{}", activity_csv(&rows)),
+                AuditFormat::Json => output::json(&rows),
+            }
+            return Ok(EXIT_OK);
+        }
         Some(AuditCommand::List { limit }) => limit,
         None => limit,
     };
-    let entries = vault.audit_log(limit)?;
+    let entries = vault.activity(limit)?;
     if json {
         output::json(&entries);
     } else {
         let rows: Vec<Vec<String>> = entries
             .iter()
-            .map(|e| {
+            .map(|row| {
+                let e = &row.entry;
                 vec![
                     e.seq.to_string(),
                     e.at.clone(),
@@ -42,11 +53,24 @@ pub fn audit(vault: &Vault, command: Option<AuditCommand>, limit: usize, json: b
                         e.actor.clone()
                     },
                     e.action.clone(),
+                    dash(&row.key_name),
+                    dash(&row.service_name),
                     e.detail.clone(),
                 ]
             })
             .collect();
-        output::table(&["SEQ", "AT", "BY", "ACTION", "WHAT"], &rows);
+        output::table(
+            &["SEQ", "AT", "BY", "ACTION", "KEY", "SERVICE", "WHAT"],
+            &rows,
+        );
     }
     Ok(EXIT_OK)
+}
+
+fn dash(s: &str) -> String {
+    if s.is_empty() {
+        "—".into()
+    } else {
+        s.to_owned()
+    }
 }

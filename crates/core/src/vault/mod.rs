@@ -33,11 +33,13 @@ use crate::secret::{Fingerprint, Secret};
 use crate::settings::Settings;
 use crate::store::{key_account, provider_account, SecretStore};
 
+mod activity;
 mod connections;
 mod keys;
 mod settings;
 mod views;
 
+pub use activity::{activity_csv, ActivityRow, ExportFormat};
 use views::record_from_remote;
 
 /// Days before expiry at which a key gets a badge.
