@@ -71,6 +71,24 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     let canary = stored.expose_secret().to_owned();
     assert!(canary.starts_with("lk_"));
 
+    // Health at a glance: one fresh key on a reachable service needs nothing.
+    let fine = app
+        .wait_for(
+            By::xpath("//*[@aria-label='Keys that need attention']"),
+            Duration::from_secs(20),
+        )
+        .await;
+    for label in [
+        "0 rotation due",
+        "0 expiring within 14 days",
+        "0 expired",
+        "0 unused for 90 days",
+        "0 not verified",
+        "0 on unreachable services",
+    ] {
+        assert!(fine.contains(label), "{label}: {fine}");
+    }
+
     // Copy from the show-once panel; another process pastes the same key.
     app.click(By::xpath(
         "//section[@aria-label='Show-once panel']//button[normalize-space()='Copy']",

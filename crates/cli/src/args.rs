@@ -59,6 +59,10 @@ impl Args {
 pub enum Command {
     /// Every key across providers (synced with each provider first).
     List,
+    /// Which keys need attention: rotation due, expiring within 14 days,
+    /// expired, unused for 90 days, not verified, on unreachable services.
+    /// Exit 0 when none does, 6 otherwise.
+    Status,
     /// Creates a key on a provider and saves it in the keychain. Prints it
     /// once on stdout, unless --copy puts it on the clipboard instead.
     Create {

@@ -351,3 +351,44 @@ async fn failures_name_their_code_and_exit_code() {
     assert_eq!(service.verify_status(new).await, 200);
     assert_eq!(service.verify_status(&reader).await, 401);
 }
+
+/// `latchkey status`: 0 and "fine" when no key needs attention; 6 and the
+/// key named under its reason when one does (here: its service is down).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_names_the_keys_that_need_attention() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("dir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "shop");
+    cli.create("acme", "billing", "ACME_KEY");
+
+    let fine = cli.run(&["status"]);
+    assert_eq!(fine.code, Some(0), "{fine:#?}");
+    assert!(fine.stdout.contains("All 1 keys are fine."), "{fine:#?}");
+    let fine = cli.run(&["status", "--json"]);
+    assert_eq!(fine.code, Some(0), "{fine:#?}");
+    let report = fine.json();
+    assert_eq!(report["needs_attention"], false);
+    assert_eq!(report["keys"], 1);
+    assert_eq!(report["reasons"]["unreachable"]["count"], 0);
+
+    drop(service);
+    let down = cli.run(&["status"]);
+    assert_eq!(down.code, Some(6), "{down:#?}");
+    assert!(
+        down.stdout
+            .contains("1 on unreachable services: billing (acme)"),
+        "{down:#?}"
+    );
+    let down = cli.run(&["status", "--json"]);
+    assert_eq!(down.code, Some(6), "{down:#?}");
+    let report = down.json();
+    assert_eq!(report["needs_attention"], true);
+    assert_eq!(report["reasons"]["unreachable"]["count"], 1);
+    assert_eq!(
+        report["reasons"]["unreachable"]["keys"][0]["name"],
+        "billing"
+    );
+    assert_eq!(report["reasons"]["rotation_due"]["count"], 0);
+    assert_eq!(report["unreachable_services"][0], "acme");
+}

@@ -1,10 +1,74 @@
 //! Keys: list, create, copy, revoke.
 
 use latchkey_core::clipboard::{ClearOutcome, ClearTimer};
-use latchkey_core::vault::NewKey;
+use latchkey_core::vault::{KeyView, NewKey};
 use latchkey_core::{Result, Vault};
 
-use crate::output::{self, or_dash, EXIT_OK};
+use crate::output::{self, or_dash, EXIT_CHECK_PROBLEMS, EXIT_OK};
+
+/// `latchkey status`: the health counts above the app's keys list.
+pub async fn status(vault: &Vault, json: bool) -> Result<u8> {
+    let listing = vault.list_keys().await?;
+    let health = &listing.health;
+    let live = listing
+        .keys
+        .iter()
+        .filter(|k| k.revoked_at.is_none())
+        .count();
+    if json {
+        let mut reasons = serde_json::Map::new();
+        for (id, label, ids) in health.reasons() {
+            let keys: Vec<_> = ids
+                .iter()
+                .map(|k| {
+                    let (n, p) = named(&listing.keys, k);
+                    serde_json::json!({ "id": k, "name": n, "service": p })
+                })
+                .collect();
+            reasons.insert(
+                id.into(),
+                serde_json::json!({ "label": label, "count": ids.len(), "keys": keys }),
+            );
+        }
+        output::json(&serde_json::json!({
+            "needs_attention": health.needs_attention(),
+            "keys": live,
+            "reasons": reasons,
+            "unreachable_services": listing.warnings.iter().map(|w| &w.provider_name).collect::<Vec<_>>(),
+        }));
+    } else if !health.needs_attention() {
+        println!("All {live} keys are fine.");
+    } else {
+        for (_, label, ids) in health.reasons() {
+            let names: Vec<String> = ids
+                .iter()
+                .map(|k| match named(&listing.keys, k) {
+                    (n, "") => n.to_owned(),
+                    (n, p) => format!("{n} ({p})"),
+                })
+                .collect();
+            println!(
+                "{:>3} {label}{}{}",
+                ids.len(),
+                if ids.is_empty() { "" } else { ": " },
+                names.join(", ")
+            );
+        }
+    }
+    Ok(if health.needs_attention() {
+        EXIT_CHECK_PROBLEMS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// A key's name and service, or its id when it is not in the listing.
+fn named<'a>(keys: &'a [KeyView], id: &'a str) -> (&'a str, &'a str) {
+    keys.iter()
+        .find(|k| k.id == id)
+        .map(|k| (k.name.as_str(), k.provider_name.as_str()))
+        .unwrap_or((id, ""))
+}
 
 pub async fn list(vault: &Vault, json: bool) -> Result<u8> {
     let listing = vault.list_keys().await?;

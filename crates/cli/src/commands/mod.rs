@@ -23,6 +23,7 @@ pub async fn run(args: Args) -> Result<u8> {
     let json = args.json;
     match args.command {
         Command::List => keys::list(vault, json).await,
+        Command::Status => keys::status(vault, json).await,
         Command::Create {
             provider,
             name,

@@ -35,11 +35,13 @@ use crate::store::{key_account, provider_account, SecretStore};
 
 mod activity;
 mod connections;
+mod health;
 mod keys;
 mod settings;
 mod views;
 
 pub use activity::{activity_csv, ActivityRow, ExportFormat};
+pub use health::{Health, UNUSED_DAYS};
 use views::record_from_remote;
 
 /// Days before expiry at which a key gets a badge.
@@ -135,6 +137,8 @@ pub struct ProviderWarning {
 pub struct KeyListing {
     pub keys: Vec<KeyView>,
     pub warnings: Vec<ProviderWarning>,
+    /// Which keys need attention, by reason.
+    pub health: Health,
 }
 
 /// A new provider connection.

@@ -200,9 +200,12 @@ impl Vault {
                 });
             }
         }
+        let keys = self.local_keys()?;
+        let health = Health::of(&keys, &warnings, self.clock.now());
         Ok(KeyListing {
-            keys: self.local_keys()?,
+            keys,
             warnings,
+            health,
         })
     }
 
