@@ -679,6 +679,9 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     );
     assert_eq!(service.verify_status(&backend_new).await, 200);
     assert_eq!(service.verify_status(&backend_old).await, 401);
+    // The old key is now an older generation: shown with "Show revoked".
+    app.click(By::xpath("//label[contains(., 'Show revoked')]/input"))
+        .await;
     app.wait_for(
         By::xpath(&format!(
             "//div[@role='row' and @data-key-id='{backend_id}' and @data-status='revoked']"

@@ -131,6 +131,9 @@ async fn rotates_a_key_of_a_dashboard_only_service() {
     )
     .await;
     app.click(By::button("Done")).await;
+    // The old key is now an older generation: shown with "Show revoked".
+    app.click(By::xpath("//label[contains(., 'Show revoked')]/input"))
+        .await;
     app.wait_for(
         By::xpath(&format!("{row}[@data-status='revoked']")),
         Duration::from_secs(20),

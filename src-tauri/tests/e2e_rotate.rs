@@ -105,6 +105,23 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
     )
     .await;
     app.click(By::button("Done")).await;
+    // The key keeps its name: one active row; the old generation is folded
+    // away until "Show revoked".
+    app.wait_for(
+        By::xpath(&format!("{}[@data-status='active']", key_row("rotate me"))),
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(
+        !app.shown_now(By::xpath(&format!(
+            "{}[@data-status='revoked']",
+            key_row("rotate me")
+        )))
+        .await,
+        "the old generation is listed without Show revoked"
+    );
+    app.click(By::xpath("//label[contains(., 'Show revoked')]/input"))
+        .await;
     app.wait_for(
         By::xpath(&format!("{}[@data-status='revoked']", key_row("rotate me"))),
         Duration::from_secs(20),

@@ -57,8 +57,13 @@ impl Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Every key across providers (synced with each provider first).
-    List,
+    /// Every key across providers (synced with each provider first): one
+    /// row per key; a rotated key's older generations only with --all.
+    List {
+        /// Every generation, the revoked ones a rotation replaced too.
+        #[arg(long)]
+        all: bool,
+    },
     /// Which keys need attention: rotation due, expiring within 14 days,
     /// expired, unused for 90 days, not verified, on unreachable services.
     /// Exit 0 when none does, 6 otherwise.

@@ -217,6 +217,26 @@ async fn rotate_from_the_cli_and_the_lock_names_the_unfinished_rotation() {
     assert_eq!(rotations.json()[0]["state"], "done");
     // The old name still finds the key that replaced it.
     cli.run(&["check"]).ok();
+    // The key keeps its name: one row by default, every generation with --all.
+    let listed = cli.run(&["list", "--json"]);
+    listed.ok();
+    let rows = listed.json()["keys"].as_array().expect("keys").clone();
+    let named: Vec<&serde_json::Value> = rows.iter().filter(|k| k["name"] == "backend").collect();
+    assert_eq!(named.len(), 1, "{rows:#?}");
+    assert_eq!(named[0]["status"], "active");
+    let all = cli.run(&["list", "--all", "--json"]);
+    all.ok();
+    let all = all.json()["keys"].as_array().expect("keys").clone();
+    let generations: Vec<&serde_json::Value> =
+        all.iter().filter(|k| k["name"] == "backend").collect();
+    assert_eq!(generations.len(), 2, "{all:#?}");
+    let old_row = generations
+        .iter()
+        .find(|k| k["status"] == "revoked")
+        .expect("the old generation");
+    assert_eq!(old_row["superseded_by"], named[0]["id"]);
+    let table = cli.run(&["list"]);
+    assert!(!table.stdout.contains("(rotation "), "{table:#?}");
 
     // An unfinished rotation (the process killed mid-way) locks the key.
     let killed = cli.run_with(

@@ -138,7 +138,17 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
     assert_eq!(new.status, KeyStatus::Active);
     assert_eq!(new.env_var, "DEMO_API_KEY");
     assert_eq!(new.environment, "dev");
-    assert!(new.name.starts_with("web backend (rotation "));
+    // The key keeps its name (the rotation tag stays on the service's side);
+    // the old key is the new one's older generation.
+    assert_eq!(new.name, "web backend");
+    assert_eq!(
+        s.vault
+            .key(&s.old.id)
+            .expect("old key")
+            .superseded_by
+            .as_deref(),
+        Some(done.new_key_id.as_str())
+    );
     let new_secret = stored_secret(&new.id);
     assert_ne!(new_secret, s.old_secret);
     assert_eq!(

@@ -70,8 +70,11 @@ fn named<'a>(keys: &'a [KeyView], id: &'a str) -> (&'a str, &'a str) {
         .unwrap_or((id, ""))
 }
 
-pub async fn list(vault: &Vault, json: bool) -> Result<u8> {
-    let listing = vault.list_keys().await?;
+pub async fn list(vault: &Vault, all: bool, json: bool) -> Result<u8> {
+    let mut listing = vault.list_keys().await?;
+    if !all {
+        listing.keys.retain(|k| k.superseded_by.is_none());
+    }
     for w in &listing.warnings {
         eprintln!("latchkey: {}: {} [{}]", w.provider_name, w.message, w.code);
     }

@@ -22,7 +22,7 @@ pub async fn run(args: Args) -> Result<u8> {
     let vault = session.vault.as_ref();
     let json = args.json;
     match args.command {
-        Command::List => keys::list(vault, json).await,
+        Command::List { all } => keys::list(vault, all, json).await,
         Command::Status => keys::status(vault, json).await,
         Command::Create {
             provider,

@@ -110,6 +110,7 @@ mod tests {
             rotation_id: None,
             rotation_due: false,
             verified: true,
+            superseded_by: None,
         }
     }
 

@@ -105,6 +105,9 @@ pub struct KeyView {
     /// False for a pasted key its service could not be asked about ("not
     /// verified"); every other key is as the service made or listed it.
     pub verified: bool,
+    /// An older generation: the key (id) a rotation put in this one's
+    /// place. Lists fold these into the newer key's history.
+    pub superseded_by: Option<String>,
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.

@@ -2,6 +2,8 @@
 //! and the sync that keeps local and remote in agreement.
 
 use super::*;
+use crate::rotation::driver::display_name;
+use crate::rotation::State;
 
 impl Vault {
     pub(super) fn view(
@@ -30,7 +32,7 @@ impl Vault {
         };
         KeyView {
             id: record.id.clone(),
-            name: record.name.clone(),
+            name: display_name(&record.name).to_owned(),
             provider_id: record.provider_id.clone(),
             provider_name: providers
                 .iter()
@@ -62,21 +64,34 @@ impl Vault {
                         .and_then(parse_rfc3339)
                         .is_some_and(|at| now - at > time::Duration::days(i64::from(policy_days)))),
             verified: true,
+            superseded_by: None,
         }
     }
 
     /// Marks keys held by an unfinished rotation (as its old key).
+    /// Links keys to rotations: the unfinished one a key belongs to, and
+    /// the generation that replaced it. A finished rotation's old key is
+    /// history of the new one; a rolled-back rotation's new key is history
+    /// of the old one (lists fold history away unless asked).
     pub(super) fn attach_rotations(&self, views: &mut [KeyView]) -> Result<()> {
-        let open: Vec<(String, String)> = self
-            .catalog()
-            .rotations()?
-            .into_iter()
-            .filter(|r| !r.state.is_terminal())
-            .map(|r| (r.old_key_id, r.id))
-            .collect();
-        for v in views.iter_mut() {
-            if let Some((_, id)) = open.iter().find(|(k, _)| *k == v.id) {
-                v.rotation_id = Some(id.clone());
+        let rotations = self.catalog().rotations()?;
+        for r in &rotations {
+            let (older, newer) = match r.state {
+                State::Done => (&r.old_key_id, &r.new_key_id),
+                State::RolledBack => (&r.new_key_id, &r.old_key_id),
+                _ if !r.state.is_terminal() => {
+                    if let Some(v) = views.iter_mut().find(|v| v.id == r.old_key_id) {
+                        v.rotation_id = Some(r.id.clone());
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Some(v) = views
+                .iter_mut()
+                .find(|v| &v.id == older && v.status == KeyStatus::Revoked)
+            {
+                v.superseded_by = Some(newer.clone());
             }
         }
         Ok(())

@@ -18,4 +18,9 @@ rotation_due: boolean,
  * False for a pasted key its service could not be asked about ("not
  * verified"); every other key is as the service made or listed it.
  */
-verified: boolean, };
+verified: boolean, 
+/**
+ * An older generation: the key (id) a rotation put in this one's
+ * place. Lists fold these into the newer key's history.
+ */
+superseded_by: string | null, };

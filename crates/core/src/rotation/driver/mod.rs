@@ -152,14 +152,21 @@ fn needs_of(rec: &RotationRecord, manual: bool) -> Option<RotationNeed> {
     }
 }
 
+/// A key's name as people see it: without the rotation tag its service
+/// name carries (`web (rotation 6d19f834)` is shown as `web`), so a key
+/// keeps its name through its rotations.
+pub fn display_name(name: &str) -> &str {
+    match name.rfind(" (rotation ") {
+        Some(at) if name.ends_with(')') && name.len() - at == 20 => &name[..at],
+        _ => name,
+    }
+}
+
 /// The name the new key gets on the service: the old name plus the
 /// rotation's id, at most 64 characters.
 fn new_key_name(old: &str, rotation_id: &str) -> String {
     // A key that came from an earlier rotation drops that rotation's tag.
-    let old = match old.rfind(" (rotation ") {
-        Some(at) if old.ends_with(')') && old.len() - at == 20 => &old[..at],
-        _ => old,
-    };
+    let old = display_name(old);
     let tag = format!(" (rotation {})", &rotation_id[..8]);
     let room = 64 - tag.chars().count();
     let base: String = old.chars().take(room).collect();
@@ -215,7 +222,7 @@ impl Vault {
         let old_name = self
             .catalog()
             .key(&rec.old_key_id)?
-            .map(|k| k.name)
+            .map(|k| display_name(&k.name).to_owned())
             .unwrap_or_default();
         let provider = self.catalog().provider(&rec.provider_id)?;
         let manual = provider
