@@ -73,11 +73,12 @@ async fn creates_a_key_copies_it_and_revokes_it() {
 
     // Health at a glance: one fresh key on a reachable service needs nothing.
     let fine = app
-        .wait_for(
+        .try_text(
             By::xpath("//*[@aria-label='Keys that need attention']"),
             Duration::from_secs(20),
         )
-        .await;
+        .await
+        .expect("the health counts are shown");
     for label in [
         "0 rotation due",
         "0 expiring within 14 days",
@@ -126,6 +127,36 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     )
     .await;
     assert_eq!(clipboard_text(), canary);
+
+    // Quick copy: Ctrl+K, part of the name, Enter (the same Rust copy).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !clipboard_text().is_empty() {
+        assert!(Instant::now() < deadline, "clipboard was not cleared");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.execute(
+        "window.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', ctrlKey: true, bubbles: true }));",
+    )
+    .await;
+    app.type_into(
+        By::xpath("//input[@aria-label='Quick copy search']"),
+        "e2e\u{E007}",
+    )
+    .await;
+    app.wait_for(
+        By::xpath("//dialog[@aria-label='Quick copy']//*[@role='status' and contains(., 'Copied \"e2e deploy key\"')]"),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(clipboard_text(), canary);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app
+        .shown_now(By::xpath("//dialog[@aria-label='Quick copy']"))
+        .await
+    {
+        assert!(Instant::now() < deadline, "quick copy did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Revoke, confirm, and see the row turn revoked.
     app.click(By::xpath(&format!(
@@ -179,11 +210,12 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     );
     app.click(By::button("Export CSV")).await;
     let saved = app
-        .wait_for(
+        .try_text(
             By::xpath("//*[@data-testid='export-path']"),
             Duration::from_secs(10),
         )
-        .await;
+        .await
+        .expect("the export names its file");
     let path = saved
         .split_once(" to ")
         .map(|(_, p)| p.trim().to_owned())
