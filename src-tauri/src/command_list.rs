@@ -24,6 +24,7 @@ macro_rules! with_commands {
             audit_log,
             verify_audit_log,
             activity,
+            key_details,
             export_activity,
             plan_rotation,
             run_rotation,

@@ -6,7 +6,7 @@ use latchkey_core::catalog::{AuditCheck, AuditEntry};
 use latchkey_core::reveal::RevealGrant;
 use latchkey_core::rotation::driver::RotationView;
 use latchkey_core::vault::{
-    ActivityRow, CreatedKey, ExportFormat, KeyListing, KeyView, ProviderView,
+    ActivityRow, CreatedKey, ExportFormat, KeyDetails, KeyListing, KeyView, ProviderView,
 };
 use tauri::ipc::Channel;
 use tauri::State;
@@ -151,6 +151,12 @@ pub async fn audit_log(
 #[tauri::command]
 pub async fn verify_audit_log(state: State<'_, AppState>) -> CommandResult<AuditCheck> {
     Ok(state.vault().await?.verify_audit()?.into())
+}
+
+/// One key's details: generations, rotations, targets, activity.
+#[tauri::command]
+pub async fn key_details(state: State<'_, AppState>, key_id: String) -> CommandResult<KeyDetails> {
+    Ok(state.vault().await?.key_details(&key_id)?)
 }
 
 /// The audit log with key and service names (Activity screen).

@@ -127,6 +127,34 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
         Duration::from_secs(20),
     )
     .await;
+    // Its details: where the rotation deployed it, the rotation, the
+    // older generation, and the timeline.
+    app.click(By::xpath(&format!(
+        "{}[@data-status='active']//button[@aria-label='Details of rotate me']",
+        key_row("rotate me")
+    )))
+    .await;
+    let details = app
+        .try_text(
+            By::xpath(
+                "//section[@aria-label='Key details' and .//ul[@aria-label='Older generations']]",
+            ),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the key's details");
+    assert!(
+        details.contains(&format!("DEMO_API_KEY in {}", env_path.display())),
+        "{details}"
+    );
+    assert!(details.contains(": done (overlap, 1 target)"), "{details}");
+    assert!(details.contains("Revoked"), "{details}");
+    assert!(
+        app.shown_now(By::xpath("//*[@aria-label=\"Timeline of the key's life\"]"))
+            .await
+    );
+    app.click(By::xpath("//dialog//button[normalize-space()='Close']"))
+        .await;
     let after = std::fs::read_to_string(&env_path).expect("read");
     assert!(!after.contains(old.expose_secret()));
     assert!(

@@ -9,6 +9,7 @@ import type { AuditEntry } from "./bindings/AuditEntry";
 import type { AuditCheck } from "./bindings/AuditCheck";
 import type { ActivityRow } from "./bindings/ActivityRow";
 import type { ExportFormat } from "./bindings/ExportFormat";
+import type { KeyDetails } from "./bindings/KeyDetails";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
 import type { ErrorCode } from "./bindings/ErrorCode";
@@ -35,6 +36,7 @@ export type {
   AuditCheck,
   ActivityRow,
   ExportFormat,
+  KeyDetails,
   CreatedKey,
   WireError,
   ErrorCode,
@@ -95,6 +97,7 @@ export const api = {
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
   verifyAuditLog: () => call<AuditCheck>("verify_audit_log"),
+  keyDetails: (keyId: string) => call<KeyDetails>("key_details", { keyId }),
   activity: (limit?: number) => call<ActivityRow[]>("activity", { limit: limit ?? null }),
   exportActivity: (format: ExportFormat) => call<string>("export_activity", { format }),
   planRotation: (input: RotationPlanInput) => call<RotationView>("plan_rotation", { input }),

@@ -35,12 +35,14 @@ use crate::store::{key_account, provider_account, SecretStore};
 
 mod activity;
 mod connections;
+mod details;
 mod health;
 mod keys;
 mod settings;
 mod views;
 
 pub use activity::{activity_csv, ActivityRow, ExportFormat};
+pub use details::{KeyDetails, RotationSummary};
 pub use health::{Health, UNUSED_DAYS};
 use views::record_from_remote;
 
