@@ -25,6 +25,7 @@ macro_rules! with_commands {
             verify_audit_log,
             activity,
             key_details,
+            scan_folder,
             export_activity,
             plan_rotation,
             run_rotation,

@@ -5,6 +5,7 @@
 use latchkey_core::catalog::{AuditCheck, AuditEntry};
 use latchkey_core::reveal::RevealGrant;
 use latchkey_core::rotation::driver::RotationView;
+use latchkey_core::scan::ScanReport;
 use latchkey_core::vault::{
     ActivityRow, CreatedKey, ExportFormat, KeyDetails, KeyListing, KeyView, ProviderView,
 };
@@ -157,6 +158,15 @@ pub async fn verify_audit_log(state: State<'_, AppState>) -> CommandResult<Audit
 #[tauri::command]
 pub async fn key_details(state: State<'_, AppState>, key_id: String) -> CommandResult<KeyDetails> {
     Ok(state.vault().await?.key_details(&key_id)?)
+}
+
+/// Finds the vault's keys in a folder's files (by fingerprint).
+#[tauri::command]
+pub async fn scan_folder(state: State<'_, AppState>, folder: String) -> CommandResult<ScanReport> {
+    let vault = state.vault().await?;
+    Ok(latchkey_core::blocking::wait(|| {
+        vault.scan_folder(std::path::Path::new(&folder))
+    })?)
 }
 
 /// The audit log with key and service names (Activity screen).

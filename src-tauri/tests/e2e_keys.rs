@@ -158,6 +158,39 @@ async fn creates_a_key_copies_it_and_revokes_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // Find in folder: the key in a project's .env is found by fingerprint;
+    // the value never reaches the webview.
+    let project = tempfile::tempdir().expect("project");
+    std::fs::write(
+        project.path().join(".env"),
+        format!("PORT=1\nDEMO_API_KEY={canary}\n"),
+    )
+    .expect("write");
+    app.click(By::button("Find in folder…")).await;
+    app.type_into(
+        By::labelled_input("Folder"),
+        &project.path().display().to_string(),
+    )
+    .await;
+    app.click(By::button("Search")).await;
+    let summary = app
+        .try_text(
+            By::xpath("//*[@data-testid='scan-summary']"),
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("the scan's summary");
+    assert!(summary.starts_with("1 place hold"), "{summary}");
+    let hit = app
+        .text(By::xpath("//ul[@aria-label='Where keys are used']/li"))
+        .await;
+    assert!(
+        hit.contains(".env:2") && hit.contains("e2e deploy key"),
+        "{hit}"
+    );
+    app.click(By::xpath("//dialog//button[normalize-space()='Close']"))
+        .await;
+
     // Revoke, confirm, and see the row turn revoked.
     app.click(By::xpath(&format!(
         "{row}//button[normalize-space()='Revoke']"

@@ -135,6 +135,10 @@ pub enum Command {
     Rotations,
     /// Which of the vault's variables are set here (environment and .env files).
     Check { dir: Option<PathBuf> },
+    /// Finds the vault's keys in a folder's files (by fingerprint; values
+    /// are never printed). Skips .git, node_modules, target and files over
+    /// 1 MiB. Exit 6 when a file git tracks holds a key (leaked: rotate it).
+    Scan { dir: Option<PathBuf> },
     /// Runs a command with the vault's keys in its environment.
     Run {
         /// Also load this .env file (the vault's keys win).

@@ -412,3 +412,104 @@ async fn status_names_the_keys_that_need_attention() {
     assert_eq!(report["reasons"]["rotation_due"]["count"], 0);
     assert_eq!(report["unreachable_services"][0], "acme");
 }
+
+/// `latchkey scan DIR`: finds a key by fingerprint in `.env`, YAML and
+/// source files, never in `.git`, `node_modules`, `target` or files over
+/// 1 MiB, never prints it, and exits 6 once git tracks a file holding it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_finds_where_a_key_is_used_and_flags_tracked_files() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("dir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "shop");
+    let secret = cli.create("acme", "billing", "ACME_KEY");
+    let project = root.path().join("project");
+    let write = |rel: &str, text: &str| {
+        let path = project.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+    };
+    write(".env", &format!("# local\nACME_KEY=\"{secret}\"\n"));
+    write(
+        "config/app.yaml",
+        &format!("db: x\nacme:\n  api_key: '{secret}'\n"),
+    );
+    write(
+        "src/main.py",
+        &format!("KEY = \"{secret}\"  # TODO remove\n"),
+    );
+    write(
+        "notes.txt",
+        "nothing here but a lookalike lk_0000000000000000\n",
+    );
+    for skipped in [
+        "node_modules/pkg/index.js",
+        "target/debug/build.log",
+        ".git/config2",
+    ] {
+        write(skipped, &format!("k={secret}\n"));
+    }
+    let mut big = "x".repeat(1024 * 1024);
+    big.push_str(&format!("\nk={secret}\n"));
+    write("big.log", &big);
+
+    let run = cli.run(&["scan", project.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let report = run.json();
+    let mut found: Vec<(String, u64)> = report["hits"]
+        .as_array()
+        .expect("hits")
+        .iter()
+        .map(|h| {
+            assert_eq!(h["key_name"], "billing");
+            assert_eq!(h["tracked"], false);
+            let path = h["path"].as_str().expect("path");
+            let rel = path
+                .strip_prefix(&format!("{}/", project.display()))
+                .expect("inside the project");
+            (rel.to_owned(), h["line"].as_u64().expect("line"))
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (".env".to_owned(), 2),
+            ("config/app.yaml".to_owned(), 3),
+            ("src/main.py".to_owned(), 1)
+        ]
+    );
+    assert_eq!(report["files_skipped"], 1, "big.log: {report:#}");
+    let text = cli.run(&["scan", project.to_str().expect("utf-8")]);
+    assert_eq!(text.code, Some(0), "{text:#?}");
+    assert!(text.stdout.contains(".env:2"), "{text:#?}");
+    for out in [&run, &text] {
+        assert!(!out.stdout.contains(&secret) && !out.stderr.contains(&secret));
+    }
+
+    // Once git tracks the YAML file, the key is leaked: exit 6, flagged.
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&project)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .expect("git");
+        assert!(status.status.success(), "git {args:?}: {status:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "config/app.yaml"]);
+    let leaked = cli.run(&["scan", project.to_str().expect("utf-8")]);
+    assert_eq!(leaked.code, Some(6), "{leaked:#?}");
+    let flagged: Vec<&str> = leaked
+        .stdout
+        .lines()
+        .filter(|l| l.contains("LEAKED"))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{leaked:#?}");
+    assert!(flagged[0].contains("config/app.yaml:3"), "{leaked:#?}");
+}

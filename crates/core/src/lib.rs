@@ -20,6 +20,7 @@ pub mod paths;
 pub mod providers;
 pub mod reveal;
 pub mod rotation;
+pub mod scan;
 pub mod secret;
 pub mod session;
 pub mod settings;

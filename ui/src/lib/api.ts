@@ -10,6 +10,8 @@ import type { AuditCheck } from "./bindings/AuditCheck";
 import type { ActivityRow } from "./bindings/ActivityRow";
 import type { ExportFormat } from "./bindings/ExportFormat";
 import type { KeyDetails } from "./bindings/KeyDetails";
+import type { ScanReport } from "./bindings/ScanReport";
+import type { ScanHit } from "./bindings/ScanHit";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
 import type { ErrorCode } from "./bindings/ErrorCode";
@@ -37,6 +39,8 @@ export type {
   ActivityRow,
   ExportFormat,
   KeyDetails,
+  ScanReport,
+  ScanHit,
   CreatedKey,
   WireError,
   ErrorCode,
@@ -97,6 +101,7 @@ export const api = {
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
   verifyAuditLog: () => call<AuditCheck>("verify_audit_log"),
+  scanFolder: (folder: string) => call<ScanReport>("scan_folder", { folder }),
   keyDetails: (keyId: string) => call<KeyDetails>("key_details", { keyId }),
   activity: (limit?: number) => call<ActivityRow[]>("activity", { limit: limit ?? null }),
   exportActivity: (format: ExportFormat) => call<string>("export_activity", { format }),

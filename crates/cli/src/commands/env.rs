@@ -8,6 +8,38 @@ use latchkey_core::{Error, Result, Vault};
 use super::providers::only_provider;
 use crate::output::{self, EXIT_CHECK_PROBLEMS, EXIT_FAILED, EXIT_OK};
 
+/// `latchkey scan [DIR]`: where the vault's keys sit in a folder's files;
+/// exit 6 when a file git tracks holds one.
+pub fn scan(vault: &Vault, dir: Option<PathBuf>, json: bool) -> Result<u8> {
+    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+    let report = vault.scan_folder(&dir)?;
+    if json {
+        output::json(&report);
+    } else {
+        for h in &report.hits {
+            let mut line = format!("{}:{}  \"{}\" ({})", h.path, h.line, h.key_name, h.service);
+            if h.stale {
+                line.push_str("  revoked or expired");
+            }
+            if h.tracked {
+                line.push_str("  LEAKED: git tracks this file; rotate the key now");
+            }
+            println!("{line}");
+        }
+        eprintln!(
+            "{} file(s) searched, {} over 1 MiB skipped, {} place(s) hold a vault key.",
+            report.files_scanned,
+            report.files_skipped,
+            report.hits.len()
+        );
+    }
+    Ok(if report.leaked() {
+        EXIT_CHECK_PROBLEMS
+    } else {
+        EXIT_OK
+    })
+}
+
 /// `latchkey check [DIR]`: exit 6 when a variable is not set, or set to a
 /// revoked or unknown key.
 pub fn check(vault: &Vault, dir: Option<PathBuf>, json: bool) -> Result<u8> {

@@ -84,6 +84,7 @@ pub async fn run(args: Args) -> Result<u8> {
             json,
         ),
         Command::Check { dir } => env::check(vault, dir, json),
+        Command::Scan { dir } => env::scan(vault, dir, json),
         Command::Audit { command, limit } => audit::audit(vault, command, limit, json),
         Command::Run { env_file, command } => env::run_child(vault, env_file.as_deref(), &command),
         Command::Import {
