@@ -30,8 +30,8 @@ if [ -z "${LATCHKEY_IN_KEYRING_SESSION:-}" ]; then
     exit "$status"
 fi
 tmp_home="$LATCHKEY_IN_KEYRING_SESSION"
-eval "$(printf 'latchkey-test' | gnome-keyring-daemon --unlock --components=secrets)"
-export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK 2>/dev/null || true
+# The first call below starts the daemon through D-Bus activation, unlocked
+# (our service file); one way to start it, so no second daemon races it.
 # The login keyring appears a moment after --unlock returns; a program that
 # asks before then gets a "create a keyring" prompt nobody can answer.
 for _ in $(seq 50); do
