@@ -204,9 +204,16 @@ impl Vault {
         // settled now (a service down) waits for the next sync.
         let _ = self.recover_creates().await;
         let providers = self.catalog().providers()?;
+        // Every provider at once: one slow or failing service delays no
+        // other (each call has its own timeout), and the list waits only
+        // for the slowest.
+        let synced = futures_util::future::join_all(
+            providers.iter().map(|p| async move { (p, self.sync_provider(p).await) }),
+        )
+        .await;
         let mut warnings = Vec::new();
-        for provider in &providers {
-            if let Err(e) = self.sync_provider(provider).await {
+        for (provider, result) in synced {
+            if let Err(e) = result {
                 warnings.push(ProviderWarning {
                     provider_id: provider.id.clone(),
                     provider_name: provider.name.clone(),
