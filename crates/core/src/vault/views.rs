@@ -208,7 +208,9 @@ impl Vault {
         // other (each call has its own timeout), and the list waits only
         // for the slowest.
         let synced = futures_util::future::join_all(
-            providers.iter().map(|p| async move { (p, self.sync_provider(p).await) }),
+            providers
+                .iter()
+                .map(|p| async move { (p, self.sync_provider(p).await) }),
         )
         .await;
         let mut warnings = Vec::new();
