@@ -117,8 +117,14 @@ pub async fn reveal_key(
 }
 
 #[tauri::command]
-pub async fn copy_key(state: State<'_, AppState>, key_id: String) -> CommandResult<CopyReceipt> {
-    let timer = state.vault().await?.copy_key(&key_id)?;
+pub async fn copy_key(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    key_id: String,
+) -> CommandResult<CopyReceipt> {
+    let vault = state.vault().await?;
+    let timer = vault.copy_key(&key_id)?;
+    crate::tray::refresh(&app, &vault);
     Ok(CopyReceipt {
         clears_in_secs: timer.after().as_secs() as u32,
     })

@@ -12,6 +12,7 @@ mod command_list;
 mod commands;
 mod ipc;
 mod navigation;
+mod tray;
 
 use std::sync::Arc;
 
@@ -125,6 +126,7 @@ fn main() {
             if let Some(window) = app.get_webview_window("main") {
                 lighter_rendering(&window);
             }
+            tray::install(app.handle());
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
                 vault: rx,
@@ -137,6 +139,7 @@ fn main() {
                         let state = handle.state::<AppState>();
                         *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = demo;
                         tauri::async_runtime::spawn(remind(handle.clone(), vault.clone()));
+                        tray::refresh(&handle, &vault);
                         Ok(vault)
                     }
                     Err(e) => {

@@ -43,8 +43,15 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     assert_eq!(clipboard.current().expect("read"), Some(secret.clone()));
     assert_eq!(timer.wait(), ClearOutcome::Cleared);
     assert_eq!(clipboard.current().expect("read"), None);
+    // The tray offers it again ("Copy …") while it can be copied.
+    let recent = vault.recent_copies(5).expect("recent");
+    assert_eq!(
+        recent.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        [created.id.as_str()]
+    );
 
     let revoked = vault.revoke_key(&created.id).await.expect("revoked");
+    assert!(vault.recent_copies(5).expect("recent").is_empty());
     assert_eq!(revoked.status, KeyStatus::Revoked);
     assert!(revoked.revoked_at.is_some());
     assert_eq!(service.verify_status(&canary).await, 401);

@@ -63,6 +63,29 @@ impl Vault {
             .collect())
     }
 
+    /// The keys copied most recently (newest first, each once) that can
+    /// still be copied: the tray's "Copy …" entries.
+    pub fn recent_copies(&self, limit: usize) -> Result<Vec<super::KeyView>> {
+        let entries = self.catalog().audit(500)?;
+        let keys = self.local_keys()?;
+        let mut out: Vec<super::KeyView> = Vec::new();
+        for e in entries.iter().filter(|e| e.action == "copy") {
+            let Some(id) = &e.key_id else { continue };
+            if out.len() >= limit || out.iter().any(|k| &k.id == id) {
+                continue;
+            }
+            if let Some(k) = keys.iter().find(|k| {
+                &k.id == id
+                    && k.has_secret
+                    && k.superseded_by.is_none()
+                    && !matches!(k.status, super::KeyStatus::Revoked)
+            }) {
+                out.push(k.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes the whole audit log (named) to a new file in `dir`:
     /// `latchkey-activity-<time>.csv|json`. Returns its path. An existing
     /// file is never overwritten.
