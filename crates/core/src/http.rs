@@ -202,11 +202,34 @@ pub struct HttpEngine {
     policy: HttpPolicy,
 }
 
-/// One call: method, path under the base URL, bearer token, optional body.
+/// How a call proves who it is. The secret is never logged; an answer
+/// that echoes it is redacted.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    /// `Authorization: Bearer …`
+    Bearer(&'a Secret),
+    /// The secret as the whole value of a named header (`X-API-Key: …`).
+    Header(&'a str, &'a Secret),
+    /// `Authorization: Basic base64(user:secret)`.
+    Basic { user: &'a str, password: &'a Secret },
+}
+
+impl Auth<'_> {
+    pub fn secret(&self) -> &Secret {
+        match self {
+            Auth::Bearer(s) | Auth::Header(_, s) => s,
+            Auth::Basic { password, .. } => password,
+        }
+    }
+}
+
+/// One call: method, path under the base URL, credential, optional body.
 pub struct Call<'a> {
     pub method: Method,
     pub path: &'a str,
-    pub token: &'a Secret,
+    pub auth: Auth<'a>,
+    /// Further headers (never secrets), e.g. an API version.
+    pub headers: &'a [(&'a str, &'a str)],
     pub body: Option<&'a Value>,
     /// Sent as `Idempotency-Key`; makes a POST safe to retry.
     pub idempotency_key: Option<&'a str>,
@@ -286,8 +309,17 @@ impl HttpEngine {
             let mut request = self
                 .client
                 .request(call.method.clone(), url.clone())
-                .bearer_auth(call.token.expose_secret())
                 .header("Accept", "application/json");
+            request = match call.auth {
+                Auth::Bearer(token) => request.bearer_auth(token.expose_secret()),
+                Auth::Header(name, token) => request.header(name, token.expose_secret()),
+                Auth::Basic { user, password } => {
+                    request.basic_auth(user, Some(password.expose_secret()))
+                }
+            };
+            for (name, value) in call.headers {
+                request = request.header(*name, *value);
+            }
             if let Some(body) = call.body {
                 request = request.json(body);
             }
@@ -296,7 +328,7 @@ impl HttpEngine {
             }
             let outcome = match request.send().await {
                 Ok(response) => self.read(response).await.map(|(mut answer, wait)| {
-                    answer.token = Some(call.token.clone());
+                    answer.token = Some(call.auth.secret().clone());
                     (answer, wait)
                 }),
                 Err(e) => Err(transport_error(&e)),

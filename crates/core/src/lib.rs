@@ -22,6 +22,7 @@ pub mod reveal;
 pub mod rotation;
 pub mod scan;
 pub mod secret;
+pub mod services;
 pub mod session;
 pub mod settings;
 pub mod store;

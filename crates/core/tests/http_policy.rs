@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use latchkey_core::http::{Call, HttpEngine, HttpPolicy};
+use latchkey_core::http::{Auth, Call, HttpEngine, HttpPolicy};
 use latchkey_core::{Error, Secret};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -115,7 +115,8 @@ async fn get(base: &str, policy: HttpPolicy) -> Result<latchkey_core::http::Answ
         engine.send(Call {
             method: Method::GET,
             path: "/x",
-            token: &token,
+            auth: Auth::Bearer(&token),
+            headers: &[],
             body: None,
             idempotency_key: None,
         }),

@@ -13,7 +13,7 @@ use zeroize::Zeroize;
 
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Call, HttpEngine, HttpPolicy};
+use crate::http::{Auth, Call, HttpEngine, HttpPolicy};
 use crate::secret::{mask, Secret};
 use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_NAME, MAX_PREVIEW, MAX_TIMESTAMP};
 
@@ -78,7 +78,8 @@ impl KeyserviceProvider {
             .send(Call {
                 method,
                 path,
-                token: &self.admin_token,
+                auth: Auth::Bearer(&self.admin_token),
+                headers: &[],
                 body,
                 idempotency_key: idem,
             })
@@ -276,7 +277,8 @@ impl Connector for KeyserviceProvider {
             .send(Call {
                 method: Method::GET,
                 path: "/v1/verify",
-                token: key,
+                auth: Auth::Bearer(key),
+                headers: &[],
                 body: None,
                 idempotency_key: None,
             })

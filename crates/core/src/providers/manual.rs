@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Call, HttpEngine, HttpPolicy};
+use crate::http::{Auth, Call, HttpEngine, HttpPolicy};
 use crate::secret::Secret;
 
 #[derive(Debug)]
@@ -59,7 +59,8 @@ impl Connector for ManualProvider {
             .send(Call {
                 method: Method::GET,
                 path: "",
-                token: key,
+                auth: Auth::Bearer(key),
+                headers: &[],
                 body: None,
                 idempotency_key: None,
             })
