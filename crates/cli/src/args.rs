@@ -133,6 +133,9 @@ pub enum Command {
     },
     /// Unfinished and past rotations.
     Rotations,
+    /// The services Latchkey knows: their env vars, the credential each
+    /// needs, where keys are made, how rotation works there.
+    Services,
     /// Which of the vault's variables are set here (environment and .env files).
     Check { dir: Option<PathBuf> },
     /// Finds the vault's keys in a folder's files (by fingerprint; values
@@ -202,17 +205,23 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ProvidersCommand {
-    /// Adds a connection. The admin token is read from LATCHKEY_ADMIN_TOKEN
-    /// or stdin, never from an argument.
+    /// Adds a connection: `--kind keyservice` (the reference service), or
+    /// `--service ID` for any service of `latchkey services`. A management
+    /// credential is read from LATCHKEY_ADMIN_TOKEN or stdin, never from an
+    /// argument.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["kind", "service"])))]
     Add {
         #[arg(long, value_parser = ["keyservice"])]
-        kind: String,
+        kind: Option<String>,
+        /// A catalogue service id (see `latchkey services`).
+        #[arg(long)]
+        service: Option<String>,
         #[arg(long)]
         name: String,
         #[arg(long)]
-        base_url: String,
+        base_url: Option<String>,
         #[arg(long)]
-        project: String,
+        project: Option<String>,
     },
     List,
     /// Tests a connection with an authenticated call.

@@ -513,3 +513,126 @@ async fn scan_finds_where_a_key_is_used_and_flags_tracked_files() {
     assert_eq!(flagged.len(), 1, "{leaked:#?}");
     assert!(flagged[0].contains("config/app.yaml:3"), "{leaked:#?}");
 }
+
+/// The service catalogue from the CLI: `services` lists it; `providers add
+/// --service` connects any of it (a manual connection checked the
+/// catalogue's way, here against a local stand-in for OpenAI); `import`
+/// names each key's service by its format; `check` knows the catalogue's
+/// variables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalogue_services_are_listed_added_and_recognised() {
+    let good = format!("sk-proj-{}T3BlbkFJ{}", "a".repeat(58), "b".repeat(58));
+    let expected = format!("Bearer {good}");
+    let app = axum::Router::new().route(
+        "/v1/models",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+                == Some(expected.as_str());
+            async move {
+                if ok {
+                    (axum::http::StatusCode::OK, "{\"data\":[]}")
+                } else {
+                    (axum::http::StatusCode::UNAUTHORIZED, "{}")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let root = tempfile::tempdir().expect("dir");
+    let cli = Cli::new(root.path());
+    let listed = cli.run(&["services", "--json"]);
+    listed.ok();
+    let all = listed.json();
+    let all = all.as_array().expect("array");
+    assert!(all.len() >= 21, "{}", all.len());
+    let openai = all.iter().find(|s| s["id"] == "openai").expect("openai");
+    assert_eq!(openai["env_vars"][0], "OPENAI_API_KEY");
+    let table = cli.run(&["services"]);
+    assert!(table.stdout.contains("Latchkey key service"), "{table:#?}");
+
+    let unknown = cli.run(&["providers", "add", "--service", "nope", "--name", "x"]);
+    assert_eq!(unknown.code, Some(2), "{unknown:#?}");
+    let no_check = cli.run(&["providers", "add", "--service", "oaktis", "--name", "x"]);
+    assert_eq!(no_check.code, Some(2), "{no_check:#?}");
+    assert!(no_check.stderr.contains("--base-url"), "{no_check:#?}");
+    let half = cli.run(&["providers", "add", "--kind", "keyservice", "--name", "x"]);
+    assert_eq!(half.code, Some(2), "{half:#?}");
+
+    let added = cli.run(&[
+        "providers",
+        "add",
+        "--service",
+        "openai",
+        "--name",
+        "OpenAI prod",
+        "--base-url",
+        &base,
+    ]);
+    added.ok();
+    cli.run(&["providers", "test", "OpenAI prod"]).ok();
+
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    std::fs::write(
+        project.join(".env"),
+        format!("OPENAI_API_KEY={good}\nMY_TOKEN=not-a-known-format-123\n"),
+    )
+    .expect("write");
+    let env = project.join(".env");
+    let import = cli.run(&[
+        "import",
+        env.to_str().expect("utf-8"),
+        "--provider",
+        "OpenAI prod",
+        "--json",
+    ]);
+    import.ok();
+    let outcomes = import.json();
+    let by_var = |var: &str| {
+        outcomes
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|o| o["env_var"] == var)
+            .cloned()
+            .unwrap_or_else(|| panic!("{var}: {outcomes:#}"))
+    };
+    assert_eq!(by_var("OPENAI_API_KEY")["service"], "OpenAI");
+    assert_eq!(by_var("OPENAI_API_KEY")["imported"], true);
+    assert_eq!(by_var("MY_TOKEN")["service"], "");
+    assert!(!import.stdout.contains(&good));
+    let listing = cli.run(&["list", "--json"]);
+    let keys = listing.json()["keys"].as_array().expect("keys").clone();
+    let key = keys
+        .iter()
+        .find(|k| k["name"] == "OPENAI_API_KEY")
+        .expect("imported key");
+    assert_eq!(
+        key["verified"], true,
+        "checked against the stand-in: {key:#}"
+    );
+
+    // check: a catalogue variable a .env file sets is checked even when no
+    // vault key is tagged with it.
+    std::fs::write(
+        project.join(".env.local"),
+        format!("GITHUB_TOKEN=ghp_{}\n", "m".repeat(36)),
+    )
+    .expect("write");
+    let check = cli.run(&["check", project.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(check.code, Some(6), "{check:#?}");
+    let rows = check.json();
+    let github = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["env_var"] == "GITHUB_TOKEN")
+        .cloned()
+        .expect("GITHUB_TOKEN checked");
+    assert_eq!(github["state"], "unknown");
+}

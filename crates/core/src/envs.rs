@@ -91,6 +91,18 @@ impl Vault {
             .into_iter()
             .map(|p| (p.display().to_string(), read_values(&p)))
             .collect();
+        // Every catalogue variable a .env file here sets is checked too
+        // (one the vault does not know shows as "set to an unknown key").
+        // Not from the process environment: a shell's own GITHUB_TOKEN is
+        // not this project's business.
+        let known = crate::services::known_env_vars();
+        for (_, values) in &files {
+            for (var, _) in values {
+                if known.contains_key(var.as_str()) {
+                    vars.insert(var.clone(), ());
+                }
+            }
+        }
         let mut out = Vec::new();
         for var in vars.keys() {
             let found = env
@@ -189,8 +201,13 @@ impl Vault {
         }
         let mut out = Vec::new();
         for (var, value) in read_values(path) {
+            let recognised = crate::services::recognise(&value);
+            let service = recognised
+                .first()
+                .map(|r| r.service_name.clone())
+                .unwrap_or_default();
             let wanted = if vars.is_empty() {
-                looks_like_a_key(&var, &value)
+                looks_like_a_key(&var, &value) || !recognised.is_empty()
             } else {
                 vars.contains(&var)
             };
@@ -212,18 +229,25 @@ impl Vault {
                     env_var: var,
                     imported: true,
                     key_name: Some(k.name),
-                    message: "imported".into(),
+                    message: if service.is_empty() {
+                        "imported (unknown service)".into()
+                    } else {
+                        format!("imported ({service} key)")
+                    },
+                    service,
                 },
                 Err(Error::DuplicateKey(name)) => ImportOutcome {
                     env_var: var,
                     imported: false,
                     key_name: Some(name.clone()),
                     message: format!("already in the vault as \"{name}\""),
+                    service,
                 },
                 Err(Error::KeyAlreadyHeld(name)) => ImportOutcome {
                     env_var: var,
                     imported: false,
                     key_name: Some(name.clone()),
+                    service,
                     message: format!(
                         "not imported: the vault holds another secret for \"{name}\" (--replace puts this one in its place)"
                     ),
@@ -243,6 +267,9 @@ pub struct ImportOutcome {
     pub imported: bool,
     pub key_name: Option<String>,
     pub message: String,
+    /// The catalogue service the value's format says it belongs to ("" for
+    /// a key of no known format: "unknown service").
+    pub service: String,
 }
 
 fn looks_like_a_key(var: &str, value: &str) -> bool {

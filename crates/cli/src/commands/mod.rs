@@ -72,6 +72,7 @@ pub async fn run(args: Args) -> Result<u8> {
             .await
         }
         Command::Rotations => rotate::rotations(vault, json),
+        Command::Services => providers::services(json),
         Command::Settings {
             clipboard_clear_secs,
             rotation_policy_days,

@@ -2,7 +2,7 @@
 
 use std::io::{IsTerminal, Read, Write};
 
-use latchkey_core::vault::NewProvider;
+use latchkey_core::vault::NewServiceProvider;
 use latchkey_core::{Error, Result, Secret, Vault};
 
 use crate::args::ProvidersCommand;
@@ -35,22 +35,43 @@ fn read_admin_token() -> Result<Secret> {
 pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> Result<u8> {
     match command {
         ProvidersCommand::Add {
-            kind: _,
+            kind,
+            service,
             name,
             base_url,
             project,
         } => {
-            let admin_token = read_admin_token()?;
-            let p = vault.add_provider(NewProvider {
+            let service = service.or(kind).unwrap_or_default();
+            let needs_credential = service == "keyservice";
+            if needs_credential && (base_url.is_none() || project.is_none()) {
+                return Err(Error::invalid(
+                    "base_url",
+                    "The Latchkey key service needs --base-url and --project",
+                ));
+            }
+            let credential = if needs_credential {
+                Some(read_admin_token()?)
+            } else {
+                None
+            };
+            let p = vault.add_service_provider(NewServiceProvider {
+                service,
                 name,
                 base_url,
-                admin_token,
                 project,
+                credential,
             })?;
-            eprintln!(
-                "Added provider \"{}\"; its admin token is in the keychain.",
-                p.name
-            );
+            if needs_credential {
+                eprintln!(
+                    "Added provider \"{}\"; its admin token is in the keychain.",
+                    p.name
+                );
+            } else {
+                eprintln!(
+                    "Added \"{}\": keys are made and revoked at {}; Latchkey keeps, deploys and checks them.",
+                    p.name, p.dashboard_url
+                );
+            }
             match vault.test_provider(&p.id).await {
                 Ok(()) => eprintln!("Connection test passed."),
                 Err(e) => eprintln!("Connection test failed: {e} [{}]", e.code()),
@@ -97,4 +118,30 @@ pub fn only_provider(vault: &Vault) -> Result<latchkey_core::vault::ProviderView
             "Several providers are set up; choose one with --provider NAME",
         )),
     }
+}
+
+/// `latchkey services`: the catalogue.
+pub fn services(json: bool) -> Result<u8> {
+    let all = latchkey_core::services::catalogue();
+    if json {
+        output::json(&all);
+    } else {
+        let rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|s| {
+                vec![
+                    s.id.clone(),
+                    s.name.clone(),
+                    match s.connector {
+                        latchkey_core::services::Connector::Api => "api".into(),
+                        latchkey_core::services::Connector::Manual => "manual".into(),
+                    },
+                    s.env_vars.join(","),
+                    s.credential.clone(),
+                ]
+            })
+            .collect();
+        output::table(&["ID", "SERVICE", "KIND", "ENV VARS", "CREDENTIAL"], &rows);
+    }
+    Ok(EXIT_OK)
 }

@@ -11,18 +11,39 @@ use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Auth, Call, HttpEngine, HttpPolicy};
 use crate::secret::Secret;
+use crate::services::{VerifyOutcome, VerifyRequest};
 
 #[derive(Debug)]
 pub struct ManualProvider {
     http: HttpEngine,
     dashboard_url: String,
+    /// A catalogue service's own check (its auth scheme and statuses), in
+    /// place of the plain bearer call to the verify URL.
+    check: Option<VerifyRequest>,
+    policy: HttpPolicy,
 }
 
 impl ManualProvider {
     pub fn new(verify_url: &str, dashboard_url: &str, policy: HttpPolicy) -> Result<Self> {
         Ok(Self {
-            http: HttpEngine::new(verify_url, policy)?,
+            http: HttpEngine::new(verify_url, policy.clone())?,
             dashboard_url: dashboard_url.to_owned(),
+            check: None,
+            policy,
+        })
+    }
+
+    /// A connection to a catalogue service: keys are checked the way the
+    /// catalogue says (its scheme, its statuses), at `verify_url`.
+    pub fn with_check(
+        verify_url: &str,
+        dashboard_url: &str,
+        check: VerifyRequest,
+        policy: HttpPolicy,
+    ) -> Result<Self> {
+        Ok(Self {
+            check: Some(check),
+            ..Self::new(verify_url, dashboard_url, policy)?
         })
     }
 
@@ -54,6 +75,21 @@ impl Connector for ManualProvider {
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {
+        if let Some(check) = &self.check {
+            let base = self.http.base_url().as_str();
+            let outcome = check
+                .run(key, Some(base), None, self.policy.clone())
+                .await?;
+            return match outcome {
+                VerifyOutcome::Accepted | VerifyOutcome::Restricted => Ok(Verification::Accepted),
+                VerifyOutcome::Rejected => Ok(Verification::Rejected {
+                    code: "rejected by the service".into(),
+                }),
+                VerifyOutcome::Unknown => Err(Error::BadResponse(
+                    "the service's answer does not say whether the key works".into(),
+                )),
+            };
+        }
         let answer = self
             .http
             .send(Call {

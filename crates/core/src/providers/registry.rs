@@ -10,6 +10,7 @@ use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
 use crate::http::HttpPolicy;
 use crate::secret::Secret;
+use crate::services;
 
 /// Whether a connection of this kind keeps a management token in the
 /// keychain (a dashboard-only service has none).
@@ -33,10 +34,22 @@ pub fn open(
             token,
             policy,
         )?),
-        ProviderKind::Manual => Arc::new(ManualProvider::new(
-            &record.base_url,
-            &record.dashboard_url,
-            policy,
-        )?),
+        // A manual connection to a catalogue service (its id in `project`)
+        // checks keys the catalogue's way; a custom one with a bearer call.
+        ProviderKind::Manual => {
+            match services::by_id(&record.project).and_then(|s| s.verify.clone()) {
+                Some(check) => Arc::new(ManualProvider::with_check(
+                    &record.base_url,
+                    &record.dashboard_url,
+                    check,
+                    policy,
+                )?),
+                None => Arc::new(ManualProvider::new(
+                    &record.base_url,
+                    &record.dashboard_url,
+                    policy,
+                )?),
+            }
+        }
     })
 }

@@ -108,6 +108,83 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
+    /// Adds a connection to a catalogue service. The reference key service
+    /// is an API connection (base URL, project and admin token needed);
+    /// every other service is, until its connector lands, a manual one:
+    /// keys are made and revoked in its dashboard and checked the
+    /// catalogue's way, at its own address or `base_url` (self-hosted, an
+    /// emulator). A service that publishes no check needs `base_url`: the
+    /// URL that answers 2xx for a working key.
+    pub fn add_service_provider(&self, new: NewServiceProvider) -> Result<ProviderView> {
+        let service = crate::services::by_id(new.service.trim()).ok_or_else(|| {
+            Error::invalid(
+                "service",
+                format!(
+                    "\"{}\" is not a service Latchkey knows; `latchkey services` lists them",
+                    crate::untrusted::clean(&new.service, 64, &[])
+                ),
+            )
+        })?;
+        if service.id == "keyservice" {
+            let (Some(base_url), Some(admin_token)) = (new.base_url, new.credential) else {
+                return Err(Error::invalid(
+                    "base_url",
+                    "The Latchkey key service needs --base-url, --project and its admin token",
+                ));
+            };
+            return self.add_provider(NewProvider {
+                name: new.name,
+                base_url,
+                admin_token,
+                project: new.project.unwrap_or_default(),
+            });
+        }
+        let name = check_name("name", &new.name)?;
+        let address = match (&new.base_url, &service.verify) {
+            (Some(url), _) => check_base_url(url.trim())?,
+            (None, Some(check)) => {
+                let url = url::Url::parse(&check.url)
+                    .map_err(|_| Error::invalid("base_url", "The catalogue's check URL is not usable"))?;
+                check_base_url(&url.origin().ascii_serialization())?
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "base_url",
+                    format!(
+                        "{} publishes no way to check a key: give the URL that answers 2xx for a working key with --base-url",
+                        service.name
+                    ),
+                ))
+            }
+        };
+        let dashboard = service
+            .create_url
+            .clone()
+            .filter(|u| !u.is_empty())
+            .or_else(|| Some(service.dashboard.clone()).filter(|u| !u.is_empty()))
+            .or_else(|| Some(service.docs.clone()).filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| address.to_string());
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Manual,
+            name,
+            base_url: address.to_string(),
+            // A manual connection's project names its catalogue service.
+            project: service.id.clone(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: dashboard,
+        };
+        self.catalog().insert_provider(&record)?;
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added {} connection \"{}\"", service.name, record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
     /// Registers (or re-points) the built-in Demo provider at `base_url`.
     pub fn ensure_demo_provider(
         &self,

@@ -146,6 +146,18 @@ pub struct KeyListing {
     pub health: Health,
 }
 
+/// A new connection to a catalogue service (`latchkey providers add
+/// --service ID`, the app's "Add service").
+#[derive(Debug, Default)]
+pub struct NewServiceProvider {
+    pub service: String,
+    pub name: String,
+    pub base_url: Option<String>,
+    pub project: Option<String>,
+    /// The service's management credential, where it needs one.
+    pub credential: Option<Secret>,
+}
+
 /// A new provider connection.
 #[derive(Debug)]
 pub struct NewProvider {

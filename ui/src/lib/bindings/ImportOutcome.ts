@@ -3,4 +3,9 @@
 /**
  * What importing one variable did.
  */
-export type ImportOutcome = { env_var: string, imported: boolean, key_name: string | null, message: string, };
+export type ImportOutcome = { env_var: string, imported: boolean, key_name: string | null, message: string, 
+/**
+ * The catalogue service the value's format says it belongs to ("" for
+ * a key of no known format: "unknown service").
+ */
+service: string, };
