@@ -16,7 +16,8 @@ use latchkey_core::{Error, Secret};
 
 use crate::ipc::{
     CommandError, CommandResult, CopyReceipt, ExistingKeyInput, FirstScreen, NewKeyInput,
-    NewManualProviderInput, NewProviderInput, RotationPlanInput, SettingsView, StartupStatus,
+    NewManualProviderInput, NewProviderInput, NewServiceProviderInput, RotationPlanInput,
+    SettingsView, StartupStatus,
 };
 use crate::AppState;
 use latchkey_core::settings::Settings;
@@ -164,6 +165,57 @@ pub async fn verify_audit_log(state: State<'_, AppState>) -> CommandResult<Audit
 #[tauri::command]
 pub async fn key_details(state: State<'_, AppState>, key_id: String) -> CommandResult<KeyDetails> {
     Ok(state.vault().await?.key_details(&key_id)?)
+}
+
+/// The service catalogue ("Add service").
+#[tauri::command]
+pub async fn list_services() -> CommandResult<Vec<latchkey_core::services::Service>> {
+    Ok(latchkey_core::services::catalogue().to_vec())
+}
+
+/// Connects a catalogue service.
+#[tauri::command]
+pub async fn add_service_provider(
+    state: State<'_, AppState>,
+    input: NewServiceProviderInput,
+) -> CommandResult<ProviderView> {
+    Ok(state.vault().await?.add_service_provider(input.into())?)
+}
+
+/// Opens where a catalogue service's keys are made (its prefilled create
+/// page where it has one), in the browser, from Rust.
+#[tauri::command]
+pub async fn open_service_page(app: tauri::AppHandle, service_id: String) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let service = latchkey_core::services::by_id(&service_id)
+        .ok_or_else(|| CommandError::from(Error::NotFound("That service".into())))?;
+    let url = [
+        &service.create_url,
+        &Some(service.dashboard.clone()),
+        &Some(service.docs.clone()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|u| u.starts_with("https://"))
+    .cloned()
+    .ok_or_else(|| {
+        CommandError::from(Error::invalid(
+            "service",
+            "This service publishes no key page",
+        ))
+    })?;
+    app.opener().open_url(url, None::<&str>).map_err(|_| {
+        CommandError::from(Error::invalid(
+            "dashboard_url",
+            "Could not open a browser; open the service's key page by hand",
+        ))
+    })
+}
+
+/// The services a pasted key's format belongs to, most specific first.
+#[tauri::command]
+pub async fn recognise_key(key: Secret) -> CommandResult<Vec<latchkey_core::services::Recognised>> {
+    Ok(latchkey_core::services::recognise(key.expose_secret()))
 }
 
 /// Finds the vault's keys in a folder's files (by fingerprint).

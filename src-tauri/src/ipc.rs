@@ -4,7 +4,9 @@
 
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::rotation::driver::RotationRequest;
-use latchkey_core::vault::{ExistingKey, NewKey, NewManualProvider, NewProvider};
+use latchkey_core::vault::{
+    ExistingKey, NewKey, NewManualProvider, NewProvider, NewServiceProvider,
+};
 use latchkey_core::{Error, Secret, WireError};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -170,6 +172,34 @@ impl From<RotationPlanInput> for RotationRequest {
         Self {
             key_id: i.key_id,
             targets: i.targets,
+        }
+    }
+}
+
+/// "Add service": a connection to a catalogue service.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct NewServiceProviderInput {
+    pub service: String,
+    pub name: String,
+    /// Empty: the service's own address.
+    pub base_url: String,
+    pub project: String,
+    /// The management credential where the service needs one (goes
+    /// straight to the keychain); empty otherwise.
+    #[ts(type = "string")]
+    pub credential: Secret,
+}
+
+impl From<NewServiceProviderInput> for NewServiceProvider {
+    fn from(i: NewServiceProviderInput) -> Self {
+        let some = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        Self {
+            service: i.service,
+            name: i.name,
+            base_url: some(i.base_url),
+            project: some(i.project),
+            credential: Some(i.credential).filter(|c| !c.is_empty()),
         }
     }
 }

@@ -260,6 +260,65 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     std::fs::remove_file(&path).ok();
     app.click(By::button("Keys")).await;
 
+    // Add service: the catalogue, searchable; OpenAI added as a manual
+    // connection (at a closed local port: no network needed).
+    app.click(By::button("Providers")).await;
+    app.type_into(
+        By::xpath("//input[@aria-label='Search services']"),
+        "openai",
+    )
+    .await;
+    let row = "//ul[@aria-label='Services']/li[@data-service='openai']";
+    app.wait_for(By::xpath(row), Duration::from_secs(10)).await;
+    assert!(
+        !app.shown_now(By::xpath(
+            "//ul[@aria-label='Services']/li[@data-service='github']"
+        ))
+        .await,
+        "the search left other services"
+    );
+    app.click(By::xpath(&format!(
+        "{row}//button[normalize-space()='Add']"
+    )))
+    .await;
+    app.replace_text(
+        By::xpath("//form[@aria-label='Add OpenAI']//label[contains(., 'Name')]//input"),
+        "OpenAI test",
+    )
+    .await;
+    app.type_into(
+        By::xpath("//form[@aria-label='Add OpenAI']//label[contains(., 'Address')]//input"),
+        "http://127.0.0.1:9",
+    )
+    .await;
+    app.click(By::button("Save OpenAI")).await;
+    app.wait_for(
+        By::xpath("//li[.//strong[normalize-space()='OpenAI test'] and .//span[normalize-space()='Manual']]"),
+        Duration::from_secs(10),
+    )
+    .await;
+    // A pasted key is recognised by its format: service and env var proposed.
+    app.click(By::button("Keys")).await;
+    app.open_key_dialog("Add existing key").await;
+    let pasted = format!("sk-proj-{}T3BlbkFJ{}", "a".repeat(58), "b".repeat(58));
+    app.type_into(By::labelled_input("Key"), &format!("{pasted}\u{E004}"))
+        .await;
+    let said = app
+        .try_text(
+            By::xpath("//*[@data-testid='recognised']"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("recognised");
+    assert_eq!(said, "Recognised: OpenAI key.");
+    assert_eq!(
+        app.property(By::labelled_input("Env var name"), "value")
+            .await,
+        json!("OPENAI_API_KEY")
+    );
+    app.click(By::xpath("//dialog//button[normalize-space()='Cancel']"))
+        .await;
+
     // Canary scan: IPC answers (only the reveal), logs, SQLite files.
     let answers = app.captured_ipc().await;
     let carrying: Vec<&Value> = answers

@@ -11,6 +11,9 @@ import type { ActivityRow } from "./bindings/ActivityRow";
 import type { ExportFormat } from "./bindings/ExportFormat";
 import type { KeyDetails } from "./bindings/KeyDetails";
 import type { ScanReport } from "./bindings/ScanReport";
+import type { CatalogueService } from "./bindings/CatalogueService";
+import type { Recognised } from "./bindings/Recognised";
+import type { NewServiceProviderInput } from "./bindings/NewServiceProviderInput";
 import type { ScanHit } from "./bindings/ScanHit";
 import type { CreatedKey } from "./bindings/CreatedKey";
 import type { WireError } from "./bindings/WireError";
@@ -40,6 +43,8 @@ export type {
   ExportFormat,
   KeyDetails,
   ScanReport,
+  CatalogueService,
+  Recognised,
   ScanHit,
   CreatedKey,
   WireError,
@@ -101,6 +106,10 @@ export const api = {
   addExistingKey: (input: ExistingKeyInput) => call<KeyView>("add_existing_key", { input }),
   auditLog: (limit?: number) => call<AuditEntry[]>("audit_log", { limit: limit ?? null }),
   verifyAuditLog: () => call<AuditCheck>("verify_audit_log"),
+  listServices: () => call<CatalogueService[]>("list_services"),
+  addServiceProvider: (input: NewServiceProviderInput) => call<ProviderView>("add_service_provider", { input }),
+  openServicePage: (serviceId: string) => call<null>("open_service_page", { serviceId }),
+  recogniseKey: (key: string) => call<Recognised[]>("recognise_key", { key }),
   scanFolder: (folder: string) => call<ScanReport>("scan_folder", { folder }),
   keyDetails: (keyId: string) => call<KeyDetails>("key_details", { keyId }),
   activity: (limit?: number) => call<ActivityRow[]>("activity", { limit: limit ?? null }),
