@@ -133,6 +133,13 @@ pub enum Command {
     },
     /// Unfinished and past rotations.
     Rotations,
+    /// Where a key was deployed by its rotations (offered again at its next
+    /// rotation).
+    Targets {
+        name: String,
+        #[arg(long)]
+        provider: Option<String>,
+    },
     /// The services Latchkey knows: their env vars, the credential each
     /// needs, where keys are made, how rotation works there.
     Services,

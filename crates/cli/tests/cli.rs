@@ -237,6 +237,19 @@ async fn rotate_from_the_cli_and_the_lock_names_the_unfinished_rotation() {
     assert_eq!(old_row["superseded_by"], named[0]["id"]);
     let table = cli.run(&["list"]);
     assert!(!table.stdout.contains("(rotation "), "{table:#?}");
+    // Where the rotation deployed it, remembered on the key.
+    let targets = cli.run(&["targets", "backend", "--json"]);
+    targets.ok();
+    let targets = targets.json();
+    assert_eq!(targets.as_array().map(Vec::len), Some(1), "{targets:#}");
+    assert_eq!(targets[0]["kind"], "dotenv");
+    assert_eq!(targets[0]["var"], "ACME_API_KEY");
+    let text = cli.run(&["targets", "backend"]);
+    text.ok();
+    assert!(
+        text.stdout.trim().starts_with("dotenv:") && text.stdout.trim().ends_with(":ACME_API_KEY"),
+        "{text:#?}"
+    );
 
     // An unfinished rotation (the process killed mid-way) locks the key.
     let killed = cli.run_with(

@@ -73,6 +73,9 @@ pub async fn run(args: Args) -> Result<u8> {
         }
         Command::Rotations => rotate::rotations(vault, json),
         Command::Services => providers::services(json),
+        Command::Targets { name, provider } => {
+            rotate::targets(vault, &name, provider.as_deref(), json)
+        }
         Command::Settings {
             clipboard_clear_secs,
             rotation_policy_days,

@@ -51,6 +51,30 @@ pub async fn resume(vault: &Vault, id: String) -> Result<u8> {
 }
 
 /// `latchkey rotations`.
+/// `latchkey targets NAME`: where the key's rotations deployed it.
+pub fn targets(vault: &Vault, name: &str, provider: Option<&str>, json: bool) -> Result<u8> {
+    let key = vault.find_key(name, provider)?;
+    let details = vault.key_details(&key.id)?;
+    if json {
+        output::json(&details.targets);
+    } else if details.targets.is_empty() {
+        eprintln!("\"{}\" has not been deployed by a rotation yet.", key.name);
+    } else {
+        for t in &details.targets {
+            println!("{}", describe_target(t));
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// A target as the CLI's `--target` spec writes it.
+fn describe_target(t: &TargetSpec) -> String {
+    match t {
+        TargetSpec::Dotenv { path, var, .. } => format!("dotenv:{path}:{var}"),
+        TargetSpec::Manual { items } => format!("by hand: {}", items.join(", ")),
+    }
+}
+
 pub fn rotations(vault: &Vault, json: bool) -> Result<u8> {
     let all = vault.rotations()?;
     if json {
