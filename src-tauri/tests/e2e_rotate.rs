@@ -155,6 +155,20 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
     );
     app.click(By::xpath("//dialog//button[normalize-space()='Close']"))
         .await;
+    // The next rotation offers the same place again.
+    app.click(By::xpath(&format!(
+        "{}[@data-status='active']//button[normalize-space()='Rotate']",
+        key_row("rotate me")
+    )))
+    .await;
+    app.click(By::button("Deploy to the same place")).await;
+    assert_eq!(
+        app.property(By::labelled_input(".env file path"), "value")
+            .await,
+        serde_json::Value::String(env_path.display().to_string())
+    );
+    app.click(By::xpath("//dialog//button[normalize-space()='Cancel']"))
+        .await;
     let after = std::fs::read_to_string(&env_path).expect("read");
     assert!(!after.contains(old.expose_secret()));
     assert!(
