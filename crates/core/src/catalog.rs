@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::paths;
 
+// Each schema change adds, before it lands, the fixture the code before it
+// writes (`tests/upgrade.rs`, `make_fixture`): every later schema must open
+// every fixture with every row and a verifying audit chain.
 const MIGRATIONS: &[&str] = &[
     // 1: providers, keys, audit log.
     r#"
