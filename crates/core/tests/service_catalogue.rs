@@ -113,7 +113,10 @@ fn a_pasted_key_is_recognised_by_its_format() {
             let found = recognise(&format!("  {ex}\n"));
             assert_eq!(found.len(), 1, "{ex}: {found:?}");
             assert_eq!(found[0].service_id, s.id);
-            assert_eq!(found[0].env_var, s.env_vars.first().cloned().unwrap_or_default());
+            assert_eq!(
+                found[0].env_var,
+                s.env_vars.first().cloned().unwrap_or_default()
+            );
         }
     }
     // Near misses are nobody's.
