@@ -11,7 +11,7 @@ use std::sync::Arc;
 use common::*;
 use latchkey_core::catalog::{TargetSpec, TargetStatus};
 use latchkey_core::clipboard::{Clipboard, MemoryClipboard};
-use latchkey_core::rotation::driver::{no_progress, RotationRequest};
+use latchkey_core::rotation::driver::{display_name, no_progress, RotationRequest};
 use latchkey_core::rotation::State;
 use latchkey_core::vault::{KeyStatus, KeyView, ProviderView};
 use latchkey_core::{Secret, Vault};
@@ -171,7 +171,15 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
             .into_bytes(),
         "only the value changed"
     );
-    assert_eq!(live_names(&s.service).await, vec![new.name.clone()]);
+    // The one live key on the service is the new one: its service name
+    // carries the rotation tag, the vault shows it without.
+    let live = live_names(&s.service).await;
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(display_name(&live[0]), new.name);
+    assert!(
+        live[0].contains(&format!("(rotation {})", &plan.id[..8])),
+        "{live:?}"
+    );
 
     // The journal: every effect's intent before its result; old revoked
     // only after verify passed.
