@@ -170,35 +170,62 @@ impl SecretStore for KeychainStore {
     fn put(&self, account: &str, secret: &Secret) -> Result<()> {
         let (service, account, secret) = (self.service.clone(), account.to_owned(), secret.clone());
         self.run(move || {
-            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-            entry
-                .set_password(secret.expose_secret())
-                .map_err(map_error)
+            bus_retry(|| {
+                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+                entry
+                    .set_password(secret.expose_secret())
+                    .map_err(map_error)
+            })
         })?
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret>> {
         let (service, account) = (self.service.clone(), account.to_owned());
         self.run(move || {
-            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-            match entry.get_password() {
-                Ok(value) => Ok(Some(Secret::new(value))),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(map_error(e)),
-            }
+            bus_retry(|| {
+                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+                match entry.get_password() {
+                    Ok(value) => Ok(Some(Secret::new(value))),
+                    Err(keyring::Error::NoEntry) => Ok(None),
+                    Err(e) => Err(map_error(e)),
+                }
+            })
         })?
     }
 
     fn delete(&self, account: &str) -> Result<()> {
         let (service, account) = (self.service.clone(), account.to_owned());
         self.run(move || {
-            let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-            match entry.delete_credential() {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(map_error(e)),
-            }
+            bus_retry(|| {
+                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
+                match entry.delete_credential() {
+                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(e) => Err(map_error(e)),
+                }
+            })
         })?
     }
+}
+
+const NO_SERVICE: &str = "no Secret Service on the session bus";
+
+/// Runs one idempotent keychain call (put the same value, read, delete),
+/// again up to twice when the session bus said the Secret Service is not
+/// there: a daemon being (re)started by D-Bus activation answers so for a
+/// moment (seen under load in CI). A keychain that stays away is reported
+/// after ~0.6 s; a locked one is never retried (its prompt would repeat).
+fn bus_retry<T>(mut call: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut delay = std::time::Duration::from_millis(200);
+    for _ in 0..2 {
+        match call() {
+            Err(Error::KeychainUnavailable(why)) if why == NO_SERVICE => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    call()
 }
 
 /// Maps keyring errors to ours with fixed English text.
@@ -215,7 +242,7 @@ fn map_error(e: keyring::Error) -> Error {
                 || text.contains("dbus")
                 || text.contains("d-bus")
             {
-                Error::KeychainUnavailable("no Secret Service on the session bus".into())
+                Error::KeychainUnavailable(NO_SERVICE.into())
             } else {
                 Error::KeychainUnavailable("the keychain reported a failure".into())
             }
