@@ -19,6 +19,10 @@ pub enum DotenvError {
 
 mod parse;
 
+use super::file::{EditError, Editor};
+use crate::catalog::TargetSpec;
+use crate::secret::Secret;
+use crate::vault::check_env_var;
 use parse::{closing_quote, ending, parse_assignment, split_lines, valid_name};
 
 const BOM: &str = "\u{feff}";
@@ -323,6 +327,87 @@ fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
         v.iter().filter(|(k, _)| k != name).cloned().collect()
     };
     original.contains(&b'$') || others(&before) == others(&after)
+}
+
+/// Every assignment dotenvy reads, skipping lines it rejects, as the
+/// deploy check reads a file.
+fn lenient_values(bytes: &[u8]) -> Vec<(String, String)> {
+    let body = bytes.strip_prefix(BOM.as_bytes()).unwrap_or(bytes);
+    dotenvy::from_read_iter(body)
+        .filter_map(|r| r.ok())
+        .collect()
+}
+
+/// The `.env` format as a file target's [`Editor`].
+#[derive(Debug, Clone, Copy)]
+pub struct DotenvEditor;
+
+impl From<DotenvError> for EditError {
+    fn from(e: DotenvError) -> Self {
+        match e {
+            DotenvError::BadName(_) => EditError::BadKey(e.to_string()),
+            other => EditError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl Editor for DotenvEditor {
+    const KEY_FIELD: &'static str = "env_var";
+
+    /// The last assignment wins, as dotenv readers see it.
+    fn read_value(bytes: &[u8], key: &str) -> Option<Secret> {
+        lenient_values(bytes)
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| Secret::new(v))
+    }
+
+    fn set_value(bytes: &[u8], key: &str, value: &str) -> Result<Vec<u8>, EditError> {
+        set_value(bytes, key, value).map_err(EditError::from)
+    }
+
+    fn remove_value(bytes: &[u8], key: &str) -> Result<Vec<u8>, EditError> {
+        remove_value(bytes, key).map_err(EditError::from)
+    }
+
+    fn check_edit(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
+        let is = lenient_values(after);
+        // Every other assignment exactly as written before (raw text, no
+        // `$VAR` expansion: a reference to the rotated variable is not a
+        // change); the target as dotenv readers see it.
+        let others = |bytes: &[u8]| -> Option<Vec<(String, String)>> {
+            raw_assignments(bytes).map(|v| v.into_iter().filter(|(k, _)| k != key).collect())
+        };
+        let others_kept = others(before) == others(after);
+        let target_ok = match value {
+            Some(value) => {
+                is.iter().filter(|(k, _)| k == key).all(|(_, v)| v == value)
+                    && is.iter().any(|(k, _)| k == key)
+            }
+            None => is.iter().all(|(k, _)| k != key),
+        };
+        others_kept && target_ok
+    }
+
+    fn check_key(key: &str) -> crate::error::Result<String> {
+        let var = check_env_var(key)?;
+        if var.is_empty() {
+            return Err(crate::error::Error::invalid(
+                "env_var",
+                "Name the variable the key goes in",
+            ));
+        }
+        Ok(var)
+    }
+
+    fn spec(path: String, var: String, follow_symlink: bool) -> TargetSpec {
+        TargetSpec::Dotenv {
+            path,
+            var,
+            follow_symlink,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -135,18 +135,4 @@ impl Vault {
     pub(in crate::rotation::driver) fn backup_dir(&self, rotation_id: &str) -> PathBuf {
         self.data_dir().join("backups").join(rotation_id)
     }
-
-    pub(in crate::rotation::driver) fn backup_path(
-        &self,
-        rotation_id: &str,
-        target: usize,
-        path: &Path,
-    ) -> PathBuf {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        self.backup_dir(rotation_id)
-            .join(format!("{target}-{name}.backup"))
-    }
 }

@@ -21,14 +21,12 @@ use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
 };
 use crate::clipboard::ClearTimer;
-use crate::deploy::dotenv_file::{sweep_temp_files, DotenvFile};
-use crate::deploy::gitignore;
+use crate::deploy::{gitignore, Backup, Written};
 use crate::error::{Error, Result, WireError};
 use crate::providers::{Connector, KeySpec, Verification};
 use crate::secret::{Fingerprint, Secret};
 use crate::store::key_account;
-use crate::vault::{check_env_var, Vault};
-use sha2::Digest as _;
+use crate::vault::Vault;
 
 mod journal;
 mod plan;

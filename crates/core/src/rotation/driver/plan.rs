@@ -73,63 +73,7 @@ impl Vault {
 
 /// Checks a target and notes what it needs at plan time.
 pub(in crate::rotation::driver) fn plan_target(spec: TargetSpec) -> Result<TargetState> {
-    match spec {
-        TargetSpec::Dotenv {
-            path,
-            var,
-            follow_symlink,
-        } => {
-            let var = check_env_var(&var)?;
-            if var.is_empty() {
-                return Err(Error::invalid(
-                    "env_var",
-                    "Name the variable the key goes in",
-                ));
-            }
-            let file = DotenvFile::open(Path::new(&path), follow_symlink)?;
-            let digest = file.read()?.digest_hex();
-            let absolute: PathBuf = file.path().to_path_buf();
-            let warning = gitignore::warning(&absolute);
-            Ok(TargetState {
-                spec: TargetSpec::Dotenv {
-                    path: if follow_symlink {
-                        path
-                    } else {
-                        absolute.display().to_string()
-                    },
-                    var,
-                    follow_symlink,
-                },
-                status: TargetStatus::Pending,
-                digest: Some(digest),
-                confirmed: vec![],
-                message: None,
-                gitignore_warning: warning,
-                deployed_digest: None,
-            })
-        }
-        TargetSpec::Manual { items } => {
-            let items: Vec<String> = items
-                .iter()
-                .map(|i| crate::vault::check_name("item", i))
-                .collect::<Result<_>>()?;
-            if items.is_empty() {
-                return Err(Error::invalid(
-                    "items",
-                    "Name at least one place the key goes",
-                ));
-            }
-            Ok(TargetState {
-                confirmed: vec![false; items.len()],
-                spec: TargetSpec::Manual { items },
-                status: TargetStatus::Pending,
-                digest: None,
-                message: None,
-                gitignore_warning: None,
-                deployed_digest: None,
-            })
-        }
-    }
+    spec.open(&[]).prepare()
 }
 
 /// The new key lives as long as the old one was meant to: its lifetime in

@@ -8,7 +8,6 @@ impl Vault {
         rec: &mut RotationRecord,
         secret: &Secret,
     ) -> Result<bool> {
-        let new_fp = secret.fingerprint();
         self.sweep_beside_targets(rec);
         for i in 0..rec.targets.len() {
             let target = rec.targets[i].clone();
@@ -18,59 +17,48 @@ impl Vault {
             ) {
                 continue;
             }
-            match &target.spec {
-                TargetSpec::Dotenv {
-                    path,
-                    var,
-                    follow_symlink,
-                } => {
-                    let step = format!("deploy:{i}");
-                    self.journal(rec, &step, "intent", &format!("{var} in {path}"))?;
-                    failpoint("rotation::deploy::before");
-                    let file = DotenvFile::open(Path::new(path), *follow_symlink)
-                        .map_err(|e| self.target_failed(rec, i, &step, e))?;
-                    let current = file
-                        .fingerprint_of(var)
-                        .map_err(|e| self.target_failed(rec, i, &step, e))?;
-                    let deployed = if current.as_ref() != Some(&new_fp) {
-                        // Not written yet (or a crash before the rename).
-                        let digest = target.digest.clone().unwrap_or_default();
-                        let backup = self.backup_path(&rec.id, i, file.path());
-                        file.set_if_digest(&digest, var, secret, &backup)
-                            .map_err(|e| self.target_failed(rec, i, &step, e))?
-                    } else {
-                        // Written before a crash: the file as it is now.
-                        file.read()
-                            .map_err(|e| self.target_failed(rec, i, &step, e))?
-                            .digest_hex()
-                    };
-                    failpoint("rotation::deploy::after");
-                    rec.targets[i].deployed_digest = Some(deployed);
-                    rec.targets[i].status = TargetStatus::Deployed;
-                    rec.targets[i].message = Some(format!("{var} now holds the new key"));
-                    rec.error = None;
-                    self.journal(rec, &step, "ok", &format!("{var} in {path}"))?;
-                }
-                TargetSpec::Manual { items } => {
-                    let all = target.confirmed.len() == items.len()
-                        && target.confirmed.iter().all(|c| *c);
-                    if all {
+            let t = target.spec.open(&target.confirmed);
+            let step = format!("deploy:{i}");
+            let backup_dir = self.backup_dir(&rec.id);
+            let backup = Backup {
+                dir: &backup_dir,
+                index: i,
+            };
+            if t.by_hand() {
+                // A checklist: the person pastes and confirms each item;
+                // the run only notes when that is done.
+                match t.write(secret, &backup, None)? {
+                    Written::Done { message, .. } => {
                         rec.targets[i].status = TargetStatus::Deployed;
-                        rec.targets[i].message = Some("every item confirmed".into());
-                        self.journal(rec, &format!("deploy:{i}"), "ok", "checklist confirmed")?;
-                    } else if target.status != TargetStatus::AwaitingConfirmation {
-                        rec.targets[i].status = TargetStatus::AwaitingConfirmation;
-                        rec.targets[i].message =
-                            Some("Copy the new key, paste it in each place, then confirm".into());
-                        self.journal(
-                            rec,
-                            &format!("deploy:{i}"),
-                            "intent",
-                            "waiting for the checklist",
-                        )?;
+                        rec.targets[i].message = Some(message);
+                        self.journal(rec, &step, "ok", "checklist confirmed")?;
+                    }
+                    Written::AwaitingConfirmation { message } => {
+                        if target.status != TargetStatus::AwaitingConfirmation {
+                            rec.targets[i].status = TargetStatus::AwaitingConfirmation;
+                            rec.targets[i].message = Some(message);
+                            self.journal(rec, &step, "intent", "waiting for the checklist")?;
+                        }
                     }
                 }
+                continue;
             }
+            let what = t.describe();
+            self.journal(rec, &step, "intent", &what)?;
+            failpoint("rotation::deploy::before");
+            let written = t
+                .write(secret, &backup, target.digest.as_deref())
+                .map_err(|e| self.target_failed(rec, i, &step, e))?;
+            failpoint("rotation::deploy::after");
+            let (digest, message) = match written {
+                Written::Done { digest, message } => (digest, message),
+                Written::AwaitingConfirmation { message } => (None, message),
+            };
+            rec.targets[i].deployed_digest = digest;
+            rec.targets[i].status = TargetStatus::Deployed;
+            rec.targets[i].message = Some(message);
+            rec.error = None;
+            self.journal(rec, &step, "ok", &what)?;
         }
         if rec
             .targets
@@ -100,14 +88,7 @@ impl Vault {
     /// Temp files a kill left beside this rotation's files go.
     pub(in crate::rotation::driver) fn sweep_beside_targets(&self, rec: &RotationRecord) {
         for t in &rec.targets {
-            if let TargetSpec::Dotenv { path, .. } = &t.spec {
-                if let Some(dir) = std::fs::canonicalize(path)
-                    .ok()
-                    .and_then(|p| p.parent().map(Path::to_path_buf))
-                {
-                    sweep_temp_files(&dir);
-                }
-            }
+            t.spec.open(&t.confirmed).sweep();
         }
     }
 

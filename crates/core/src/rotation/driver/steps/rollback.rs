@@ -3,43 +3,6 @@
 use super::super::*;
 
 impl Vault {
-    /// Sets one target's variable back to what it held before the deploy
-    /// (from the private backup; the old key when there is none), only
-    /// while the file is exactly as the deploy left it.
-    pub(in crate::rotation::driver) fn restore_var(
-        &self,
-        rec: &RotationRecord,
-        i: usize,
-        file: &DotenvFile,
-        var: &str,
-        new_secret: Option<&Secret>,
-    ) -> Result<()> {
-        let backup = self.backup_path(&rec.id, i, file.path());
-        let old = if backup.exists() {
-            DotenvFile::value_in_backup(&backup, var)?
-        } else {
-            Some(self.secret_of(&rec.old_key_id)?)
-        };
-        // A crash between the write and its journal row: what the deploy
-        // wrote is the backup with the new key set.
-        let deployed = match (&rec.targets[i].deployed_digest, new_secret) {
-            (Some(d), _) => d.clone(),
-            (None, Some(new)) if backup.exists() => {
-                let before = std::fs::read(&backup)
-                    .map_err(|_| Error::DotenvChangedOnDisk(file.path().display().to_string()))?;
-                crate::deploy::dotenv::set_value(&before, var, new.expose_secret())
-                    .map(|b| hex::encode(sha2::Sha256::digest(&b)))
-                    .map_err(|_| Error::DotenvChangedOnDisk(file.path().display().to_string()))?
-            }
-            _ => {
-                return Err(Error::DotenvChangedOnDisk(
-                    file.path().display().to_string(),
-                ))
-            }
-        };
-        file.rollback_var(&deployed, var, old.as_ref().map(Secret::expose_secret))
-    }
-
     pub(in crate::rotation::driver) async fn rollback_steps(
         &self,
         rec: &mut RotationRecord,
@@ -67,46 +30,64 @@ impl Vault {
                 .map(Fingerprint::from_hex),
         };
         let mut problems = Vec::new();
+        // Without a new key to look for, a target must still be reachable.
+        let looked_for = new_fp
+            .clone()
+            .unwrap_or_else(|| Fingerprint::from_hex(String::new()));
+        let backup_dir = self.backup_dir(&rec.id);
+        let old_key_id = rec.old_key_id.clone();
+        let old_key = || self.secret_of(&old_key_id);
         for i in 0..rec.targets.len() {
-            let TargetSpec::Dotenv {
-                path,
-                var,
-                follow_symlink,
-            } = rec.targets[i].spec.clone()
-            else {
-                if rec.targets[i].status != TargetStatus::Pending {
+            let target = rec.targets[i].clone();
+            let t = target.spec.open(&target.confirmed);
+            let backup = Backup {
+                dir: &backup_dir,
+                index: i,
+            };
+            if t.by_hand() {
+                // The person puts the old key back; nothing to journal.
+                if target.status != TargetStatus::Pending {
+                    let message = t.restore(&backup, None, None, &old_key)?;
                     rec.targets[i].status = TargetStatus::RolledBack;
-                    rec.targets[i].message =
-                        Some("put the old key back in each place on the checklist".into());
+                    rec.targets[i].message = Some(message);
                 }
                 continue;
-            };
+            }
+            let what = t.describe();
             let step = format!("restore:{i}");
-            let file = match DotenvFile::open(Path::new(&path), follow_symlink) {
-                Ok(f) => f,
+            let holds = match t.holds(&looked_for) {
+                Ok(holds) => new_fp.is_some() && holds,
                 Err(e) => {
-                    problems.push(format!("{path}: {e}"));
+                    problems.push(format!("{what}: {e}"));
                     continue;
                 }
             };
-            let holds = file.fingerprint_of(&var).ok().flatten();
-            if new_fp.is_some() && holds == new_fp {
-                self.journal(rec, &step, "intent", &format!("set {var} back in {path}"))?;
+            if holds {
+                self.journal(rec, &step, "intent", &format!("restore {what}"))?;
                 failpoint("rotation::restore::before");
-                if let Err(e) = self.restore_var(rec, i, &file, &var, secret.as_ref()) {
-                    rec.targets[i].status = TargetStatus::Failed;
-                    rec.targets[i].message = Some(e.to_string());
-                    self.journal(rec, &step, "failed", e.code().as_str())?;
-                    problems.push(e.to_string());
-                    continue;
+                let restored = t.restore(
+                    &backup,
+                    target.deployed_digest.as_deref(),
+                    secret.as_ref(),
+                    &old_key,
+                );
+                match restored {
+                    Ok(message) => {
+                        rec.targets[i].status = TargetStatus::RolledBack;
+                        rec.targets[i].message = Some(message);
+                        self.journal(rec, &step, "ok", &format!("restore {what}"))?;
+                    }
+                    Err(e) => {
+                        rec.targets[i].status = TargetStatus::Failed;
+                        rec.targets[i].message = Some(e.to_string());
+                        self.journal(rec, &step, "failed", e.code().as_str())?;
+                        problems.push(e.to_string());
+                    }
                 }
-                rec.targets[i].status = TargetStatus::RolledBack;
-                rec.targets[i].message = Some(format!("{var} holds the old key again"));
-                self.journal(rec, &step, "ok", &format!("set {var} back in {path}"))?;
-            } else if rec.targets[i].status != TargetStatus::Pending {
+            } else if target.status != TargetStatus::Pending {
                 rec.targets[i].status = TargetStatus::RolledBack;
                 rec.targets[i].message =
-                    Some(format!("{var} does not hold the new key; left as it is"));
+                    Some(format!("{what} does not hold the new key; left as it is"));
             }
         }
         if problems.is_empty() {

@@ -22,27 +22,15 @@ impl Vault {
                 Some(format!("the service rejects the new key ({code})"))
             }
         };
-        for i in 0..rec.targets.len() {
-            if let TargetSpec::Dotenv {
-                path,
-                var,
-                follow_symlink,
-            } = rec.targets[i].spec.clone()
-            {
-                let holds = DotenvFile::open(Path::new(&path), follow_symlink)
-                    .and_then(|f| f.fingerprint_of(&var))
-                    .ok()
-                    .flatten();
-                if holds.as_ref() == Some(&new_fp) {
-                    rec.targets[i].status = TargetStatus::Verified;
-                } else {
-                    rec.targets[i].status = TargetStatus::Failed;
-                    rec.targets[i].message =
-                        Some(format!("{var} in {path} does not hold the new key"));
-                    reason.get_or_insert(format!("{var} in {path} does not hold the new key"));
-                }
+        for target in &mut rec.targets {
+            let t = target.spec.open(&target.confirmed);
+            if t.holds(&new_fp).unwrap_or(false) {
+                target.status = TargetStatus::Verified;
             } else {
-                rec.targets[i].status = TargetStatus::Verified;
+                let failed = format!("{} does not hold the new key", t.describe());
+                target.status = TargetStatus::Failed;
+                target.message = Some(failed.clone());
+                reason.get_or_insert(failed);
             }
         }
         Ok(reason.map_or(Ok(()), Err))

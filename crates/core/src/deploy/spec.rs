@@ -1,0 +1,268 @@
+//! [`TargetSpec`]: a target as the journal keeps it (its serde shape is
+//! the rotation journal's and never changes) and as the command line spells
+//! it (`FromStr` / `Display`: `dotenv:PATH[:VAR]`). `TargetSpec::open` is
+//! the only `match` on target kinds: everything else calls the
+//! [`DeployTarget`] it returns.
+//!
+//! Spec grammar: `KIND:REST`. For `dotenv`, REST is `PATH[:VAR]`, split on
+//! the last colon only when what follows it is an environment variable name
+//! (`[A-Za-z_][A-Za-z0-9_]*`), so `C:\app\.env` and other paths with colons
+//! stay whole; a trailing `:` says "no variable" for a path that would
+//! otherwise read as `PATH:VAR`. Without a variable the key's own
+//! (`with_default_var`) is used. The checklist is not a command-line spec.
+//!
+//! Room for the next kinds (issue 14), one arm each in `from_str`,
+//! `fmt` and `open`, a file kind only adding an `Editor`:
+//! `aws-credentials:PATH:PROFILE`, `yaml:PATH:KEY.PATH`, `json:PATH:KEY.PATH`,
+//! `toml:PATH:KEY.PATH`, `github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT]`,
+//! `gitlab:…`, `vercel:…`, `netlify:…`, `aws-secrets:…`, `ssm:…`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget};
+use crate::catalog::TargetSpec;
+use crate::error::{Error, Result};
+
+const USAGE: &str = "use dotenv:PATH[:VAR]";
+
+fn refused(message: impl Into<String>) -> Error {
+    Error::invalid("target", message)
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`: what may follow a path's last colon as a VAR.
+fn is_var_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+impl TargetSpec {
+    /// The target this spec names; `confirmed` is a checklist's confirmed
+    /// items (ignored by every other kind). The only `match` on kinds.
+    pub fn open(&self, confirmed: &[bool]) -> Box<dyn DeployTarget> {
+        match self {
+            TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink,
+            } => Box::new(FileTarget::<DotenvEditor>::new(path, var, *follow_symlink)),
+            TargetSpec::Manual { items } => {
+                Box::new(ChecklistTarget::new(items.clone(), confirmed.to_vec()))
+            }
+        }
+    }
+
+    /// Plain words for the target: `API_KEY in /app/.env`.
+    pub fn describe(&self) -> String {
+        self.open(&[]).describe()
+    }
+
+    /// Fills a missing variable with the key's own (`default`); refused
+    /// when there is neither.
+    pub fn with_default_var(self, default: &str) -> Result<Self> {
+        match self {
+            TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink,
+            } if var.is_empty() => {
+                if default.is_empty() {
+                    return Err(refused(format!(
+                        "Say which variable in {path} holds the key: dotenv:{path}:VAR"
+                    )));
+                }
+                Ok(TargetSpec::Dotenv {
+                    path,
+                    var: default.to_owned(),
+                    follow_symlink,
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Writes through a symbolic link (the user said yes to following it).
+    pub fn following_symlinks(self, yes: bool) -> Self {
+        match self {
+            TargetSpec::Dotenv { path, var, .. } => TargetSpec::Dotenv {
+                path,
+                var,
+                follow_symlink: yes,
+            },
+            other => other,
+        }
+    }
+}
+
+impl FromStr for TargetSpec {
+    type Err = Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        if spec.chars().any(char::is_control) {
+            return Err(refused(
+                "A target cannot contain control characters (tabs, newlines)",
+            ));
+        }
+        let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+        match kind {
+            "dotenv" => {
+                let (path, var) = match rest.strip_suffix(':') {
+                    Some(path) => (path, ""),
+                    None => match rest.rsplit_once(':') {
+                        Some((path, var)) if is_var_name(var) => (path, var),
+                        _ => (rest, ""),
+                    },
+                };
+                if path.is_empty() {
+                    return Err(refused(format!(
+                        "Name the .env file in '{spec}': {USAGE}"
+                    )));
+                }
+                Ok(TargetSpec::Dotenv {
+                    path: path.to_owned(),
+                    var: var.to_owned(),
+                    follow_symlink: false,
+                })
+            }
+            "manual" | "checklist" => Err(refused(
+                "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
+            )),
+            "" => Err(refused(format!("Name a target: {USAGE}"))),
+            other => Err(refused(format!(
+                "Unknown target kind '{other}': {USAGE}"
+            ))),
+        }
+    }
+}
+
+/// The command-line spelling; a checklist prints as `manual`, which does
+/// not parse back (it is not a command-line target).
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetSpec::Dotenv { path, var, .. } if var.is_empty() => {
+                let ambiguous = path.ends_with(':')
+                    || path
+                        .rsplit_once(':')
+                        .is_some_and(|(_, tail)| is_var_name(tail));
+                write!(f, "dotenv:{path}{}", if ambiguous { ":" } else { "" })
+            }
+            TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
+            TargetSpec::Manual { .. } => f.write_str("manual"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dotenv(path: &str, var: &str) -> TargetSpec {
+        TargetSpec::Dotenv {
+            path: path.into(),
+            var: var.into(),
+            follow_symlink: false,
+        }
+    }
+
+    fn parse(spec: &str) -> TargetSpec {
+        spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"))
+    }
+
+    #[test]
+    fn dotenv_specs_split_on_the_last_colon_only_before_a_variable_name() {
+        let cases = [
+            ("dotenv:.env", dotenv(".env", "")),
+            ("dotenv:.env:API_KEY", dotenv(".env", "API_KEY")),
+            ("dotenv:./app/.env:_k9", dotenv("./app/.env", "_k9")),
+            (r"dotenv:C:\app\.env", dotenv(r"C:\app\.env", "")),
+            (
+                r"dotenv:C:\app\.env:API_KEY",
+                dotenv(r"C:\app\.env", "API_KEY"),
+            ),
+            ("dotenv:a:b/.env", dotenv("a:b/.env", "")),
+            ("dotenv:x:9LIVES", dotenv("x:9LIVES", "")),
+            ("dotenv:x:A-B", dotenv("x:A-B", "")),
+            ("dotenv:dir:VAR:", dotenv("dir:VAR", "")),
+            ("dotenv:x::K", dotenv("x:", "K")),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(parse(spec), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn specs_round_trip_through_display() {
+        for spec in [
+            "dotenv:.env",
+            "dotenv:.env:API_KEY",
+            r"dotenv:C:\app\.env",
+            r"dotenv:C:\app\.env:K",
+            "dotenv:dir:VAR:",
+            "dotenv:x::K",
+            "dotenv:x::",
+            "dotenv:/srv/my app/.env:A_B",
+        ] {
+            let once = parse(spec);
+            let printed = once.to_string();
+            assert_eq!(printed, spec);
+            assert_eq!(parse(&printed), once, "{spec}");
+        }
+        // Built, not parsed: paths whose tail looks like a variable.
+        for spec in [dotenv("a:B", ""), dotenv("a:", ""), dotenv("a:B", "C")] {
+            assert_eq!(parse(&spec.to_string()), spec, "{spec}");
+        }
+    }
+
+    #[test]
+    fn malformed_specs_are_refused_with_a_clear_message() {
+        for (spec, says) in [
+            ("", "Name a target"),
+            (".env", "Unknown target kind '.env'"),
+            ("dotenv", "Name the .env file"),
+            ("dotenv:", "Name the .env file"),
+            ("dotenv::API_KEY", "Name the .env file"),
+            ("yaml:config.yml:a.b", "Unknown target kind 'yaml'"),
+            ("manual", "not a command-line target"),
+            ("manual:Heroku", "not a command-line target"),
+            ("dotenv:.env\n:K", "control characters"),
+        ] {
+            let e = spec.parse::<TargetSpec>().expect_err(spec);
+            assert_eq!(e.code().as_str(), "invalid_input", "{spec}");
+            assert!(e.to_string().contains(says), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_is_the_keys_own() {
+        let spec = parse("dotenv:.env").with_default_var("ACME_API_KEY");
+        assert_eq!(spec.expect("var"), dotenv(".env", "ACME_API_KEY"));
+        let kept = parse("dotenv:.env:MINE").with_default_var("ACME_API_KEY");
+        assert_eq!(kept.expect("var"), dotenv(".env", "MINE"));
+        let none = parse("dotenv:.env").with_default_var("");
+        assert!(none
+            .expect_err("no variable")
+            .to_string()
+            .contains("dotenv:.env:VAR"));
+        assert_eq!(
+            parse("dotenv:.env:K").following_symlinks(true),
+            TargetSpec::Dotenv {
+                path: ".env".into(),
+                var: "K".into(),
+                follow_symlink: true
+            }
+        );
+    }
+
+    #[test]
+    fn targets_describe_themselves_as_the_wizard_shows_them() {
+        assert_eq!(parse("dotenv:/a/.env:K").describe(), "K in /a/.env");
+        let checklist = TargetSpec::Manual {
+            items: vec!["Heroku".into(), "CI".into()],
+        };
+        assert_eq!(checklist.describe(), "checklist (2 items)");
+        assert_eq!(checklist.to_string(), "manual");
+        assert!(checklist.open(&[]).by_hand());
+    }
+}
