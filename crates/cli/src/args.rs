@@ -13,6 +13,7 @@ Examples:
   latchkey create --provider acme --name ci-deploy --env-var ACME_API_KEY --scope read --copy
   latchkey copy ci-deploy
   latchkey rotate ci-deploy --dotenv .env:ACME_API_KEY --yes
+  latchkey rotate ci-deploy --target dotenv:app/.env:ACME_API_KEY --yes
   latchkey rotate --resume
   latchkey check .
   latchkey run -- npm test
@@ -113,8 +114,11 @@ pub enum Command {
         name: Option<String>,
         #[arg(long)]
         provider: Option<String>,
-        /// A .env file to update, optionally with the variable (default: the
-        /// key's --env-var). Repeat for several files.
+        /// Where the new key goes: dotenv:PATH[:VAR] (VAR defaults to the
+        /// key's --env-var). Repeat for several targets.
+        #[arg(long = "target", value_name = "SPEC")]
+        target: Vec<String>,
+        /// Shorthand for --target dotenv:PATH[:VAR]. Repeat for several files.
         #[arg(long = "dotenv", value_name = "PATH[:VAR]")]
         dotenv: Vec<String>,
         /// Do not ask for confirmation.

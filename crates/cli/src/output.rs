@@ -5,7 +5,7 @@
 //! service or a file is escaped (`\u{1b}`), so no ANSI/OSC sequence reaches
 //! the terminal.
 
-use latchkey_core::catalog::{TargetSpec, TargetStatus};
+use latchkey_core::catalog::TargetStatus;
 use latchkey_core::rotation::driver::RotationView;
 use latchkey_core::{Error, ExitKind};
 use serde::Serialize;
@@ -120,10 +120,7 @@ pub fn print_progress(view: &RotationView) {
         .targets
         .iter()
         .map(|t| {
-            let label = match &t.spec {
-                TargetSpec::Dotenv { path, var, .. } => format!("{var} in {path}"),
-                TargetSpec::Manual { items } => format!("checklist ({} items)", items.len()),
-            };
+            let label = t.spec.describe();
             let status = serde_json::to_value(t.status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

@@ -273,6 +273,80 @@ async fn rotate_from_the_cli_and_the_lock_names_the_unfinished_rotation() {
     assert_eq!(service.live("web").await.len(), 1);
 }
 
+/// `--target SPEC` names where the key goes: `dotenv:PATH:VAR` splits on
+/// the last colon only (a folder may have one), and the variable need not be
+/// the key's own. A spec that does not parse is a usage error (exit 2) and
+/// nothing starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_to_a_target_spec_and_refuse_a_bad_one() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let old = cli.create("acme", "backend", "ACME_API_KEY");
+    let dir = cli.cwd.join("conf:prod");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let env_file = dir.join(".env");
+    let original = format!("# app\r\nAPP_KEY='{old}' # live\r\nPORT=8080\r\n");
+    std::fs::write(&env_file, &original).expect("write");
+
+    for bad in [
+        "yaml:conf.yml:a.b",
+        "dotenv:",
+        "dotenv::APP_KEY",
+        "manual",
+        ".env",
+    ] {
+        let refused = cli.run(&["rotate", "backend", "--target", bad, "--yes"]);
+        assert_eq!(refused.code, Some(2), "{bad}: {refused:#?}");
+        assert!(
+            refused.stderr.contains("[invalid_input]"),
+            "{bad}: {refused:#?}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&env_file).expect("read"), original);
+    assert_eq!(
+        cli.run(&["rotations", "--json"]).json(),
+        serde_json::json!([])
+    );
+    assert_eq!(service.verify_status(&old).await, 200);
+
+    let rotated = cli.run(&[
+        "rotate",
+        "backend",
+        "--target",
+        "dotenv:conf:prod/.env:APP_KEY",
+        "--yes",
+    ]);
+    rotated.ok();
+    assert!(
+        rotated.stderr.contains("APP_KEY in ") && rotated.stderr.contains("[old_revoked]"),
+        "{}",
+        rotated.stderr
+    );
+    let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
+    assert_eq!(rotation["state"], "done");
+    let target = &rotation["targets"][0]["spec"];
+    assert_eq!(target["kind"], "dotenv");
+    assert_eq!(target["var"], "APP_KEY");
+    assert!(target["path"]
+        .as_str()
+        .expect("path")
+        .ends_with("conf:prod/.env"));
+    let now = std::fs::read_to_string(&env_file).expect("read");
+    let new = now
+        .split("APP_KEY='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("new key")
+        .to_owned();
+    assert_ne!(new, old);
+    assert_eq!(now, original.replace(&old, &new));
+    assert_eq!(service.verify_status(&new).await, 200);
+    assert_eq!(service.verify_status(&old).await, 401);
+    assert!(!rotated.stderr.contains(&new) && !rotated.stderr.contains(&old));
+}
+
 /// `latchkey settings` shows and changes the settings the app shares; a
 /// value out of range is refused with the app's code and changes nothing.
 #[test]

@@ -55,6 +55,7 @@ pub async fn run(args: Args) -> Result<u8> {
         Command::Rotate {
             name,
             provider,
+            target,
             dotenv,
             yes,
             follow_symlinks,
@@ -65,6 +66,7 @@ pub async fn run(args: Args) -> Result<u8> {
                 vault,
                 &name,
                 provider.as_deref(),
+                &target,
                 &dotenv,
                 yes,
                 follow_symlinks,

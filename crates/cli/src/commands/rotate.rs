@@ -103,30 +103,37 @@ pub fn rotations(vault: &Vault, json: bool) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// `latchkey rotate NAME --target SPEC… --dotenv PATH[:VAR]…`.
 pub async fn rotate(
     vault: &Vault,
     name: &str,
     provider: Option<&str>,
+    target: &[String],
     dotenv: &[String],
     yes: bool,
     follow_symlinks: bool,
 ) -> Result<u8> {
+    // Every spec is checked before anything else: a typo is a usage error.
+    let specs: Vec<TargetSpec> = target
+        .iter()
+        .cloned()
+        .chain(dotenv.iter().map(|d| format!("dotenv:{d}")))
+        .map(|s| s.parse::<TargetSpec>())
+        .collect::<Result<_>>()?;
     let key = vault.find_key(name, provider)?;
-    if dotenv.is_empty() {
+    if specs.is_empty() {
         return Err(Error::invalid(
-            "dotenv",
-            "Name at least one .env file to update: --dotenv PATH[:VAR]",
+            "target",
+            "Name at least one place to put the new key: --target dotenv:PATH[:VAR] or --dotenv PATH[:VAR]",
         ));
     }
-    let mut targets = Vec::new();
-    for spec in dotenv {
-        let (path, var) = split_target(spec, &key.env_var)?;
-        targets.push(TargetSpec::Dotenv {
-            path,
-            var,
-            follow_symlink: follow_symlinks,
-        });
-    }
+    let targets: Vec<TargetSpec> = specs
+        .into_iter()
+        .map(|s| {
+            s.with_default_var(&key.env_var)
+                .map(|s| s.following_symlinks(follow_symlinks))
+        })
+        .collect::<Result<_>>()?;
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::invalid(
@@ -135,7 +142,7 @@ pub async fn rotate(
             ));
         }
         eprint!(
-            "Rotate \"{}\" ({}): create a new key, update {} file(s), verify, then revoke the old key? [y/N] ",
+            "Rotate \"{}\" ({}): create a new key, update {} target(s), verify, then revoke the old key? [y/N] ",
             key.name,
             key.preview,
             targets.len()
@@ -161,25 +168,4 @@ pub async fn rotate(
     let view = vault.run_rotation(&plan.id, &print_progress).await?;
     report_end(&view);
     Ok(EXIT_OK)
-}
-
-/// `PATH[:VAR]`; VAR defaults to the key's variable.
-fn split_target(spec: &str, default_var: &str) -> Result<(String, String)> {
-    let (path, var) = match spec.rsplit_once(':') {
-        Some((p, v))
-            if !p.is_empty()
-                && !v.is_empty()
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-        {
-            (p.to_owned(), v.to_owned())
-        }
-        _ => (spec.to_owned(), default_var.to_owned()),
-    };
-    if var.is_empty() {
-        return Err(Error::invalid(
-            "dotenv",
-            format!("Say which variable in {path} holds the key: --dotenv {path}:VAR"),
-        ));
-    }
-    Ok((path, var))
 }
