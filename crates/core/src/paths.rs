@@ -55,6 +55,19 @@ fn home() -> PathBuf {
 /// The Demo provider's state file, in the data directory.
 pub const DEMO_DATA_FILE: &str = "demo-keyservice.json";
 
+/// Creates `dir` and its missing parents, each new one private to its
+/// owner from the start (0700 on Unix, whatever the umask).
+pub fn create_private_dir_all(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
 /// Makes `dir` (which must exist) private to its owner: 0700 on Unix.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     private::tighten(dir, 0o700)

@@ -31,15 +31,7 @@ fn lock_path(data_dir: &Path, rotation_id: &str) -> PathBuf {
 fn open(data_dir: &Path, rotation_id: &str) -> Result<File> {
     let path = lock_path(data_dir, rotation_id);
     if let Some(dir) = path.parent() {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(dir)
+        crate::paths::create_private_dir_all(dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut options = OpenOptions::new();

@@ -51,15 +51,7 @@ pub const TEMP_SUFFIX: &str = ".latchkey-tmp";
 /// Writes a private file (0600) in a private folder (0700), durably.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(dir)
+        crate::paths::create_private_dir_all(dir)
             .map_err(|_| failed(dir, "the backup folder could not be made"))?;
     }
     write_atomic(path, bytes, Some(0o600))
