@@ -329,9 +329,10 @@ impl App {
             .unwrap_or_else(|e| panic!("webdriver: {e}"))
     }
 
-    /// The first visible match now, if any. A WebDriver error (an element
-    /// gone stale while the page re-renders) is an `Err` the caller may
-    /// look past until its deadline; it is never taken for a match.
+    /// The first visible match now, if any. An element removed between the
+    /// search and its `displayed` check is not shown; any other WebDriver
+    /// error is an `Err` the caller may look past until its deadline; it
+    /// is never taken for a match.
     async fn try_find(&self, by: &By) -> Result<Option<String>, String> {
         let answer = self
             .request(
@@ -348,9 +349,16 @@ impl App {
                 .as_str()
                 .ok_or_else(|| format!("no element id in {el}"))?
                 .to_owned();
-            let shown = self
+            let shown = match self
                 .request("GET", &format!("/element/{id}/displayed"), None)
-                .await?;
+                .await
+            {
+                Ok(shown) => shown,
+                // Removed from the page between the two calls (a dialog
+                // closing): that element is not shown; the others decide.
+                Err(e) if e.contains("stale element reference") => continue,
+                Err(e) => return Err(e),
+            };
             if shown["value"] == json!(true) {
                 return Ok(Some(id));
             }
