@@ -320,7 +320,11 @@ mod seen {
             .append(true)
             .open(path)
         {
-            let _ = writeln!(f, "{}", code.as_str());
+            // One write per line: `writeln!` on a `File` writes the code and
+            // the newline separately, and two processes appending at once
+            // then interleave into lines like "networkrate_limited".
+            let line = format!("{}\n", code.as_str());
+            let _ = f.write_all(line.as_bytes());
         }
     }
 }
