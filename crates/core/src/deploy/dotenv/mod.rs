@@ -238,7 +238,7 @@ pub fn remove_value(original: &[u8], name: &str) -> Result<Vec<u8>, DotenvError>
     let gone = read_all(&out).is_none_or(|after| after.iter().all(|(k, _)| k != name));
     let others_kept = match (read_all(original), read_all(&out)) {
         (Some(before), Some(after)) => {
-            original.contains(&b'$')
+            refers_to(original, name)
                 || before
                     .into_iter()
                     .filter(|(k, _)| k != name)
@@ -326,7 +326,25 @@ fn reads_back(original: &[u8], edited: &[u8], name: &str, value: &str) -> bool {
     let others = |v: &[(String, String)]| -> Vec<(String, String)> {
         v.iter().filter(|(k, _)| k != name).cloned().collect()
     };
-    original.contains(&b'$') || others(&before) == others(&after)
+    refers_to(original, name) || others(&before) == others(&after)
+}
+
+/// Whether the file refers to `name` through `$` expansion (`$NAME` or
+/// `${NAME}`), the one way another variable's value may follow an edit of
+/// `name`. Any other `$` (a price, `$OTHER`) excuses nothing.
+fn refers_to(bytes: &[u8], name: &str) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices('$').any(|(i, _)| {
+        let after = &text[i + 1..];
+        after
+            .strip_prefix('{')
+            .and_then(|a| a.strip_prefix(name))
+            .is_some_and(|a| a.starts_with('}'))
+            || after
+                .strip_prefix(name)
+                .is_some_and(|a| !a.starts_with(ident))
+    })
 }
 
 /// Every assignment dotenvy reads, skipping lines it rejects, as the
@@ -413,6 +431,33 @@ impl Editor for DotenvEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_reference_to_the_edited_variable_excuses_others_changing() {
+        assert!(refers_to(b"URL=http://h/${API_KEY}\n", "API_KEY"));
+        assert!(refers_to(b"URL=$API_KEY/x\n", "API_KEY"));
+        assert!(!refers_to(b"URL=$API_KEY_2\n", "API_KEY"));
+        assert!(!refers_to(b"PRICE=$5\nB=$OTHER\n", "API_KEY"));
+        // An edit that changed another variable is refused even when the
+        // file has a `$` elsewhere (it once excused any change).
+        assert!(!reads_back(
+            b"PRICE=$5\nB=x\n",
+            b"PRICE=$5\nB=y\nK=v\n",
+            "K",
+            "v"
+        ));
+        assert!(reads_back(
+            b"PRICE=$5\nB=x\n",
+            b"PRICE=$5\nB=x\nK=v\n",
+            "K",
+            "v"
+        ));
+    }
+
+    #[test]
+    fn a_tab_before_a_comment_ends_the_value() {
+        assert_eq!(set("API_KEY=a\t# #", "API_KEY", "b"), "API_KEY=b\t# #");
+    }
 
     fn set(text: &str, name: &str, value: &str) -> String {
         String::from_utf8(set_value(text.as_bytes(), name, value).expect("edit")).expect("utf-8")
