@@ -135,10 +135,34 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         rollback: Option<String>,
     },
+    /// Puts the key the vault holds now into more places, without rotating
+    /// it: every target is checked first, written, then read back; a
+    /// failure puts back the targets already written. The places are
+    /// remembered on the key (`latchkey targets`).
+    Deploy {
+        /// The key to deploy.
+        name: String,
+        #[arg(long)]
+        provider: Option<String>,
+        /// Where the key goes: dotenv:PATH[:VAR] (VAR defaults to the key's
+        /// --env-var). Repeat for several targets.
+        #[arg(long = "target", value_name = "SPEC")]
+        target: Vec<String>,
+        /// Shorthand for --target dotenv:PATH[:VAR].
+        #[arg(long = "dotenv", value_name = "PATH[:VAR]")]
+        dotenv: Vec<String>,
+        /// Accepted for symmetry with `rotate` (deploy asks nothing).
+        #[arg(long)]
+        yes: bool,
+        /// Write through a file that is a symbolic link, to the file it
+        /// points to (the link is kept). Without it such a file is refused.
+        #[arg(long)]
+        follow_symlinks: bool,
+    },
     /// Unfinished and past rotations.
     Rotations,
-    /// Where a key was deployed by its rotations (offered again at its next
-    /// rotation).
+    /// Where a key was deployed by its rotations and by `latchkey deploy`
+    /// (offered again at its next rotation).
     Targets {
         name: String,
         #[arg(long)]

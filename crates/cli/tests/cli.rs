@@ -347,6 +347,134 @@ async fn rotate_to_a_target_spec_and_refuse_a_bad_one() {
     assert!(!rotated.stderr.contains(&new) && !rotated.stderr.contains(&old));
 }
 
+/// `latchkey deploy` puts the current key into more places without
+/// rotating it: each file gets the key (every other byte kept), the key
+/// still works on the service, the places are remembered on the key, and a
+/// deploy that fails half-way puts back what it wrote.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_puts_the_current_key_in_more_places_and_undoes_a_failure() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let key = cli.create("acme", "backend", "ACME_API_KEY");
+    let api = cli.cwd.join("api");
+    let worker = cli.cwd.join("worker");
+    std::fs::create_dir(&api).expect("mkdir");
+    std::fs::create_dir(&worker).expect("mkdir");
+    let api_before = "# api\nACME_API_KEY=placeholder # set me\nPORT=1\n";
+    let worker_before = "export MODE=batch\n";
+    std::fs::write(api.join(".env"), api_before).expect("write");
+    std::fs::write(worker.join(".env"), worker_before).expect("write");
+
+    // A spec that does not parse is a usage error; nothing is written.
+    let refused = cli.run(&["deploy", "backend", "--target", "nowhere:x"]);
+    assert_eq!(refused.code, Some(2), "{refused:#?}");
+    assert!(refused.stderr.contains("[invalid_input]"), "{refused:#?}");
+    // A target that cannot be checked stops the deploy before any write.
+    let missing = cli.run(&[
+        "deploy",
+        "backend",
+        "--dotenv",
+        "api/.env",
+        "--target",
+        "dotenv:absent/.env:ACME_API_KEY",
+    ]);
+    assert_ne!(missing.code, Some(0), "{missing:#?}");
+    assert_eq!(
+        std::fs::read_to_string(api.join(".env")).expect("read"),
+        api_before
+    );
+
+    let deployed = cli.run(&[
+        "deploy",
+        "backend",
+        "--dotenv",
+        "api/.env",
+        "--target",
+        "dotenv:worker/.env:WORKER_KEY",
+    ]);
+    deployed.ok();
+    assert_eq!(
+        std::fs::read_to_string(api.join(".env")).expect("read"),
+        api_before.replace("placeholder", &key)
+    );
+    let worker_now = std::fs::read_to_string(worker.join(".env")).expect("read");
+    assert!(worker_now.starts_with(worker_before), "{worker_now:?}");
+    let read: std::collections::HashMap<String, String> =
+        dotenvy::from_path_iter(worker.join(".env"))
+            .expect("parse")
+            .map(|r| r.expect("entry"))
+            .collect();
+    assert_eq!(read.get("WORKER_KEY"), Some(&key));
+    assert_eq!(read.get("MODE").map(String::as_str), Some("batch"));
+    assert!(!deployed.stderr.contains(&key) && !deployed.stdout.contains(&key));
+    assert_eq!(service.verify_status(&key).await, 200);
+    // No backup or temp file is left beside the targets.
+    for dir in [&api, &worker] {
+        let names: Vec<_> = std::fs::read_dir(dir)
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(".env")], "{dir:?}");
+    }
+    let targets = cli.run(&["targets", "backend", "--json"]);
+    targets.ok();
+    let listed = targets.json();
+    let mut vars: Vec<(String, bool)> = listed
+        .as_array()
+        .expect("targets")
+        .iter()
+        .map(|t| {
+            let path = t["path"].as_str().unwrap_or_default();
+            (
+                t["var"].as_str().unwrap_or_default().to_owned(),
+                std::path::Path::new(path).is_absolute(),
+            )
+        })
+        .collect();
+    vars.sort();
+    assert_eq!(
+        vars,
+        [
+            ("ACME_API_KEY".to_owned(), true),
+            ("WORKER_KEY".to_owned(), true)
+        ],
+        "{targets:#?}"
+    );
+    let audit = cli.run(&["audit", "--json"]);
+    assert!(
+        audit.stdout.contains("deployed \\\"backend\\\" to"),
+        "{audit:#?}"
+    );
+
+    // Two variables of one file: the second write finds the file changed
+    // since it was checked (by the first write) and the deploy puts the
+    // first one back, so the file is as it was.
+    let both_before = "A=1\nB=2\n";
+    std::fs::write(worker.join(".env"), both_before).expect("write");
+    let undone = cli.run(&[
+        "deploy",
+        "backend",
+        "--target",
+        "dotenv:worker/.env:A",
+        "--target",
+        "dotenv:worker/.env:B",
+    ]);
+    assert_ne!(undone.code, Some(0), "{undone:#?}");
+    assert!(
+        undone.stderr.contains("[dotenv_changed_on_disk]"),
+        "{undone:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(worker.join(".env")).expect("read"),
+        both_before
+    );
+    assert!(std::fs::read_dir(cli.data.join("backups"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true));
+}
+
 /// `latchkey settings` shows and changes the settings the app shares; a
 /// value out of range is refused with the app's code and changes nothing.
 #[test]

@@ -126,11 +126,23 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO vault_meta (one, id) VALUES (1, lower(hex(randomblob(16))));
     "#,
+    // 6: places a key was deployed to outside a rotation (`latchkey
+    // deploy`), offered again at its next rotation. No secret: a target's
+    // spec names a file and a variable, a repository and a secret name.
+    r#"
+    CREATE TABLE key_targets (
+        key_id TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (key_id, spec)
+    );
+    "#,
 ];
 
 mod audit;
 mod audit_report;
 mod creates;
+mod key_targets;
 pub use audit::{audit_key_account, Actor, AuditCheck, AuditVerification, AUDIT_HEAD_FILE};
 mod rotations;
 pub use creates::PendingCreate;

@@ -73,6 +73,25 @@ pub async fn run(args: Args) -> Result<u8> {
             )
             .await
         }
+        Command::Deploy {
+            name,
+            provider,
+            target,
+            dotenv,
+            follow_symlinks,
+            ..
+        } => {
+            rotate::deploy(
+                vault,
+                &name,
+                provider.as_deref(),
+                &target,
+                &dotenv,
+                follow_symlinks,
+                json,
+            )
+            .await
+        }
         Command::Rotations => rotate::rotations(vault, json),
         Command::Services => providers::services(json),
         Command::Targets { name, provider } => {

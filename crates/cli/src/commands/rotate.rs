@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::rotation::driver::RotationRequest;
+use latchkey_core::vault::KeyView;
 use latchkey_core::{Error, Result, Vault};
 
 use crate::output::{self, print_progress, report_end, EXIT_FAILED, EXIT_OK};
@@ -67,12 +68,75 @@ pub fn targets(vault: &Vault, name: &str, provider: Option<&str>, json: bool) ->
     Ok(EXIT_OK)
 }
 
-/// A target as the CLI's `--target` spec writes it.
+/// A target as the CLI's `--target` spec writes it (a checklist, which has
+/// no spec, as its items).
 fn describe_target(t: &TargetSpec) -> String {
     match t {
-        TargetSpec::Dotenv { path, var, .. } => format!("dotenv:{path}:{var}"),
         TargetSpec::Manual { items } => format!("by hand: {}", items.join(", ")),
+        other => other.to_string(),
     }
+}
+
+/// The key and its targets from the command line: every spec is parsed
+/// before the key is looked up (a typo is a usage error), a missing
+/// variable is the key's own.
+fn resolve_targets(
+    vault: &Vault,
+    name: &str,
+    provider: Option<&str>,
+    target: &[String],
+    dotenv: &[String],
+    follow_symlinks: bool,
+) -> Result<(KeyView, Vec<TargetSpec>)> {
+    let specs: Vec<TargetSpec> = target
+        .iter()
+        .cloned()
+        .chain(dotenv.iter().map(|d| format!("dotenv:{d}")))
+        .map(|s| s.parse::<TargetSpec>())
+        .collect::<Result<_>>()?;
+    let key = vault.find_key(name, provider)?;
+    if specs.is_empty() {
+        return Err(Error::invalid(
+            "target",
+            "Name at least one place to put the key: --target dotenv:PATH[:VAR] or --dotenv PATH[:VAR]",
+        ));
+    }
+    let targets = specs
+        .into_iter()
+        .map(|s| {
+            s.with_default_var(&key.env_var)
+                .map(|s| s.following_symlinks(follow_symlinks))
+        })
+        .collect::<Result<_>>()?;
+    Ok((key, targets))
+}
+
+/// `latchkey deploy NAME --target SPEC…`: the current key into more places.
+pub async fn deploy(
+    vault: &Vault,
+    name: &str,
+    provider: Option<&str>,
+    target: &[String],
+    dotenv: &[String],
+    follow_symlinks: bool,
+    json: bool,
+) -> Result<u8> {
+    let (key, targets) = resolve_targets(vault, name, provider, target, dotenv, follow_symlinks)?;
+    let done = vault.deploy_key(&key.id, targets).await?;
+    if json {
+        output::json(&done);
+    } else {
+        for d in &done {
+            eprintln!("{}", d.message);
+        }
+        eprintln!(
+            "\"{}\" is in {} more place(s); `latchkey targets {}` lists them all.",
+            key.name,
+            done.len(),
+            key.name
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 pub fn rotations(vault: &Vault, json: bool) -> Result<u8> {
@@ -113,27 +177,7 @@ pub async fn rotate(
     yes: bool,
     follow_symlinks: bool,
 ) -> Result<u8> {
-    // Every spec is checked before anything else: a typo is a usage error.
-    let specs: Vec<TargetSpec> = target
-        .iter()
-        .cloned()
-        .chain(dotenv.iter().map(|d| format!("dotenv:{d}")))
-        .map(|s| s.parse::<TargetSpec>())
-        .collect::<Result<_>>()?;
-    let key = vault.find_key(name, provider)?;
-    if specs.is_empty() {
-        return Err(Error::invalid(
-            "target",
-            "Name at least one place to put the new key: --target dotenv:PATH[:VAR] or --dotenv PATH[:VAR]",
-        ));
-    }
-    let targets: Vec<TargetSpec> = specs
-        .into_iter()
-        .map(|s| {
-            s.with_default_var(&key.env_var)
-                .map(|s| s.following_symlinks(follow_symlinks))
-        })
-        .collect::<Result<_>>()?;
+    let (key, targets) = resolve_targets(vault, name, provider, target, dotenv, follow_symlinks)?;
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::invalid(

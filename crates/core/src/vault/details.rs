@@ -37,7 +37,8 @@ pub struct KeyDetails {
     pub generations: Vec<KeyView>,
     /// Its rotations and its older generations', newest first.
     pub rotations: Vec<RotationSummary>,
-    /// Every place a rotation deployed this key's line to (no repeats).
+    /// Every place a finished rotation or `latchkey deploy` put this key
+    /// or an older generation of it (no repeats).
     pub targets: Vec<TargetSpec>,
     /// Audit entries of the key and its older generations, newest first.
     pub activity: Vec<ActivityRow>,
@@ -94,6 +95,12 @@ impl Vault {
                 if !targets.contains(t) {
                     targets.push(t.clone());
                 }
+            }
+        }
+        let ids: Vec<String> = seen.iter().cloned().collect();
+        for t in self.catalog().remembered_targets(&ids)? {
+            if !targets.contains(&t) {
+                targets.push(t);
             }
         }
         let activity = self

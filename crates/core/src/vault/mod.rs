@@ -35,6 +35,7 @@ use crate::store::{key_account, provider_account, SecretStore};
 
 mod activity;
 mod connections;
+mod deploy;
 mod details;
 mod health;
 mod keys;
@@ -42,6 +43,7 @@ mod settings;
 mod views;
 
 pub use activity::{activity_csv, ActivityRow, ExportFormat};
+pub use deploy::DeployedTarget;
 pub use details::{KeyDetails, RotationSummary};
 pub use health::{Health, UNUSED_DAYS};
 use views::record_from_remote;

@@ -17,7 +17,8 @@ generations: Array<KeyView>,
  */
 rotations: Array<RotationSummary>, 
 /**
- * Every place a rotation deployed this key's line to (no repeats).
+ * Every place a finished rotation or `latchkey deploy` put this key
+ * or an older generation of it (no repeats).
  */
 targets: Array<TargetSpec>, 
 /**
