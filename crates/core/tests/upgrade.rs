@@ -271,12 +271,17 @@ fn a_catalog_from_a_newer_latchkey_is_refused_and_left_as_it_was() {
     let work = tempfile::tempdir().expect("tmp");
     copy_dir(&fixture, work.path());
     let db = work.path().join("catalog.db");
+    // One schema past what this code knows (a fresh catalog's version),
+    // whatever the newest fixture's is.
+    let newest = {
+        let fresh = tempfile::tempdir().expect("tmp");
+        latchkey_core::catalog::Catalog::open(&fresh.path().join("catalog.db"))
+            .and_then(|c| c.schema_version())
+            .expect("a fresh catalog")
+    };
     {
         let conn = rusqlite::Connection::open(&db).expect("sqlite");
-        let v: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("version");
-        conn.pragma_update(None, "user_version", v + 1)
+        conn.pragma_update(None, "user_version", newest + 1)
             .expect("bump");
     }
     let before = std::fs::read(&db).expect("bytes");
