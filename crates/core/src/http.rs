@@ -235,6 +235,23 @@ pub struct Call<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
+/// Computes a signed call's headers from its URL and body, per attempt.
+pub type Signer<'a> = dyn Fn(&Url, &[u8]) -> Vec<(String, String)> + Send + Sync + 'a;
+
+/// A call whose headers are signed (see [`HttpEngine::send_signed`]).
+pub struct SignedCall<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    /// Headers sent as they are (never secrets).
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// Safe to send again (a read, or a change that can be repeated).
+    pub idempotent: bool,
+    /// What an answer must never echo.
+    pub secret: &'a Secret,
+    pub sign: &'a Signer<'a>,
+}
+
 /// One client per pair of timeouts (and loopback or not) for the whole
 /// process: building one (TLS roots included) costs milliseconds, and a
 /// shared one keeps its connections alive between calls. Loopback clients
@@ -296,18 +313,9 @@ impl HttpEngine {
             call.method,
             Method::GET | Method::HEAD | Method::DELETE | Method::PUT
         ) || call.idempotency_key.is_some();
-        let attempts = if idempotent {
-            self.policy.max_attempts.max(1)
-        } else {
-            1
-        };
         let url = self.url(call.path)?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let last = attempt >= attempts;
-            let mut request = self
-                .client
+        let build = |client: &reqwest::Client| {
+            let mut request = client
                 .request(call.method.clone(), url.clone())
                 .header("Accept", "application/json");
             request = match call.auth {
@@ -326,9 +334,50 @@ impl HttpEngine {
             if let Some(key) = call.idempotency_key {
                 request = request.header("Idempotency-Key", key);
             }
+            request
+        };
+        self.exchange(idempotent, call.auth.secret(), build).await
+    }
+
+    /// Sends a request whose headers are computed for each attempt (a
+    /// signature that covers the time of sending: AWS SigV4). Same retries
+    /// and errors as [`send`](Self::send).
+    pub async fn send_signed(&self, call: SignedCall<'_>) -> Result<Answer> {
+        let url = self.url(call.path)?;
+        let build = |client: &reqwest::Client| {
+            let mut request = client.request(call.method.clone(), url.clone());
+            for (name, value) in call
+                .headers
+                .iter()
+                .cloned()
+                .chain((call.sign)(&url, call.body))
+            {
+                request = request.header(name, value);
+            }
+            request.body(call.body.to_vec())
+        };
+        self.exchange(call.idempotent, call.secret, build).await
+    }
+
+    async fn exchange(
+        &self,
+        idempotent: bool,
+        secret: &Secret,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Answer> {
+        let attempts = if idempotent {
+            self.policy.max_attempts.max(1)
+        } else {
+            1
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= attempts;
+            let request = build(&self.client);
             let outcome = match request.send().await {
                 Ok(response) => self.read(response).await.map(|(mut answer, wait)| {
-                    answer.token = Some(call.auth.secret().clone());
+                    answer.token = Some(secret.clone());
                     (answer, wait)
                 }),
                 Err(e) => Err(transport_error(&e)),

@@ -7,6 +7,7 @@
 //! audited `Vault::reveal_key`, which needs a one-time grant.
 #![forbid(unsafe_code)]
 
+pub mod aws;
 pub mod blocking;
 pub mod catalog;
 pub mod clipboard;
