@@ -55,6 +55,21 @@ app_prerequisites() {
     ui_build
 }
 
+# moto_ensure: moto_server (PyPI moto[server]), the AWS emulator the AWS
+# tests start on loopback, in a virtualenv outside the clone; exported as
+# LATCHKEY_MOTO_SERVER for the tests.
+moto_ensure() {
+    local venv="${LATCHKEY_MOTO_VENV:-/var/tmp/latchkey-moto-venv}"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        apt_ensure python3 python3-venv
+        echo "==> installing moto[server] (AWS emulator for the tests)" >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
+    fi
+    export LATCHKEY_MOTO_SERVER="$venv/bin/moto_server"
+}
+
 # Build and runtime needs: compilers, the Secret Service (gnome-keyring) and
 # D-Bus, WebKitGTK for Tauri, Xvfb + xclip for headless tests.
 base_packages=(build-essential pkg-config curl ca-certificates file

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 apt_ensure "${base_packages[@]}" "${test_packages[@]}"
 rust_ensure
 node_ensure
+moto_ensure
 if ! command -v tauri-driver >/dev/null 2>&1; then
     echo "==> installing tauri-driver" >&2
     cargo install tauri-driver --locked --quiet

@@ -200,6 +200,9 @@ impl From<NewServiceProviderInput> for NewServiceProvider {
             base_url: some(i.base_url),
             project: some(i.project),
             credential: Some(i.credential).filter(|c| !c.is_empty()),
+            // AWS from the app: us-east-1 and the credential's own user.
+            region: None,
+            user: None,
         }
     }
 }

@@ -257,6 +257,13 @@ pub enum ProvidersCommand {
         base_url: Option<String>,
         #[arg(long)]
         project: Option<String>,
+        /// AWS: the region for regional calls (default us-east-1).
+        #[arg(long)]
+        region: Option<String>,
+        /// AWS: the IAM user whose access keys are managed (default the
+        /// user the credential belongs to).
+        #[arg(long)]
+        user: Option<String>,
     },
     List,
     /// Tests a connection with an authenticated call.

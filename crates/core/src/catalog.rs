@@ -158,16 +158,19 @@ pub enum ProviderKind {
     /// A dashboard-only service: keys made and revoked by hand, checked
     /// against a verify URL (`base_url`).
     Manual,
+    /// AWS IAM access keys of one user (`providers::aws`).
+    Aws,
 }
 
 impl ProviderKind {
     /// Every kind (the connector contract suite runs against each).
-    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual];
+    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual, Self::Aws];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",
             Self::Manual => "manual",
+            Self::Aws => "aws",
         }
     }
 
@@ -175,6 +178,7 @@ impl ProviderKind {
         match s {
             "keyservice" => Some(Self::Keyservice),
             "manual" => Some(Self::Manual),
+            "aws" => Some(Self::Aws),
             _ => None,
         }
     }

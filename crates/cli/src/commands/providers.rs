@@ -40,10 +40,12 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             name,
             base_url,
             project,
+            region,
+            user,
         } => {
             let service = service.or(kind).unwrap_or_default();
-            let needs_credential = service == "keyservice";
-            if needs_credential && (base_url.is_none() || project.is_none()) {
+            let needs_credential = matches!(service.as_str(), "keyservice" | "aws");
+            if service == "keyservice" && (base_url.is_none() || project.is_none()) {
                 return Err(Error::invalid(
                     "base_url",
                     "The Latchkey key service needs --base-url and --project",
@@ -60,6 +62,8 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
                 base_url,
                 project,
                 credential,
+                region,
+                user,
             })?;
             if needs_credential {
                 eprintln!(

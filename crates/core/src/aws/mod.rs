@@ -197,7 +197,8 @@ async fn call(
             sign: &signer,
         })
         .await?;
-    let text = String::from_utf8_lossy(&answer.body).into_owned();
+    // A create's answer holds a secret: the copy is wiped when dropped.
+    let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&answer.body).into_owned());
     let status = answer.status.as_u16();
     let parsed = xml::parse(&text);
     if answer.status.is_success() {
@@ -214,7 +215,9 @@ async fn call(
             _ => answer.into_error(),
         });
     };
-    let error = doc.at(&["Error"]).unwrap_or(&doc);
+    // IAM and STS answer `<ErrorResponse><Error>`, others (and moto)
+    // `<ErrorResponse><Errors><Error>`.
+    let error = doc.find("Error").unwrap_or(&doc);
     let code = error.text_at(&["Code"]).unwrap_or_default().to_owned();
     let message = answer.clean(error.text_at(&["Message"]).unwrap_or_default(), MAX_MESSAGE);
     Err(aws_error(status, &code, &message))

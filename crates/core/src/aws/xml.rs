@@ -30,6 +30,15 @@ impl Element {
         path.iter().try_fold(self, |e, name| e.child(name))
     }
 
+    /// The first element called `name` at any depth (itself included),
+    /// depth first.
+    pub fn find(&self, name: &str) -> Option<&Element> {
+        if self.name == name {
+            return Some(self);
+        }
+        self.children.iter().find_map(|c| c.find(name))
+    }
+
     /// The trimmed text of the child at `path`.
     pub fn text_at(&self, path: &[&str]) -> Option<&str> {
         self.at(path).map(|e| e.text.trim())
@@ -189,6 +198,11 @@ mod tests {
             root.text_at(&["ResponseMetadata", "RequestId"]),
             Some("x-1")
         );
+        assert_eq!(
+            root.find("AccessKeyId").map(|e| e.text.as_str()),
+            Some("AKIA1")
+        );
+        assert_eq!(root.find("Nope"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::aws::AwsConnector;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
 use super::Connector;
@@ -16,7 +17,7 @@ use crate::services;
 /// keychain (a dashboard-only service has none).
 pub fn needs_token(kind: ProviderKind) -> bool {
     match kind {
-        ProviderKind::Keyservice => true,
+        ProviderKind::Keyservice | ProviderKind::Aws => true,
         ProviderKind::Manual => false,
     }
 }
@@ -32,6 +33,12 @@ pub fn open(
             &record.base_url,
             &record.project,
             token,
+            policy,
+        )?),
+        ProviderKind::Aws => Arc::new(AwsConnector::new(
+            &record.base_url,
+            &record.project,
+            &token,
             policy,
         )?),
         // A manual connection to a catalogue service (its id in `project`)

@@ -108,6 +108,66 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
+    /// Adds an AWS connection: an access key pair (checked by signing a
+    /// call with it), a region and optionally another IAM user.
+    fn add_aws(&self, new: NewServiceProvider) -> Result<ProviderView> {
+        use crate::providers::aws::{AwsConnector, AwsSettings};
+        let name = check_name("name", &new.name)?;
+        let credential = new.credential.ok_or_else(|| {
+            Error::invalid(
+                "admin_token",
+                "An AWS connection needs an access key pair: ACCESS_KEY_ID:SECRET_ACCESS_KEY",
+            )
+        })?;
+        let credential = Secret::new(credential.expose_secret().trim());
+        let base_url = match new.base_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => check_base_url(url)?.to_string(),
+            _ => String::new(),
+        };
+        let settings = AwsSettings {
+            region: new
+                .region
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| AwsSettings::DEFAULT_REGION.into()),
+            user: new
+                .user
+                .map(|u| u.trim().to_owned())
+                .filter(|u| !u.is_empty()),
+        };
+        if let Some(user) = &settings.user {
+            AwsSettings::check_user(user)?;
+        }
+        let project = settings.to_project();
+        // Refuses a malformed pair, region or user before anything is kept.
+        AwsConnector::new(&base_url, &project, &credential, self.http.clone())?;
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Aws,
+            name,
+            base_url,
+            project,
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: "https://console.aws.amazon.com/iam/home#/security_credentials".into(),
+        };
+        self.store.put(&provider_account(&record.id), &credential)?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!(
+                "added AWS connection \"{}\" ({})",
+                record.name, record.project
+            ),
+        )?;
+        Ok(provider_view(&record))
+    }
+
     /// Adds a connection to a catalogue service. The reference key service
     /// is an API connection (base URL, project and admin token needed);
     /// every other service is, until its connector lands, a manual one:
@@ -138,6 +198,9 @@ impl Vault {
                 admin_token,
                 project: new.project.unwrap_or_default(),
             });
+        }
+        if service.id == "aws" {
+            return self.add_aws(new);
         }
         let name = check_name("name", &new.name)?;
         let address = match (&new.base_url, &service.verify) {

@@ -158,6 +158,10 @@ pub struct NewServiceProvider {
     pub project: Option<String>,
     /// The service's management credential, where it needs one.
     pub credential: Option<Secret>,
+    /// AWS: the region for regional calls (default `us-east-1`).
+    pub region: Option<String>,
+    /// AWS: the IAM user whose keys are managed (default the caller's own).
+    pub user: Option<String>,
 }
 
 /// A new provider connection.

@@ -2,6 +2,7 @@
 //! (scripts/with-keyring.sh), a SQLite catalog in a temporary directory.
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod process;
 
 use std::path::Path;

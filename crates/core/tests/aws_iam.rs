@@ -1,0 +1,368 @@
+//! AWS IAM access keys against `moto_server` with credential checking on:
+//! every call is SigV4-signed by our own signer and checked by moto, a
+//! deleted or switched-off key really fails STS `GetCallerIdentity`, and
+//! the two-keys-per-user limit is AWS's own. The connector's calls one by
+//! one, then an AWS connection, key and rotation through the vault with the
+//! real keychain.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::moto::Moto;
+use common::*;
+use latchkey_core::aws::{AwsClient, Credentials};
+use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
+use latchkey_core::clipboard::MemoryClipboard;
+use latchkey_core::http::HttpPolicy;
+use latchkey_core::providers::{registry, Connector, KeySpec, Verification};
+use latchkey_core::rotation::driver::RotationRequest;
+use latchkey_core::rotation::State;
+use latchkey_core::vault::{NewKey, NewServiceProvider};
+use latchkey_core::Secret;
+
+/// The calls made before moto starts checking credentials.
+const SET_UP_CALLS: u32 = 4;
+
+/// An admin user allowed everything, its key pair, and the user `app`
+/// whose keys the tests manage: moto's first four calls, unauthenticated.
+async fn set_up(moto: &Moto) -> Credentials {
+    let client =
+        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
+    let nobody = Credentials::parse(&Secret::new("AKIAIOSFODNN7EXAMPLE:set-up")).expect("creds");
+    let policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    for (action, params) in [
+        ("CreateUser", vec![("UserName", "admin")]),
+        (
+            "PutUserPolicy",
+            vec![
+                ("UserName", "admin"),
+                ("PolicyName", "all"),
+                ("PolicyDocument", policy),
+            ],
+        ),
+        ("CreateUser", vec![("UserName", "app")]),
+    ] {
+        client
+            .iam(&nobody, action, &params, false)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let created = client
+        .iam(&nobody, "CreateAccessKey", &[("UserName", "admin")], false)
+        .await
+        .expect("admin key");
+    let key = |field: &str| {
+        created
+            .text_at(&["CreateAccessKeyResult", "AccessKey", field])
+            .expect(field)
+            .to_owned()
+    };
+    Credentials::parse(&Secret::new(format!(
+        "{}:{}",
+        key("AccessKeyId"),
+        key("SecretAccessKey")
+    )))
+    .expect("admin pair")
+}
+
+fn record(moto: &Moto, project: &str) -> ProviderRecord {
+    ProviderRecord {
+        id: "aws-test".into(),
+        kind: ProviderKind::Aws,
+        name: "aws".into(),
+        base_url: moto.base.clone(),
+        project: project.into(),
+        is_demo: false,
+        created_at: "2026-12-04T00:00:00Z".into(),
+        dashboard_url: String::new(),
+    }
+}
+
+fn spec(name: &str) -> KeySpec {
+    KeySpec {
+        name: name.into(),
+        scopes: vec![],
+        expires_in_days: None,
+    }
+}
+
+async fn accepted(conn: &dyn Connector, key: &Secret) -> bool {
+    match conn.verify(key).await.expect("verify ran") {
+        Verification::Accepted => true,
+        Verification::Rejected { code } => {
+            assert_eq!(code, "InvalidClientTokenId");
+            false
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connector_manages_a_users_keys_on_a_checking_aws() {
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let conn = registry::open(
+        &record(&moto, "region=us-east-1 user=app"),
+        admin.to_secret(),
+        HttpPolicy::default(),
+    )
+    .expect("open");
+    let caps = conn.capabilities();
+    assert!(caps.list && caps.create && caps.revoke && caps.verify);
+    assert!(caps.get && caps.set_active && caps.last_used && !caps.roll);
+    conn.test().await.expect("the admin pair works");
+    assert!(conn.list().await.expect("list").is_empty());
+
+    // Created: a pair that works at once on moto, listed by its id.
+    let (first, first_key) = conn.create(&spec("web"), "idem-1").await.expect("create");
+    assert_eq!(first.name, "web");
+    assert!(first_key
+        .expose_secret()
+        .starts_with(&format!("{}:", first.remote_id)));
+    assert!(!first
+        .preview
+        .contains(first_key.expose_secret().split(':').nth(1).unwrap_or("x")));
+    assert!(accepted(conn.as_ref(), &first_key).await);
+    let listed = conn.list().await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].remote_id, first.remote_id);
+    assert!(listed[0].created_at.is_some());
+    assert_eq!(
+        conn.get(&first.remote_id)
+            .await
+            .expect("get")
+            .map(|k| k.remote_id),
+        Some(first.remote_id.clone())
+    );
+    assert_eq!(conn.get("AKIA0000000000000000").await.expect("get"), None);
+
+    // AWS's limit of two: the third create names the two keys in the way.
+    let (second, second_key) = conn
+        .create(&spec("worker"), "idem-2")
+        .await
+        .expect("create 2");
+    let third = conn
+        .create(&spec("extra"), "idem-3")
+        .await
+        .expect_err("over the limit");
+    assert_eq!(third.code().as_str(), "provider_conflict", "{third}");
+    let said = third.to_string();
+    assert!(
+        said.contains(&first.remote_id) && said.contains(&second.remote_id),
+        "{said}"
+    );
+    assert_eq!(conn.list().await.expect("list").len(), 2);
+
+    // Switched off and on again, as IAM lists it. (Real AWS then rejects
+    // the key; moto's STS does not look at a key's status, so that part
+    // is not checked here.)
+    conn.set_active(&first.remote_id, false)
+        .await
+        .expect("deactivate");
+    assert_eq!(status_of(&moto, &admin, &first.remote_id).await, "Inactive");
+    let off = third_error(conn.create(&spec("still two"), "idem-4").await);
+    assert_eq!(off, "provider_conflict", "an inactive key still counts");
+    conn.set_active(&first.remote_id, true)
+        .await
+        .expect("reactivate");
+    assert_eq!(status_of(&moto, &admin, &first.remote_id).await, "Active");
+    assert!(accepted(conn.as_ref(), &first_key).await);
+    // Last used: moto answers the call (its date may be absent).
+    conn.last_used(&first.remote_id).await.expect("last used");
+
+    // Deleted: rejected after, and a second delete is not an error.
+    conn.revoke(&first.remote_id).await.expect("revoke");
+    assert!(!accepted(conn.as_ref(), &first_key).await);
+    conn.revoke(&first.remote_id).await.expect("already gone");
+    assert_eq!(conn.list().await.expect("list").len(), 1);
+    assert!(accepted(conn.as_ref(), &second_key).await);
+
+    // A made-up pair, and a malformed one.
+    assert!(
+        !accepted(
+            conn.as_ref(),
+            &Secret::new("AKIAABCDEFGHIJKLMNOP:not-the-secret")
+        )
+        .await
+    );
+    let malformed = conn
+        .verify(&Secret::new("no-colon-here"))
+        .await
+        .expect_err("refused");
+    assert_eq!(malformed.code().as_str(), "invalid_input");
+    assert!(!malformed.to_string().contains("no-colon-here"));
+}
+
+/// A key's status as IAM lists it, asked with the admin pair.
+async fn status_of(moto: &Moto, admin: &Credentials, id: &str) -> String {
+    let client =
+        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
+    let answer = client
+        .iam(admin, "ListAccessKeys", &[("UserName", "app")], true)
+        .await
+        .expect("list");
+    let status = answer
+        .at(&["ListAccessKeysResult", "AccessKeyMetadata"])
+        .expect("keys")
+        .all("member")
+        .find(|m| m.text_at(&["AccessKeyId"]) == Some(id))
+        .and_then(|m| m.text_at(&["Status"]))
+        .expect("listed")
+        .to_owned();
+    status
+}
+
+fn third_error<T>(r: latchkey_core::Result<T>) -> &'static str {
+    r.err().map(|e| e.code().as_str()).unwrap_or("ok")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_or_deleted_admin_pair_is_unauthorized_not_a_crash() {
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let wrong = Secret::new(format!("{}:wrong-secret", admin.access_key_id));
+    let conn =
+        registry::open(&record(&moto, "user=app"), wrong, HttpPolicy::default()).expect("open");
+    let e = conn.test().await.expect_err("refused");
+    assert_eq!(e.code().as_str(), "provider_unauthorized", "{e}");
+    let e = conn.list().await.expect_err("refused");
+    assert_eq!(e.code().as_str(), "provider_unauthorized", "{e}");
+    assert!(!e.to_string().contains("wrong-secret"));
+    // An emulator that is not there: a network error, not a panic.
+    let gone = ProviderRecord {
+        base_url: "http://127.0.0.1:9".into(),
+        ..record(&moto, "user=app")
+    };
+    let conn = registry::open(
+        &gone,
+        admin.to_secret(),
+        HttpPolicy {
+            max_attempts: 1,
+            ..HttpPolicy::default()
+        },
+    )
+    .expect("open");
+    assert_eq!(third_error(conn.list().await), "network");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_key_is_created_and_rotated_through_the_vault() {
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+
+    // Malformed pairs, regions and users are refused before anything is kept.
+    for (credential, region, user, field) in [
+        ("no-colon", None, None, "admin_token"),
+        ("AKIA:x", Some("US EAST"), None, "region"),
+        ("AKIA:x", None, Some("no spaces"), "user"),
+    ] {
+        let e = vault
+            .add_service_provider(NewServiceProvider {
+                service: "aws".into(),
+                name: "bad".into(),
+                base_url: Some(moto.base.clone()),
+                project: None,
+                credential: Some(Secret::new(credential)),
+                region: region.map(Into::into),
+                user: user.map(Into::into),
+            })
+            .err()
+            .unwrap_or_else(|| panic!("{credential} {region:?} {user:?} was kept"));
+        assert_eq!(e.code().as_str(), "invalid_input", "{e}");
+        assert_eq!(
+            e.to_wire().details.and_then(|d| d.field).as_deref(),
+            Some(field)
+        );
+    }
+    assert!(vault
+        .providers()
+        .expect("providers")
+        .iter()
+        .all(|p| p.name != "bad"));
+
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "aws".into(),
+            name: "prod aws".into(),
+            base_url: Some(moto.base.clone()),
+            project: None,
+            credential: Some(admin.to_secret()),
+            region: Some("eu-west-1".into()),
+            user: Some("app".into()),
+        })
+        .expect("added");
+    assert_eq!(provider.kind, ProviderKind::Aws);
+    vault
+        .test_provider(&provider.id)
+        .await
+        .expect("connection works");
+
+    let key = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "deploy bot".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: "prod".into(),
+            env_var: "AWS_KEY_PAIR".into(),
+        })
+        .await
+        .expect("created");
+    let old_secret = stored_secret(&key.id);
+    let conn = registry::open(
+        &record(&moto, "user=app"),
+        admin.to_secret(),
+        HttpPolicy::default(),
+    )
+    .expect("open");
+    assert!(accepted(conn.as_ref(), &old_secret).await);
+
+    let project = tempfile::tempdir().expect("project");
+    let env_path = project.path().join(".env");
+    std::fs::write(
+        &env_path,
+        format!("AWS_KEY_PAIR={}\n", old_secret.expose_secret()),
+    )
+    .expect("write");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: key.id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env_path.display().to_string(),
+                var: "AWS_KEY_PAIR".into(),
+                follow_symlink: false,
+            }],
+        })
+        .expect("planned");
+    let done = vault
+        .run_rotation(&plan.id, &|_| {})
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    let new_secret = stored_secret(&done.new_key_id);
+    assert_ne!(new_secret, old_secret);
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("read"),
+        format!("AWS_KEY_PAIR={}\n", new_secret.expose_secret())
+    );
+    assert!(accepted(conn.as_ref(), &new_secret).await);
+    assert!(!accepted(conn.as_ref(), &old_secret).await);
+    // One key left on the user: the new one.
+    let left = conn.list().await.expect("list");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(new_secret
+        .expose_secret()
+        .starts_with(&format!("{}:", left[0].remote_id)));
+    // No secret half of either pair in the catalog.
+    for secret in [&old_secret, &new_secret] {
+        let half = secret
+            .expose_secret()
+            .split(':')
+            .nth(1)
+            .expect("secret half");
+        assert!(files_containing(dir.path(), half).is_empty());
+    }
+}
