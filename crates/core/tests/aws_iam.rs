@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::moto::Moto;
+use common::moto::{set_up, Moto, SET_UP_CALLS};
 use common::*;
 use latchkey_core::aws::{AwsClient, Credentials};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
@@ -20,52 +20,6 @@ use latchkey_core::rotation::driver::RotationRequest;
 use latchkey_core::rotation::State;
 use latchkey_core::vault::{NewKey, NewServiceProvider};
 use latchkey_core::Secret;
-
-/// The calls made before moto starts checking credentials.
-const SET_UP_CALLS: u32 = 4;
-
-/// An admin user allowed everything, its key pair, and the user `app`
-/// whose keys the tests manage: moto's first four calls, unauthenticated.
-async fn set_up(moto: &Moto) -> Credentials {
-    let client =
-        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
-    let nobody = Credentials::parse(&Secret::new("AKIAIOSFODNN7EXAMPLE:set-up")).expect("creds");
-    let policy =
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-    for (action, params) in [
-        ("CreateUser", vec![("UserName", "admin")]),
-        (
-            "PutUserPolicy",
-            vec![
-                ("UserName", "admin"),
-                ("PolicyName", "all"),
-                ("PolicyDocument", policy),
-            ],
-        ),
-        ("CreateUser", vec![("UserName", "app")]),
-    ] {
-        client
-            .iam(&nobody, action, &params, false)
-            .await
-            .unwrap_or_else(|e| panic!("{action}: {e}"));
-    }
-    let created = client
-        .iam(&nobody, "CreateAccessKey", &[("UserName", "admin")], false)
-        .await
-        .expect("admin key");
-    let key = |field: &str| {
-        created
-            .text_at(&["CreateAccessKeyResult", "AccessKey", field])
-            .expect(field)
-            .to_owned()
-    };
-    Credentials::parse(&Secret::new(format!(
-        "{}:{}",
-        key("AccessKeyId"),
-        key("SecretAccessKey")
-    )))
-    .expect("admin pair")
-}
 
 fn record(moto: &Moto, project: &str) -> ProviderRecord {
     ProviderRecord {

@@ -130,6 +130,7 @@ pub async fn create(
     json: bool,
 ) -> Result<u8> {
     let provider = vault.find_provider(provider)?;
+    let aws = provider.kind == latchkey_core::catalog::ProviderKind::Aws;
     let created = vault
         .create_key_revealable(NewKey {
             provider_id: provider.id,
@@ -155,6 +156,11 @@ pub async fn create(
             let mut value = serde_json::to_value(&key).unwrap_or_default();
             value["secret"] = serde_json::Value::String(secret.expose_secret().to_owned());
             output::json(&value);
+        } else if let (true, Some((id, secret_key))) = (aws, secret.expose_secret().split_once(':'))
+        {
+            // An AWS pair, as the AWS tools read it.
+            println!("AWS_ACCESS_KEY_ID={id}");
+            println!("AWS_SECRET_ACCESS_KEY={secret_key}");
         } else {
             println!("{}", secret.expose_secret());
         }

@@ -5,6 +5,9 @@
 #[path = "../../../core/tests/common/process.rs"]
 pub mod process;
 
+#[path = "../../../core/tests/common/moto.rs"]
+pub mod moto;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

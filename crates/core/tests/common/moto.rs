@@ -9,6 +9,10 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use latchkey_core::aws::{AwsClient, Credentials};
+use latchkey_core::http::HttpPolicy;
+use latchkey_core::Secret;
+
 pub struct Moto {
     pub base: String,
     child: Child,
@@ -58,4 +62,50 @@ impl Moto {
         }
         moto
     }
+}
+
+/// The calls made before moto starts checking credentials.
+pub const SET_UP_CALLS: u32 = 4;
+
+/// An admin user allowed everything, its key pair, and the user `app`
+/// whose keys the tests manage: moto's first four calls, unauthenticated.
+pub async fn set_up(moto: &Moto) -> Credentials {
+    let client =
+        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
+    let nobody = Credentials::parse(&Secret::new("AKIAIOSFODNN7EXAMPLE:set-up")).expect("creds");
+    let policy =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    for (action, params) in [
+        ("CreateUser", vec![("UserName", "admin")]),
+        (
+            "PutUserPolicy",
+            vec![
+                ("UserName", "admin"),
+                ("PolicyName", "all"),
+                ("PolicyDocument", policy),
+            ],
+        ),
+        ("CreateUser", vec![("UserName", "app")]),
+    ] {
+        client
+            .iam(&nobody, action, &params, false)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"));
+    }
+    let created = client
+        .iam(&nobody, "CreateAccessKey", &[("UserName", "admin")], false)
+        .await
+        .expect("admin key");
+    let key = |field: &str| {
+        created
+            .text_at(&["CreateAccessKeyResult", "AccessKey", field])
+            .expect(field)
+            .to_owned()
+    };
+    Credentials::parse(&Secret::new(format!(
+        "{}:{}",
+        key("AccessKeyId"),
+        key("SecretAccessKey")
+    )))
+    .expect("admin pair")
 }

@@ -1,0 +1,117 @@
+//! `latchkey` with an AWS connection on `moto_server` (credential checking
+//! on): the pair goes in on stdin, `create` prints it once as the two
+//! variables the AWS tools read, and a rotation to a `.env` leaves one
+//! working key on the IAM user and the old one rejected.
+
+mod common;
+
+use common::moto::{set_up, Moto, SET_UP_CALLS};
+use common::*;
+use latchkey_core::aws::{AwsClient, Credentials};
+use latchkey_core::http::HttpPolicy;
+use latchkey_core::Secret;
+
+async fn works(moto: &Moto, pair: &str) -> bool {
+    let client =
+        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
+    let credentials = Credentials::parse(&Secret::new(pair)).expect("pair");
+    client
+        .caller_identity(&credentials)
+        .await
+        .expect("sts answered")
+        .is_some()
+}
+
+fn pair_from(stdout: &str) -> String {
+    let get = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} not printed: {stdout}"))
+            .to_owned()
+    };
+    format!(
+        "{}:{}",
+        get("AWS_ACCESS_KEY_ID"),
+        get("AWS_SECRET_ACCESS_KEY")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aws_key_is_added_created_rotated_and_revoked_from_the_cli() {
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let add = |pair: &str| {
+        cli.run_with(
+            &[
+                "providers",
+                "add",
+                "--service",
+                "aws",
+                "--name",
+                "prod",
+                "--base-url",
+                &moto.base,
+                "--user",
+                "app",
+                "--region",
+                "eu-west-1",
+            ],
+            &[],
+            Some(pair),
+        )
+    };
+    // A malformed pair is refused and nothing is kept.
+    let bad = add("not-a-pair");
+    assert_eq!(bad.code, Some(2), "{bad:#?}");
+    assert!(bad.stderr.contains("[invalid_input]"), "{bad:#?}");
+    assert!(!bad.stderr.contains("not-a-pair"));
+    let admin_pair = admin.to_secret();
+    let added = add(admin_pair.expose_secret());
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    let listed = cli.run(&["providers", "list", "--json"]).json();
+    assert_eq!(listed[0]["kind"], "aws", "{listed:#}");
+    assert_eq!(listed[0]["project"], "region=eu-west-1 user=app");
+
+    let created = cli.run(&[
+        "create",
+        "--provider",
+        "prod",
+        "--name",
+        "deploy bot",
+        "--env-var",
+        "AWS_PAIR",
+    ]);
+    created.ok();
+    let old = pair_from(&created.stdout);
+    assert!(works(&moto, &old).await);
+    let secret_half = old.split(':').nth(1).expect("secret");
+    assert!(!created.stderr.contains(secret_half));
+
+    std::fs::write(cli.cwd.join(".env"), format!("AWS_PAIR={old}\n")).expect("write");
+    let rotated = cli.run(&["rotate", "deploy bot", "--dotenv", ".env", "--yes"]);
+    rotated.ok();
+    let now = std::fs::read_to_string(cli.cwd.join(".env")).expect("read");
+    let new = now
+        .trim()
+        .strip_prefix("AWS_PAIR=")
+        .expect("the variable")
+        .to_owned();
+    assert_ne!(new, old);
+    assert!(works(&moto, &new).await);
+    assert!(!works(&moto, &old).await, "the old key still works");
+    assert!(!rotated.stderr.contains(secret_half));
+
+    let revoked = cli.run(&["revoke", "deploy bot"]);
+    revoked.ok();
+    assert!(!works(&moto, &new).await, "the revoked key still works");
+    for hit in files_containing(&cli.data, new.split(':').nth(1).expect("secret")) {
+        panic!("the new secret is in {hit}");
+    }
+}
