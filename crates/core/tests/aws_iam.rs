@@ -320,3 +320,76 @@ async fn an_aws_key_is_created_and_rotated_through_the_vault() {
         assert!(files_containing(dir.path(), half).is_empty());
     }
 }
+
+/// A stand-in STS whose new key is refused for its first `refusals` checks
+/// (how AWS behaves for 10-20 s after a create), then accepted.
+async fn slow_sts(refusals: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move || {
+            let seen = seen.clone();
+            async move {
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                if n <= refusals {
+                    (
+                        axum::http::StatusCode::FORBIDDEN,
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></ErrorResponse>",
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::OK,
+                        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::1:user/app</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>",
+                    )
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (base, calls)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_key_aws_is_slow_to_accept_is_waited_for_within_bounds() {
+    use latchkey_core::providers::aws::AwsConnector;
+    use std::sync::atomic::Ordering;
+    let pair = Secret::new("AKIAABCDEFGHIJKLMNOP:secret");
+    // Refused twice, then accepted: verify_new asks again and succeeds.
+    let (base, calls) = slow_sts(2).await;
+    let conn = AwsConnector::new(&base, "", &pair, HttpPolicy::default())
+        .expect("open")
+        .with_propagation_wait(std::time::Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    assert_eq!(
+        conn.verify_new(&pair).await.expect("verify"),
+        Verification::Accepted
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3));
+    // A plain verify (a revoke's confirmation) asks once.
+    let (base, calls) = slow_sts(usize::MAX).await;
+    let conn = AwsConnector::new(&base, "", &pair, HttpPolicy::default())
+        .expect("open")
+        .with_propagation_wait(std::time::Duration::from_secs(2));
+    assert!(matches!(
+        conn.verify(&pair).await.expect("verify"),
+        Verification::Rejected { .. }
+    ));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Never accepted: rejected once the wait is over, not forever.
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        conn.verify_new(&pair).await.expect("verify"),
+        Verification::Rejected { .. }
+    ));
+    assert!(calls.load(Ordering::SeqCst) >= 2);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

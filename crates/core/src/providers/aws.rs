@@ -8,6 +8,8 @@
 //! live in its record's `project` as `region=R[ user=NAME]` (see
 //! [`AwsSettings`]).
 
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use zeroize::Zeroize;
 
@@ -70,12 +72,17 @@ impl AwsSettings {
     }
 }
 
+/// How long a new key may take to work: AWS documents "a few seconds",
+/// 10-20 s is common.
+pub const PROPAGATION_WAIT: Duration = Duration::from_secs(30);
+
 /// A connection to one IAM user's access keys.
 #[derive(Debug)]
 pub struct AwsConnector {
     client: AwsClient,
     credentials: Credentials,
     user: Option<String>,
+    propagation: Duration,
 }
 
 impl AwsConnector {
@@ -94,7 +101,14 @@ impl AwsConnector {
             client: AwsClient::new(base, &settings.region, policy)?,
             credentials: Credentials::parse(credential)?,
             user: settings.user,
+            propagation: PROPAGATION_WAIT,
         })
+    }
+
+    /// How long `verify_new` waits for a new key to work (tests shorten it).
+    pub fn with_propagation_wait(mut self, wait: Duration) -> Self {
+        self.propagation = wait;
+        self
     }
 
     fn with_user<'a>(&'a self, params: &mut Vec<(&'a str, &'a str)>) {
@@ -252,6 +266,21 @@ impl Connector for AwsConnector {
                 code: "InvalidClientTokenId".into(),
             },
         })
+    }
+
+    /// A new key can be refused for a while after it is made: asked again
+    /// (after 1, 2, 3… s) until it works or `PROPAGATION_WAIT` is over.
+    async fn verify_new(&self, key: &Secret) -> Result<Verification> {
+        let deadline = Instant::now() + self.propagation;
+        let mut pause = Duration::from_secs(1);
+        loop {
+            let verdict = self.verify(key).await?;
+            if verdict == Verification::Accepted || Instant::now() + pause > deadline {
+                return Ok(verdict);
+            }
+            tokio::time::sleep(pause).await;
+            pause += Duration::from_secs(1);
+        }
     }
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {

@@ -95,6 +95,12 @@ pub trait Connector: Send + Sync {
     async fn create(&self, spec: &KeySpec, idempotency_key: &str) -> Result<(RemoteKey, Secret)>;
     async fn revoke(&self, remote_id: &str) -> Result<()>;
     async fn verify(&self, key: &Secret) -> Result<Verification>;
+    /// Checks a key that was just made. A service whose new keys take a
+    /// while to work (AWS: 10-20 s) asks again here until it accepts the
+    /// key or its wait is over; the others check once.
+    async fn verify_new(&self, key: &Secret) -> Result<Verification> {
+        self.verify(key).await
+    }
     /// One key by its id: `Ok(None)` when the service says it does not
     /// exist (404). Confirms a key missing from a listing before Latchkey
     /// calls it revoked. Not every service can answer: the default says so.

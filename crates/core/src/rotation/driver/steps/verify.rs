@@ -15,7 +15,7 @@ impl Vault {
         step: &str,
     ) -> Result<std::result::Result<(), String>> {
         let new_fp = secret.fingerprint();
-        let verdict = connection.verify(secret).await;
+        let verdict = connection.verify_new(secret).await;
         let mut reason = match verdict.map_err(|e| self.step_failed(rec, step, e))? {
             Verification::Accepted => None,
             Verification::Rejected { code } => {
