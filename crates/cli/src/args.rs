@@ -128,6 +128,11 @@ pub enum Command {
         /// points to (the link is kept). Without it such a file is refused.
         #[arg(long)]
         follow_symlinks: bool,
+        /// When the service has no room for the new key (AWS: two access
+        /// keys per user), delete this other key first. Never implied by
+        /// --yes.
+        #[arg(long, value_name = "KEY_ID")]
+        delete_other: Option<String>,
         /// Resume an unfinished rotation (no ID: every unfinished one).
         #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
         resume: Option<String>,

@@ -95,8 +95,65 @@ async fn an_aws_key_is_added_created_rotated_and_revoked_from_the_cli() {
     assert!(!created.stderr.contains(secret_half));
 
     std::fs::write(cli.cwd.join(".env"), format!("AWS_PAIR={old}\n")).expect("write");
-    let rotated = cli.run(&["rotate", "deploy bot", "--dotenv", ".env", "--yes"]);
+
+    // A second key on the user (made elsewhere): no room for the new one.
+    let client =
+        AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default()).expect("client");
+    let other = client
+        .iam(&admin, "CreateAccessKey", &[("UserName", "app")], false)
+        .await
+        .expect("other key");
+    let other_id = other
+        .text_at(&["CreateAccessKeyResult", "AccessKey", "AccessKeyId"])
+        .expect("id")
+        .to_owned();
+    let full = cli.run(&["rotate", "deploy bot", "--dotenv", ".env", "--yes"]);
+    assert_ne!(full.code, Some(0), "{full:#?}");
+    assert!(full.stderr.contains("[provider_conflict]"), "{full:#?}");
+    assert!(
+        full.stderr.contains(&other_id) && full.stderr.contains("--delete-other"),
+        "{full:#?}"
+    );
+    assert!(full.stderr.contains("never used"), "{full:#?}");
+    // --yes alone deleted nothing, and a key not in the way is refused.
+    let old_id = old.split(':').next().expect("id");
+    for wrong in [old_id, "AKIA0000000000000000"] {
+        let refused = cli.run(&[
+            "rotate",
+            "deploy bot",
+            "--dotenv",
+            ".env",
+            "--yes",
+            "--delete-other",
+            wrong,
+        ]);
+        assert_eq!(refused.code, Some(2), "{wrong}: {refused:#?}");
+        assert!(refused.stderr.contains("[invalid_input]"), "{refused:#?}");
+    }
+    assert_eq!(
+        cli.run(&["rotations", "--json"]).json(),
+        serde_json::json!([])
+    );
+    assert_eq!(
+        std::fs::read_to_string(cli.cwd.join(".env")).expect("read"),
+        format!("AWS_PAIR={old}\n")
+    );
+    assert!(works(&moto, &old).await);
+
+    let rotated = cli.run(&[
+        "rotate",
+        "deploy bot",
+        "--dotenv",
+        ".env",
+        "--yes",
+        "--delete-other",
+        &other_id,
+    ]);
     rotated.ok();
+    assert!(
+        rotated.stderr.contains(&format!("Deleted {other_id}")),
+        "{rotated:#?}"
+    );
     let now = std::fs::read_to_string(cli.cwd.join(".env")).expect("read");
     let new = now
         .trim()

@@ -59,17 +59,21 @@ pub async fn run(args: Args) -> Result<u8> {
             dotenv,
             yes,
             follow_symlinks,
+            delete_other,
             ..
         } => {
             let name = name.unwrap_or_default();
             rotate::rotate(
                 vault,
-                &name,
-                provider.as_deref(),
-                &target,
-                &dotenv,
-                yes,
-                follow_symlinks,
+                rotate::RotateArgs {
+                    name: &name,
+                    provider: provider.as_deref(),
+                    target: &target,
+                    dotenv: &dotenv,
+                    yes,
+                    follow_symlinks,
+                    delete_other: delete_other.as_deref(),
+                },
             )
             .await
         }

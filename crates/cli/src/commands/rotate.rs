@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::rotation::driver::RotationRequest;
-use latchkey_core::vault::KeyView;
+use latchkey_core::vault::{describe_in_the_way, KeyView};
 use latchkey_core::{Error, Result, Vault};
 
 use crate::output::{self, print_progress, report_end, EXIT_FAILED, EXIT_OK};
@@ -167,17 +167,47 @@ pub fn rotations(vault: &Vault, json: bool) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// What `latchkey rotate NAME …` was asked.
+pub struct RotateArgs<'a> {
+    pub name: &'a str,
+    pub provider: Option<&'a str>,
+    pub target: &'a [String],
+    pub dotenv: &'a [String],
+    pub yes: bool,
+    pub follow_symlinks: bool,
+    /// The other key to delete first when the service has no room.
+    pub delete_other: Option<&'a str>,
+}
+
 /// `latchkey rotate NAME --target SPEC… --dotenv PATH[:VAR]…`.
-pub async fn rotate(
-    vault: &Vault,
-    name: &str,
-    provider: Option<&str>,
-    target: &[String],
-    dotenv: &[String],
-    yes: bool,
-    follow_symlinks: bool,
-) -> Result<u8> {
+pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
+    let RotateArgs {
+        name,
+        provider,
+        target,
+        dotenv,
+        yes,
+        follow_symlinks,
+        delete_other,
+    } = args;
     let (key, targets) = resolve_targets(vault, name, provider, target, dotenv, follow_symlinks)?;
+    // A service with a key limit (AWS: two per user) may have no room for
+    // the new key: name the keys in the way; delete one only when named.
+    let in_the_way = vault.keys_in_the_way(&key.id).await?;
+    let delete = match (in_the_way.is_empty(), delete_other) {
+        (true, Some(_)) => {
+            eprintln!("There is room for the new key; nothing else is deleted.");
+            None
+        }
+        (true, None) => None,
+        (false, None) => {
+            return Err(Error::ProviderConflict(format!(
+                "The service has no room for a new key. In the way: {}. Choose one to delete first with --delete-other KEY_ID",
+                describe_in_the_way(&in_the_way)
+            )))
+        }
+        (false, Some(other)) => Some(other),
+    };
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::invalid(
@@ -185,8 +215,9 @@ pub async fn rotate(
                 "Rotating needs a confirmation: run in a terminal, or pass --yes",
             ));
         }
+        let first = delete.map(|d| format!("delete {d}, ")).unwrap_or_default();
         eprint!(
-            "Rotate \"{}\" ({}): create a new key, update {} target(s), verify, then revoke the old key? [y/N] ",
+            "Rotate \"{}\" ({}): {first}create a new key, update {} target(s), verify, then revoke the old key? [y/N] ",
             key.name,
             key.preview,
             targets.len()
@@ -198,6 +229,10 @@ pub async fn rotate(
             eprintln!("Nothing was changed.");
             return Ok(EXIT_FAILED);
         }
+    }
+    if let Some(other) = delete {
+        vault.delete_key_in_the_way(&key.id, other).await?;
+        eprintln!("Deleted {other} on the service to make room for the new key.");
     }
     let plan = vault.plan_rotation(RotationRequest {
         key_id: key.id.clone(),

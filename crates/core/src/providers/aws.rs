@@ -192,6 +192,10 @@ impl Connector for AwsConnector {
         }
     }
 
+    fn key_limit(&self) -> Option<usize> {
+        Some(2)
+    }
+
     async fn list(&self) -> Result<Vec<RemoteKey>> {
         Ok(self.metadata().await?.into_iter().map(|(k, _)| k).collect())
     }

@@ -95,6 +95,11 @@ pub trait Connector: Send + Sync {
     async fn create(&self, spec: &KeySpec, idempotency_key: &str) -> Result<(RemoteKey, Secret)>;
     async fn revoke(&self, remote_id: &str) -> Result<()>;
     async fn verify(&self, key: &Secret) -> Result<Verification>;
+    /// How many keys the service lets one account (an IAM user, a project)
+    /// hold at once, where it has a limit a rotation can run into.
+    fn key_limit(&self) -> Option<usize> {
+        None
+    }
     /// Checks a key that was just made. A service whose new keys take a
     /// while to work (AWS: 10-20 s) asks again here until it accepts the
     /// key or its wait is over; the others check once.

@@ -39,6 +39,7 @@ mod deploy;
 mod details;
 mod health;
 mod keys;
+mod room;
 mod settings;
 mod views;
 
@@ -46,6 +47,7 @@ pub use activity::{activity_csv, ActivityRow, ExportFormat};
 pub use deploy::DeployedTarget;
 pub use details::{KeyDetails, RotationSummary};
 pub use health::{Health, UNUSED_DAYS};
+pub use room::{describe_in_the_way, KeyInTheWay};
 use views::record_from_remote;
 
 /// Days before expiry at which a key gets a badge.
