@@ -393,3 +393,72 @@ async fn a_new_key_aws_is_slow_to_accept_is_waited_for_within_bounds() {
     assert!(calls.load(Ordering::SeqCst) >= 2);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// The connection's own key (an AWS connection managing its own user):
+/// pasted into the vault it is recognised as that IAM key, and rotating it
+/// moves the connection to the new pair before the old one is deleted, so
+/// the connection still works afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_connections_own_key_moves_the_connection_first() {
+    use latchkey_core::vault::ExistingKey;
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "aws".into(),
+            name: "self".into(),
+            base_url: Some(moto.base.clone()),
+            project: None,
+            credential: Some(admin.to_secret()),
+            region: None,
+            user: None,
+        })
+        .expect("added");
+    let own = vault
+        .add_existing_key(ExistingKey {
+            provider_id: provider.id.clone(),
+            name: "admin key".into(),
+            secret: admin.to_secret(),
+            environment: String::new(),
+            env_var: "AWS_ADMIN".into(),
+            replace: false,
+        })
+        .await
+        .expect("pasted");
+    let project = tempfile::tempdir().expect("project");
+    let env_path = project.path().join(".env");
+    std::fs::write(&env_path, "AWS_ADMIN=\n").expect("write");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: own.id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env_path.display().to_string(),
+                var: "AWS_ADMIN".into(),
+                follow_symlink: false,
+            }],
+        })
+        .expect("planned (the pasted pair is linked to its IAM key)");
+    let done = vault
+        .run_rotation(&plan.id, &|_| {})
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    let new_pair = stored_secret(&done.new_key_id);
+    // The connection works with the new pair; the old one is gone.
+    vault
+        .test_provider(&provider.id)
+        .await
+        .expect("still connected");
+    let conn =
+        registry::open(&record(&moto, ""), new_pair.clone(), HttpPolicy::default()).expect("open");
+    assert!(accepted(conn.as_ref(), &new_pair).await);
+    assert!(!accepted(conn.as_ref(), &admin.to_secret()).await);
+    assert_eq!(conn.list().await.expect("list").len(), 1);
+    let log = vault.audit_log(50).expect("audit");
+    assert!(
+        log.iter().any(|e| e.action == "provider_token"),
+        "the switch is audited"
+    );
+}

@@ -192,6 +192,12 @@ impl Connector for AwsConnector {
         }
     }
 
+    fn owns(&self, key: &Secret, remote: &RemoteKey) -> bool {
+        key.expose_secret()
+            .split_once(':')
+            .is_some_and(|(id, _)| id == remote.remote_id)
+    }
+
     fn key_limit(&self) -> Option<usize> {
         Some(2)
     }

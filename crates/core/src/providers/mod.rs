@@ -95,6 +95,12 @@ pub trait Connector: Send + Sync {
     async fn create(&self, spec: &KeySpec, idempotency_key: &str) -> Result<(RemoteKey, Secret)>;
     async fn revoke(&self, remote_id: &str) -> Result<()>;
     async fn verify(&self, key: &Secret) -> Result<Verification>;
+    /// Whether `remote` is the service's record of `key`: by default its
+    /// preview is the key's mask; a service whose key carries its id (an
+    /// AWS pair starts with its access key id) says so exactly.
+    fn owns(&self, key: &Secret, remote: &RemoteKey) -> bool {
+        remote.preview == key.masked()
+    }
     /// How many keys the service lets one account (an IAM user, a project)
     /// hold at once, where it has a limit a rotation can run into.
     fn key_limit(&self) -> Option<usize> {

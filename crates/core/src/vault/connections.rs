@@ -34,7 +34,7 @@ impl Vault {
     }
 
     /// Forgets cached connections (a provider's token changed).
-    pub(super) fn forget_connections(&self) {
+    pub(crate) fn forget_connections(&self) {
         self.connections().clear();
     }
 

@@ -316,11 +316,13 @@ impl Vault {
         }
         let provider = self.provider_record(&existing.provider_id)?;
         let connection = self.connect(&provider)?;
-        // Which key on the service is it? Match by preview (prefix + last four).
-        let remote = connection.list().await.ok().and_then(|keys| {
-            let masked = secret.masked();
-            keys.into_iter().find(|k| k.preview == masked)
-        });
+        // Which key on the service is it? By preview (prefix + last four),
+        // or as the connector knows its keys (an AWS pair's key id).
+        let remote = connection
+            .list()
+            .await
+            .ok()
+            .and_then(|keys| keys.into_iter().find(|k| connection.owns(&secret, k)));
         let known = match &remote {
             Some(r) => self.catalog().key_by_remote(&provider.id, &r.remote_id)?,
             None => None,

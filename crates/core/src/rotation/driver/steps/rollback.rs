@@ -91,6 +91,10 @@ impl Vault {
             }
         }
         if problems.is_empty() {
+            // A connection already moved to the new key goes back first.
+            let (leaving, staying) = (rec.new_key_id.clone(), rec.old_key_id.clone());
+            let switched = self.move_connection_off(rec, &leaving, &staying)?;
+            let connection: &dyn Connector = switched.as_deref().unwrap_or(connection);
             self.journal(rec, "revoke_new", "intent", "revoke the new key")?;
             failpoint("rotation::revoke_new::before");
             let by_hand = !connection.capabilities().revoke;
