@@ -462,3 +462,107 @@ async fn rotating_the_connections_own_key_moves_the_connection_first() {
         "the switch is audited"
     );
 }
+
+/// Secrets Manager and SSM Parameter Store (a team's shared store, the
+/// deploy targets of issue 14) through the same signer, on moto with
+/// credential checking on: write, read back, overwrite, and the errors of
+/// a name that is not there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_manager_and_ssm_take_a_value_and_give_it_back() {
+    use latchkey_core::aws::JsonService::{SecretsManager, Ssm};
+    use serde_json::json;
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let client =
+        AwsClient::new(Some(&moto.base), "eu-west-1", HttpPolicy::default()).expect("client");
+    let created = client
+        .json(
+            &admin,
+            SecretsManager,
+            "CreateSecret",
+            &json!({"Name": "team/api-key", "SecretString": "first"}),
+            false,
+        )
+        .await
+        .expect("create secret");
+    assert!(created["ARN"].as_str().is_some(), "{created}");
+    client
+        .json(
+            &admin,
+            SecretsManager,
+            "PutSecretValue",
+            &json!({"SecretId": "team/api-key", "SecretString": "second"}),
+            true,
+        )
+        .await
+        .expect("put");
+    let read = client
+        .json(
+            &admin,
+            SecretsManager,
+            "GetSecretValue",
+            &json!({"SecretId": "team/api-key"}),
+            true,
+        )
+        .await
+        .expect("get");
+    assert_eq!(read["SecretString"], "second");
+    let missing = client
+        .json(
+            &admin,
+            SecretsManager,
+            "GetSecretValue",
+            &json!({"SecretId": "nope"}),
+            true,
+        )
+        .await
+        .expect_err("missing");
+    assert_eq!(missing.code().as_str(), "not_found", "{missing}");
+
+    for value in ["one", "two"] {
+        client
+            .json(
+                &admin,
+                Ssm,
+                "PutParameter",
+                &json!({"Name": "/team/api-key", "Value": value, "Type": "SecureString", "Overwrite": true}),
+                true,
+            )
+            .await
+            .expect("put parameter");
+    }
+    let read = client
+        .json(
+            &admin,
+            Ssm,
+            "GetParameter",
+            &json!({"Name": "/team/api-key", "WithDecryption": true}),
+            true,
+        )
+        .await
+        .expect("get parameter");
+    assert_eq!(read["Parameter"]["Value"], "two");
+    assert_eq!(read["Parameter"]["Type"], "SecureString");
+    let missing = client
+        .json(&admin, Ssm, "GetParameter", &json!({"Name": "/nope"}), true)
+        .await
+        .expect_err("missing");
+    assert_eq!(missing.code().as_str(), "not_found", "{missing}");
+    // A wrong secret half: unauthorized, and the answer does not echo it.
+    let wrong = Credentials::parse(&Secret::new(format!(
+        "{}:wrong-secret",
+        admin.access_key_id
+    )))
+    .expect("pair");
+    let e = client
+        .json(
+            &wrong,
+            Ssm,
+            "GetParameter",
+            &json!({"Name": "/team/api-key"}),
+            true,
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(e.code().as_str(), "provider_unauthorized", "{e}");
+}

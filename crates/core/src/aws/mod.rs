@@ -75,11 +75,21 @@ struct Endpoint {
     version: &'static str,
 }
 
-/// IAM and STS for one connection.
+/// IAM and STS (Query APIs), Secrets Manager and SSM (JSON APIs) for one
+/// connection.
 #[derive(Debug, Clone)]
 pub struct AwsClient {
     iam: Endpoint,
     sts: Endpoint,
+    secretsmanager: Endpoint,
+    ssm: Endpoint,
+}
+
+/// A JSON-protocol service: Secrets Manager or SSM Parameter Store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonService {
+    SecretsManager,
+    Ssm,
 }
 
 impl AwsClient {
@@ -101,7 +111,22 @@ impl AwsClient {
                 format!("https://sts.{region}.amazonaws.com"),
             ),
         };
+        let regional = |service: &'static str| -> Result<Endpoint> {
+            let url = base_url
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("https://{service}.{region}.amazonaws.com"));
+            Ok(Endpoint {
+                engine: HttpEngine::new(&url, policy.clone())?,
+                region: region.to_owned(),
+                service,
+                version: "",
+            })
+        };
+        let secretsmanager = regional("secretsmanager")?;
+        let ssm = regional("ssm")?;
         Ok(Self {
+            secretsmanager,
+            ssm,
             iam: Endpoint {
                 engine: HttpEngine::new(&iam_url, policy.clone())?,
                 // IAM is global and signed for us-east-1.
@@ -127,6 +152,94 @@ impl AwsClient {
         idempotent: bool,
     ) -> Result<Element> {
         call(&self.iam, credentials, action, params, idempotent).await
+    }
+
+    /// A Secrets Manager or SSM action (`PutSecretValue`, `GetParameter`…)
+    /// with its JSON body; the answer's JSON. The body and answer may hold
+    /// a secret: the caller wipes what it keeps.
+    pub async fn json(
+        &self,
+        credentials: &Credentials,
+        service: JsonService,
+        action: &str,
+        body: &serde_json::Value,
+        idempotent: bool,
+    ) -> Result<serde_json::Value> {
+        let (endpoint, prefix) = match service {
+            JsonService::SecretsManager => (&self.secretsmanager, "secretsmanager"),
+            JsonService::Ssm => (&self.ssm, "AmazonSSM"),
+        };
+        let body = zeroize::Zeroizing::new(serde_json::to_vec(body).unwrap_or_default());
+        let headers = vec![
+            (
+                "content-type".to_owned(),
+                "application/x-amz-json-1.1".to_owned(),
+            ),
+            ("x-amz-target".to_owned(), format!("{prefix}.{action}")),
+        ];
+        let signed_headers = headers.clone();
+        let region = endpoint.region.clone();
+        let service_name = endpoint.service;
+        let signer = move |url: &url::Url, body: &[u8]| {
+            sigv4::sign(
+                &sigv4::Request {
+                    method: "POST",
+                    url,
+                    headers: &signed_headers,
+                    body,
+                },
+                credentials,
+                sigv4::Scope {
+                    region: &region,
+                    service: service_name,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        let answer = endpoint
+            .engine
+            .send_signed(SignedCall {
+                method: Method::POST,
+                path: "/",
+                headers: &headers,
+                body: &body,
+                idempotent,
+                secret: &credentials.secret_access_key,
+                sign: &signer,
+            })
+            .await?;
+        if answer.status.is_success() {
+            return answer.json();
+        }
+        let status = answer.status.as_u16();
+        let Ok(doc) = answer.json() else {
+            // Authentication errors come as Query-style XML on every API.
+            let text = String::from_utf8_lossy(&answer.body).into_owned();
+            if let Some(error) = xml::parse(&text).as_ref().and_then(|d| d.find("Error")) {
+                let code = error.text_at(&["Code"]).unwrap_or_default().to_owned();
+                let message =
+                    answer.clean(error.text_at(&["Message"]).unwrap_or_default(), MAX_MESSAGE);
+                return Err(aws_error(status, &code, &message));
+            }
+            return Err(match status {
+                500..=599 => Error::ProviderUnavailable(status),
+                _ => answer.into_error(),
+            });
+        };
+        // `{"__type": "com.amazonaws…#ResourceNotFoundException", "message": …}`
+        let code = doc["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('#')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let message = doc["message"]
+            .as_str()
+            .or_else(|| doc["Message"].as_str())
+            .map(|m| answer.clean(m, MAX_MESSAGE))
+            .unwrap_or_default();
+        Err(aws_error(status, &code, &message))
     }
 
     /// STS `GetCallerIdentity`: `Ok(None)` when AWS rejects the key itself
