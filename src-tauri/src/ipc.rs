@@ -189,6 +189,12 @@ pub struct NewServiceProviderInput {
     /// straight to the keychain); empty otherwise.
     #[ts(type = "string")]
     pub credential: Secret,
+    /// AWS: the region (empty: us-east-1).
+    #[serde(default)]
+    pub region: String,
+    /// AWS: the IAM user whose keys are managed (empty: the pair's own).
+    #[serde(default)]
+    pub user: String,
 }
 
 impl From<NewServiceProviderInput> for NewServiceProvider {
@@ -200,9 +206,8 @@ impl From<NewServiceProviderInput> for NewServiceProvider {
             base_url: some(i.base_url),
             project: some(i.project),
             credential: Some(i.credential).filter(|c| !c.is_empty()),
-            // AWS from the app: us-east-1 and the credential's own user.
-            region: None,
-            user: None,
+            region: some(i.region),
+            user: some(i.user),
         }
     }
 }

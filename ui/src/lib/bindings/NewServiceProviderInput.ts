@@ -12,4 +12,12 @@ base_url: string, project: string,
  * The management credential where the service needs one (goes
  * straight to the keychain); empty otherwise.
  */
-credential: string, };
+credential: string, 
+/**
+ * AWS: the region (empty: us-east-1).
+ */
+region: string, 
+/**
+ * AWS: the IAM user whose keys are managed (empty: the pair's own).
+ */
+user: string, };
