@@ -91,13 +91,15 @@ impl Catalog {
     /// The service lists the key (not revoked) again: marks that were only
     /// inferred go.
     pub fn clear_inferred(&self, id: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE keys SET missing_since = NULL,
+        // Cached: a listing asks this once per live key.
+        self.conn
+            .prepare_cached(
+                "UPDATE keys SET missing_since = NULL,
                 revoked_at = CASE WHEN revoked_inferred = 1 THEN NULL ELSE revoked_at END,
                 revoked_inferred = 0
              WHERE id = ?1 AND (missing_since IS NOT NULL OR revoked_inferred = 1)",
-            [id],
-        )?;
+            )?
+            .execute([id])?;
         Ok(())
     }
 
