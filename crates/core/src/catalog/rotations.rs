@@ -24,6 +24,12 @@ pub enum TargetSpec {
     },
     /// By hand: the key is copied and the user confirms each place.
     Manual { items: Vec<String> },
+    /// An AWS Secrets Manager secret, through the `aws` connection named
+    /// `provider` (a team's shared store).
+    AwsSecret { provider: String, secret_id: String },
+    /// An SSM Parameter Store `SecureString` parameter, through the `aws`
+    /// connection named `provider`.
+    Ssm { provider: String, name: String },
 }
 
 /// How far a target got.

@@ -3,7 +3,9 @@
 //! keeps the confirmations (in the journal's target state).
 
 use crate::catalog::{TargetSpec, TargetState, TargetStatus};
-use crate::deploy::{Backup, DeployTarget, Written};
+use async_trait::async_trait;
+
+use crate::deploy::{Backup, DeployTarget, OldKey, Written};
 use crate::error::{Error, Result};
 use crate::secret::{Fingerprint, Secret};
 
@@ -20,6 +22,7 @@ impl ChecklistTarget {
     }
 }
 
+#[async_trait]
 impl DeployTarget for ChecklistTarget {
     fn describe(&self) -> String {
         format!("checklist ({} items)", self.items.len())
@@ -53,7 +56,7 @@ impl DeployTarget for ChecklistTarget {
     }
 
     /// Done once every item is confirmed; until then, waiting for them.
-    fn write(&self, _: &Secret, _: &Backup<'_>, _: Option<&str>) -> Result<Written> {
+    async fn write(&self, _: &Secret, _: &Backup<'_>, _: Option<&str>) -> Result<Written> {
         let all = self.confirmed.len() == self.items.len() && self.confirmed.iter().all(|c| *c);
         Ok(if all {
             Written::Done {
@@ -68,17 +71,17 @@ impl DeployTarget for ChecklistTarget {
     }
 
     /// Latchkey cannot look: the person's confirmations stand for it.
-    fn holds(&self, _: &Fingerprint) -> Result<bool> {
+    async fn holds(&self, _: &Fingerprint) -> Result<bool> {
         Ok(true)
     }
 
     /// The person puts the old key back; nothing is written here.
-    fn restore(
+    async fn restore(
         &self,
         _: &Backup<'_>,
         _: Option<&str>,
         _: Option<&Secret>,
-        _: &dyn Fn() -> Result<Secret>,
+        _: &OldKey<'_>,
     ) -> Result<String> {
         Ok("put the old key back in each place on the checklist".into())
     }

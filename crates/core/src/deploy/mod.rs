@@ -9,10 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::catalog::TargetState;
+use async_trait::async_trait;
+
+use crate::catalog::{ProviderRecord, TargetState};
 use crate::error::Result;
 use crate::secret::{Fingerprint, Secret};
 
+pub mod aws_store;
 mod checklist;
 pub mod dotenv;
 pub mod dotenv_file;
@@ -20,6 +23,7 @@ pub mod file;
 pub mod gitignore;
 mod spec;
 
+pub use aws_store::{AwsStore, AwsStoreTarget};
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
@@ -57,9 +61,33 @@ pub enum Written {
     AwaitingConfirmation { message: String },
 }
 
+/// What a remote target needs from the vault: a connection, by the name
+/// the person gave it, with its credential from the keychain.
+pub trait Connections: Send + Sync {
+    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)>;
+}
+
+/// Nowhere to connect: for describing and sweeping, and for tests of
+/// local targets.
+pub struct NoConnections;
+
+impl Connections for NoConnections {
+    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)> {
+        Err(crate::error::Error::NotFound(format!(
+            "The connection \"{}\"",
+            crate::untrusted::clean(name, 64, &[])
+        )))
+    }
+}
+
+/// Fetches what a target held before (a rollback's old key).
+pub type OldKey<'a> = dyn Fn() -> Result<Secret> + Send + Sync + 'a;
+
 /// One place a rotated key goes. Each call opens what it needs afresh, so
-/// a resume after a crash can call any of them again.
-pub trait DeployTarget {
+/// a resume after a crash can call any of them again. Local checks are
+/// plain calls; writing, looking and restoring may cross the network.
+#[async_trait]
+pub trait DeployTarget: Send + Sync {
     /// Plain words for the target: `API_KEY in /app/.env`.
     fn describe(&self) -> String;
 
@@ -76,7 +104,7 @@ pub trait DeployTarget {
     /// Puts `secret` in place if the target is still as `prepare` saw it
     /// (`expected_digest`), keeping what it held in `backup`. A target that
     /// already holds `secret` (a crash after the write) is left as it is.
-    fn write(
+    async fn write(
         &self,
         secret: &Secret,
         backup: &Backup<'_>,
@@ -85,18 +113,18 @@ pub trait DeployTarget {
 
     /// Whether the target holds the key with this fingerprint now.
     /// `Err`: the target cannot be reached at all.
-    fn holds(&self, fingerprint: &Fingerprint) -> Result<bool>;
+    async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool>;
 
     /// Rollback: puts back what `backup` says the target held (`old_key`
     /// when there is no backup), only while the target is what the deploy
     /// wrote (`deployed_digest`; without it, what writing `new` over the
     /// backup gives). Returns plain words for the wizard.
-    fn restore(
+    async fn restore(
         &self,
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &dyn Fn() -> Result<Secret>,
+        old_key: &OldKey<'_>,
     ) -> Result<String>;
 
     /// Removes temp files a killed run left beside the target.

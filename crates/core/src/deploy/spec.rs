@@ -20,11 +20,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget};
+use super::aws_store::{AwsStore, AwsStoreTarget};
+use super::{ChecklistTarget, Connections, DeployTarget, DotenvEditor, FileTarget, NoConnections};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR]";
+const USAGE: &str =
+    "use dotenv:PATH[:VAR], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -39,9 +41,15 @@ fn is_var_name(s: &str) -> bool {
 
 impl TargetSpec {
     /// The target this spec names; `confirmed` is a checklist's confirmed
-    /// items (ignored by every other kind). The only `match` on kinds.
-    pub fn open(&self, confirmed: &[bool]) -> Box<dyn DeployTarget> {
-        match self {
+    /// items (ignored by every other kind); a remote target reaches its
+    /// service through `connections`. The only `match` on kinds that
+    /// builds a target.
+    pub fn open(
+        &self,
+        confirmed: &[bool],
+        connections: &dyn Connections,
+    ) -> Result<Box<dyn DeployTarget>> {
+        Ok(match self {
             TargetSpec::Dotenv {
                 path,
                 var,
@@ -50,12 +58,37 @@ impl TargetSpec {
             TargetSpec::Manual { items } => {
                 Box::new(ChecklistTarget::new(items.clone(), confirmed.to_vec()))
             }
-        }
+            TargetSpec::AwsSecret {
+                provider,
+                secret_id,
+            } => Box::new(AwsStoreTarget::open(
+                AwsStore::SecretsManager,
+                provider,
+                secret_id,
+                connections,
+            )?),
+            TargetSpec::Ssm { provider, name } => Box::new(AwsStoreTarget::open(
+                AwsStore::Ssm,
+                provider,
+                name,
+                connections,
+            )?),
+        })
     }
 
     /// Plain words for the target: `API_KEY in /app/.env`.
     pub fn describe(&self) -> String {
-        self.open(&[]).describe()
+        match self {
+            TargetSpec::AwsSecret {
+                provider,
+                secret_id,
+            } => AwsStore::SecretsManager.describe(provider, secret_id),
+            TargetSpec::Ssm { provider, name } => AwsStore::Ssm.describe(provider, name),
+            local => local
+                .open(&[], &NoConnections)
+                .map(|t| t.describe())
+                .unwrap_or_default(),
+        }
     }
 
     /// Fills a missing variable with the key's own (`default`); refused
@@ -125,6 +158,25 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
+            "aws-secret" | "ssm" => {
+                // PROVIDER:ID, split on the first colon: a secret's id may
+                // be an ARN, which has colons of its own.
+                let (provider, id) = rest.split_once(':').unwrap_or((rest, ""));
+                if provider.is_empty() || id.is_empty() {
+                    return Err(refused(format!(
+                        "Name the AWS connection and the {} in '{spec}': {kind}:PROVIDER:{}",
+                        if kind == "ssm" { "parameter" } else { "secret" },
+                        if kind == "ssm" { "PARAMETER_NAME" } else { "SECRET_ID" },
+                    )));
+                }
+                let store = if kind == "ssm" {
+                    AwsStore::Ssm
+                } else {
+                    AwsStore::SecretsManager
+                };
+                store.check_name(id)?;
+                Ok(store.spec(provider, id))
+            }
             "manual" | "checklist" => Err(refused(
                 "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
             )),
@@ -150,6 +202,11 @@ impl fmt::Display for TargetSpec {
             }
             TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
             TargetSpec::Manual { .. } => f.write_str("manual"),
+            TargetSpec::AwsSecret {
+                provider,
+                secret_id,
+            } => write!(f, "aws-secret:{provider}:{secret_id}"),
+            TargetSpec::Ssm { provider, name } => write!(f, "ssm:{provider}:{name}"),
         }
     }
 }
@@ -203,6 +260,9 @@ mod tests {
             "dotenv:x::K",
             "dotenv:x::",
             "dotenv:/srv/my app/.env:A_B",
+            "aws-secret:prod:team/api-key",
+            "aws-secret:prod:arn:aws:secretsmanager:eu-west-1:123456789012:secret:team-AbCdEf",
+            "ssm:prod:/team/api-key",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -224,6 +284,12 @@ mod tests {
             ("dotenv:", "Name the .env file"),
             ("dotenv::API_KEY", "Name the .env file"),
             ("yaml:config.yml:a.b", "Unknown target kind 'yaml'"),
+            ("aws-secret:prod", "Name the AWS connection and the secret"),
+            (
+                "ssm::/team/key",
+                "Name the AWS connection and the parameter",
+            ),
+            ("ssm:prod:no spaces", "parameter name"),
             ("manual", "not a command-line target"),
             ("manual:Heroku", "not a command-line target"),
             ("dotenv:.env\n:K", "control characters"),
@@ -263,6 +329,6 @@ mod tests {
         };
         assert_eq!(checklist.describe(), "checklist (2 items)");
         assert_eq!(checklist.to_string(), "manual");
-        assert!(checklist.open(&[]).by_hand());
+        assert!(checklist.open(&[], &NoConnections).expect("open").by_hand());
     }
 }

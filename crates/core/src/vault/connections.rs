@@ -323,3 +323,17 @@ pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
         dashboard_url: r.dashboard_url.clone(),
     }
 }
+
+/// Remote deploy targets reach their services through the vault's
+/// connections, by the name the person gave each.
+impl crate::deploy::Connections for Vault {
+    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)> {
+        let view = self.find_provider(name)?;
+        let record = self.provider_record(&view.id)?;
+        let token = self
+            .store
+            .get(&provider_account(&record.id))?
+            .ok_or(Error::SecretMissing)?;
+        Ok((record, token))
+    }
+}

@@ -62,11 +62,11 @@ impl Vault {
         // Every target is checked before anything is written.
         let mut states = Vec::with_capacity(targets.len());
         for spec in &targets {
-            states.push(spec.open(&[]).prepare()?);
+            states.push(spec.open(&[], self)?.prepare()?);
         }
         let id = format!("deploy-{}", uuid::Uuid::new_v4());
         let backup_dir = self.data_dir().join("backups").join(&id);
-        let result = self.write_all(&states, &secret, &backup_dir);
+        let result = self.write_all(&states, &secret, &backup_dir).await;
         let outcome = match result {
             Ok(done) => {
                 let places: Vec<String> = done.iter().map(|d| d.description.clone()).collect();
@@ -102,7 +102,7 @@ impl Vault {
 
     /// Writes and reads back every target; on the first failure puts back
     /// the ones written before it.
-    fn write_all(
+    async fn write_all(
         &self,
         states: &[crate::catalog::TargetState],
         secret: &Secret,
@@ -112,7 +112,7 @@ impl Vault {
         let mut written: Vec<(usize, Option<String>)> = Vec::new();
         let mut done = Vec::new();
         for (index, state) in states.iter().enumerate() {
-            let target = state.spec.open(&[]);
+            let target = state.spec.open(&[], self)?;
             let backup = Backup {
                 dir: backup_dir,
                 index,
@@ -120,6 +120,7 @@ impl Vault {
             let description = target.describe();
             let attempt = target
                 .write(secret, &backup, state.digest.as_deref())
+                .await
                 .and_then(|w| match w {
                     Written::Done { digest, message } => Ok((digest, message)),
                     Written::AwaitingConfirmation { .. } => Err(Error::invalid(
@@ -130,15 +131,15 @@ impl Vault {
             let (digest, message) = match attempt {
                 Ok(ok) => ok,
                 Err(e) => {
-                    let _ = self.put_back(states, &written, secret, backup_dir);
+                    let _ = self.put_back(states, &written, secret, backup_dir).await;
                     return Err(e);
                 }
             };
             written.push((index, digest));
-            match target.holds(&fingerprint) {
+            match target.holds(&fingerprint).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    let kept = self.put_back(states, &written, secret, backup_dir);
+                    let kept = self.put_back(states, &written, secret, backup_dir).await;
                     let after = if kept.is_empty() {
                         "the targets written were put back".to_owned()
                     } else {
@@ -149,7 +150,7 @@ impl Vault {
                     )));
                 }
                 Err(e) => {
-                    let _ = self.put_back(states, &written, secret, backup_dir);
+                    let _ = self.put_back(states, &written, secret, backup_dir).await;
                     return Err(e);
                 }
             }
@@ -165,7 +166,7 @@ impl Vault {
     /// Undoes the writes of a deploy that failed, newest first. A target
     /// that cannot be put back is left as it is (it holds the current key,
     /// which works) and named in the answer.
-    fn put_back(
+    async fn put_back(
         &self,
         states: &[crate::catalog::TargetState],
         written: &[(usize, Option<String>)],
@@ -184,12 +185,15 @@ impl Vault {
                 dir: backup_dir,
                 index: *index,
             };
-            let target = states[*index].spec.open(&[]);
-            if target
-                .restore(&backup, digest.as_deref(), Some(secret), &nothing_older)
-                .is_err()
-            {
-                kept.push(target.describe());
+            let restored = match states[*index].spec.open(&[], self) {
+                Ok(target) => target
+                    .restore(&backup, digest.as_deref(), Some(secret), &nothing_older)
+                    .await
+                    .is_ok(),
+                Err(_) => false,
+            };
+            if !restored {
+                kept.push(states[*index].spec.describe());
             }
         }
         kept

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::{sweep_temp_files, EditableFile, Editor};
 use crate::catalog::{TargetState, TargetStatus};
-use crate::deploy::{gitignore, Backup, DeployTarget, Written};
+use async_trait::async_trait;
+
+use crate::deploy::{gitignore, Backup, DeployTarget, OldKey, Written};
 use crate::error::{Error, Result};
 use crate::secret::{Fingerprint, Secret};
 
@@ -33,7 +35,8 @@ impl<E: Editor> FileTarget<E> {
     }
 }
 
-impl<E: Editor> DeployTarget for FileTarget<E> {
+#[async_trait]
+impl<E: Editor + Send + Sync> DeployTarget for FileTarget<E> {
     fn describe(&self) -> String {
         format!("{} in {}", self.key, self.path)
     }
@@ -61,7 +64,7 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         })
     }
 
-    fn write(
+    async fn write(
         &self,
         secret: &Secret,
         backup: &Backup<'_>,
@@ -88,18 +91,18 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         })
     }
 
-    fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
+    async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
         let file = self.file()?;
         let now = file.fingerprint_of(&self.key).ok().flatten();
         Ok(now.as_ref() == Some(fingerprint))
     }
 
-    fn restore(
+    async fn restore(
         &self,
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &dyn Fn() -> Result<Secret>,
+        old_key: &OldKey<'_>,
     ) -> Result<String> {
         let file = self.file()?;
         let backup = backup.path_for(file.path());

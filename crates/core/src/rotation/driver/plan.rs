@@ -30,7 +30,7 @@ impl Vault {
         }
         let mut targets = Vec::new();
         for spec in request.targets {
-            targets.push(plan_target(spec)?);
+            targets.push(plan_target(spec, self)?);
         }
         if targets.is_empty() {
             return Err(Error::invalid(
@@ -72,8 +72,11 @@ impl Vault {
 }
 
 /// Checks a target and notes what it needs at plan time.
-pub(in crate::rotation::driver) fn plan_target(spec: TargetSpec) -> Result<TargetState> {
-    spec.open(&[]).prepare()
+pub(in crate::rotation::driver) fn plan_target(
+    spec: TargetSpec,
+    connections: &dyn crate::deploy::Connections,
+) -> Result<TargetState> {
+    spec.open(&[], connections)?.prepare()
 }
 
 /// The new key lives as long as the old one was meant to: its lifetime in

@@ -3,7 +3,7 @@
 use super::super::*;
 
 impl Vault {
-    pub(in crate::rotation::driver) fn deploy_step(
+    pub(in crate::rotation::driver) async fn deploy_step(
         &self,
         rec: &mut RotationRecord,
         secret: &Secret,
@@ -17,8 +17,11 @@ impl Vault {
             ) {
                 continue;
             }
-            let t = target.spec.open(&target.confirmed);
             let step = format!("deploy:{i}");
+            let t = target
+                .spec
+                .open(&target.confirmed, self)
+                .map_err(|e| self.target_failed(rec, i, &step, e))?;
             let backup_dir = self.backup_dir(&rec.id);
             let backup = Backup {
                 dir: &backup_dir,
@@ -27,7 +30,7 @@ impl Vault {
             if t.by_hand() {
                 // A checklist: the person pastes and confirms each item;
                 // the run only notes when that is done.
-                match t.write(secret, &backup, None)? {
+                match t.write(secret, &backup, None).await? {
                     Written::Done { message, .. } => {
                         rec.targets[i].status = TargetStatus::Deployed;
                         rec.targets[i].message = Some(message);
@@ -48,6 +51,7 @@ impl Vault {
             failpoint("rotation::deploy::before");
             let written = t
                 .write(secret, &backup, target.digest.as_deref())
+                .await
                 .map_err(|e| self.target_failed(rec, i, &step, e))?;
             failpoint("rotation::deploy::after");
             let (digest, message) = match written {
@@ -88,7 +92,9 @@ impl Vault {
     /// Temp files a kill left beside this rotation's files go.
     pub(in crate::rotation::driver) fn sweep_beside_targets(&self, rec: &RotationRecord) {
         for t in &rec.targets {
-            t.spec.open(&t.confirmed).sweep();
+            if let Ok(target) = t.spec.open(&t.confirmed, &crate::deploy::NoConnections) {
+                target.sweep();
+            }
         }
     }
 

@@ -23,11 +23,14 @@ impl Vault {
             }
         };
         for target in &mut rec.targets {
-            let t = target.spec.open(&target.confirmed);
-            if t.holds(&new_fp).unwrap_or(false) {
+            let holds = match target.spec.open(&target.confirmed, self) {
+                Ok(t) => t.holds(&new_fp).await.unwrap_or(false),
+                Err(_) => false,
+            };
+            if holds {
                 target.status = TargetStatus::Verified;
             } else {
-                let failed = format!("{} does not hold the new key", t.describe());
+                let failed = format!("{} does not hold the new key", target.spec.describe());
                 target.status = TargetStatus::Failed;
                 target.message = Some(failed.clone());
                 reason.get_or_insert(failed);

@@ -1,0 +1,15 @@
+import type { TargetSpec } from "./bindings/TargetSpec";
+
+/** A deploy target in plain words, as the wizard and key details show it. */
+export function describeTarget(t: TargetSpec): string {
+  switch (t.kind) {
+    case "dotenv":
+      return `${t.var} in ${t.path}`;
+    case "manual":
+      return `By hand: ${t.items.join(", ")}`;
+    case "aws_secret":
+      return `AWS secret ${t.secret_id} (via ${t.provider})`;
+    case "ssm":
+      return `SSM parameter ${t.name} (via ${t.provider})`;
+  }
+}
