@@ -165,6 +165,35 @@ async fn an_aws_key_is_added_created_rotated_and_revoked_from_the_cli() {
     assert!(!works(&moto, &old).await, "the old key still works");
     assert!(!rotated.stderr.contains(secret_half));
 
+    // The current key into the team's parameter store, without rotating.
+    let deployed = cli.run(&[
+        "deploy",
+        "deploy bot",
+        "--target",
+        "ssm:prod:/team/deploy-bot",
+    ]);
+    deployed.ok();
+    // The connection's region (moto keeps each region's store apart).
+    let regional =
+        AwsClient::new(Some(&moto.base), "eu-west-1", HttpPolicy::default()).expect("client");
+    let stored = regional
+        .json(
+            &admin,
+            latchkey_core::aws::JsonService::Ssm,
+            "GetParameter",
+            &serde_json::json!({"Name": "/team/deploy-bot", "WithDecryption": true}),
+            true,
+        )
+        .await
+        .expect("parameter");
+    assert_eq!(stored["Parameter"]["Value"].as_str(), Some(new.as_str()));
+    assert!(!deployed.stderr.contains(secret_half) && !deployed.stdout.contains(&new));
+    let targets = cli.run(&["targets", "deploy bot"]);
+    assert!(
+        targets.stdout.contains("ssm:prod:/team/deploy-bot"),
+        "{targets:#?}"
+    );
+
     let revoked = cli.run(&["revoke", "deploy bot"]);
     revoked.ok();
     assert!(!works(&moto, &new).await, "the revoked key still works");

@@ -342,7 +342,7 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> Error {
         if message.is_empty() {
             fallback.to_owned()
         } else {
-            format!("{fallback} AWS says: {message}")
+            format!("{}. AWS says: {message}", fallback.trim_end_matches('.'))
         }
     };
     match code {
@@ -358,7 +358,7 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> Error {
             Error::ProviderForbidden
         }
         "NoSuchEntity" | "ResourceNotFoundException" | "ParameterNotFound" => {
-            Error::NotFound(said("That key or user on AWS"))
+            Error::NotFound(said("That key, user, secret or parameter on AWS"))
         }
         "LimitExceeded" | "LimitExceededException" => Error::ProviderConflict(said(
             "AWS allows two access keys per user, and this user has two.",
@@ -382,7 +382,7 @@ pub fn aws_error(status: u16, code: &str, message: &str) -> Error {
         _ => match status {
             401 => Error::ProviderUnauthorized,
             403 => Error::ProviderForbidden,
-            404 => Error::NotFound(said("That key or user on AWS")),
+            404 => Error::NotFound(said("That key, user, secret or parameter on AWS")),
             409 => Error::ProviderConflict(said("AWS refused the change.")),
             429 => Error::RateLimited {
                 retry_after_secs: 1,
