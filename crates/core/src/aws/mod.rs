@@ -75,6 +75,45 @@ struct Endpoint {
     version: &'static str,
 }
 
+impl Endpoint {
+    /// A signed `POST /` with these headers (all signed) and body.
+    async fn post(
+        &self,
+        credentials: &Credentials,
+        headers: &[(String, String)],
+        body: &[u8],
+        idempotent: bool,
+    ) -> Result<crate::http::Answer> {
+        let signer = |url: &url::Url, body: &[u8]| {
+            sigv4::sign(
+                &sigv4::Request {
+                    method: "POST",
+                    url,
+                    headers,
+                    body,
+                },
+                credentials,
+                sigv4::Scope {
+                    region: &self.region,
+                    service: self.service,
+                },
+                time::OffsetDateTime::now_utc(),
+            )
+        };
+        self.engine
+            .send_signed(SignedCall {
+                method: Method::POST,
+                path: "/",
+                headers,
+                body,
+                idempotent,
+                secret: &credentials.secret_access_key,
+                sign: &signer,
+            })
+            .await
+    }
+}
+
 /// IAM and STS (Query APIs), Secrets Manager and SSM (JSON APIs) for one
 /// connection.
 #[derive(Debug, Clone)]
@@ -177,36 +216,8 @@ impl AwsClient {
             ),
             ("x-amz-target".to_owned(), format!("{prefix}.{action}")),
         ];
-        let signed_headers = headers.clone();
-        let region = endpoint.region.clone();
-        let service_name = endpoint.service;
-        let signer = move |url: &url::Url, body: &[u8]| {
-            sigv4::sign(
-                &sigv4::Request {
-                    method: "POST",
-                    url,
-                    headers: &signed_headers,
-                    body,
-                },
-                credentials,
-                sigv4::Scope {
-                    region: &region,
-                    service: service_name,
-                },
-                time::OffsetDateTime::now_utc(),
-            )
-        };
         let answer = endpoint
-            .engine
-            .send_signed(SignedCall {
-                method: Method::POST,
-                path: "/",
-                headers: &headers,
-                body: &body,
-                idempotent,
-                secret: &credentials.secret_access_key,
-                sign: &signer,
-            })
+            .post(credentials, &headers, &body, idempotent)
             .await?;
         if answer.status.is_success() {
             return answer.json();
@@ -277,38 +288,8 @@ async fn call(
         "content-type".to_owned(),
         "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
     )];
-    let scope_region = endpoint.region.clone();
-    let service = endpoint.service;
-    let signer = move |url: &url::Url, body: &[u8]| {
-        sigv4::sign(
-            &sigv4::Request {
-                method: "POST",
-                url,
-                headers: &[(
-                    "content-type".to_owned(),
-                    "application/x-www-form-urlencoded; charset=utf-8".to_owned(),
-                )],
-                body,
-            },
-            credentials,
-            sigv4::Scope {
-                region: &scope_region,
-                service,
-            },
-            time::OffsetDateTime::now_utc(),
-        )
-    };
     let answer = endpoint
-        .engine
-        .send_signed(SignedCall {
-            method: Method::POST,
-            path: "/",
-            headers: &headers,
-            body: body.as_bytes(),
-            idempotent,
-            secret: &credentials.secret_access_key,
-            sign: &signer,
-        })
+        .post(credentials, &headers, body.as_bytes(), idempotent)
         .await?;
     // A create's answer holds a secret: the copy is wiped when dropped.
     let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&answer.body).into_owned());
@@ -317,7 +298,8 @@ async fn call(
     if answer.status.is_success() {
         return parsed.ok_or_else(|| {
             Error::BadResponse(format!(
-                "AWS {service} answered HTTP {status} with something that is not XML"
+                "AWS {} answered HTTP {status} with something that is not XML",
+                endpoint.service
             ))
         });
     }
