@@ -155,10 +155,12 @@ pub async fn rotate(
             return Ok(EXIT_FAILED);
         }
     }
-    let plan = vault.plan_rotation(RotationRequest {
-        key_id: key.id.clone(),
-        targets,
-    })?;
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: key.id.clone(),
+            targets,
+        })
+        .await?;
     eprintln!("Rotation {} of \"{}\" started.", plan.id, key.name);
     for t in &plan.targets {
         if let Some(w) = &t.gitignore_warning {

@@ -20,6 +20,7 @@ impl ChecklistTarget {
     }
 }
 
+#[async_trait::async_trait]
 impl DeployTarget for ChecklistTarget {
     fn describe(&self) -> String {
         format!("checklist ({} items)", self.items.len())
@@ -29,7 +30,7 @@ impl DeployTarget for ChecklistTarget {
         true
     }
 
-    fn prepare(&self) -> Result<TargetState> {
+    async fn prepare(&self) -> Result<TargetState> {
         let items: Vec<String> = self
             .items
             .iter()
@@ -53,7 +54,7 @@ impl DeployTarget for ChecklistTarget {
     }
 
     /// Done once every item is confirmed; until then, waiting for them.
-    fn write(&self, _: &Secret, _: &Backup<'_>, _: Option<&str>) -> Result<Written> {
+    async fn write(&self, _: &Secret, _: &Backup<'_>, _: Option<&str>) -> Result<Written> {
         let all = self.confirmed.len() == self.items.len() && self.confirmed.iter().all(|c| *c);
         Ok(if all {
             Written::Done {
@@ -68,17 +69,17 @@ impl DeployTarget for ChecklistTarget {
     }
 
     /// Latchkey cannot look: the person's confirmations stand for it.
-    fn holds(&self, _: &Fingerprint) -> Result<bool> {
+    async fn holds(&self, _: &Fingerprint) -> Result<bool> {
         Ok(true)
     }
 
     /// The person puts the old key back; nothing is written here.
-    fn restore(
+    async fn restore(
         &self,
         _: &Backup<'_>,
         _: Option<&str>,
         _: Option<&Secret>,
-        _: &dyn Fn() -> Result<Secret>,
+        _: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
         Ok("put the old key back in each place on the checklist".into())
     }

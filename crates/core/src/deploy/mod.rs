@@ -58,8 +58,10 @@ pub enum Written {
 }
 
 /// One place a rotated key goes. Each call opens what it needs afresh, so
-/// a resume after a crash can call any of them again.
-pub trait DeployTarget {
+/// a resume after a crash can call any of them again. Async so a remote
+/// target (an API) can do HTTP; a file target's bodies stay synchronous.
+#[async_trait::async_trait]
+pub trait DeployTarget: Send + Sync {
     /// Plain words for the target: `API_KEY in /app/.env`.
     fn describe(&self) -> String;
 
@@ -71,12 +73,12 @@ pub trait DeployTarget {
 
     /// Checks the target at plan time and notes what the deploy needs (a
     /// file's digest, a `.gitignore` warning). Nothing is written.
-    fn prepare(&self) -> Result<TargetState>;
+    async fn prepare(&self) -> Result<TargetState>;
 
     /// Puts `secret` in place if the target is still as `prepare` saw it
     /// (`expected_digest`), keeping what it held in `backup`. A target that
     /// already holds `secret` (a crash after the write) is left as it is.
-    fn write(
+    async fn write(
         &self,
         secret: &Secret,
         backup: &Backup<'_>,
@@ -85,18 +87,18 @@ pub trait DeployTarget {
 
     /// Whether the target holds the key with this fingerprint now.
     /// `Err`: the target cannot be reached at all.
-    fn holds(&self, fingerprint: &Fingerprint) -> Result<bool>;
+    async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool>;
 
     /// Rollback: puts back what `backup` says the target held (`old_key`
     /// when there is no backup), only while the target is what the deploy
     /// wrote (`deployed_digest`; without it, what writing `new` over the
     /// backup gives). Returns plain words for the wizard.
-    fn restore(
+    async fn restore(
         &self,
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &dyn Fn() -> Result<Secret>,
+        old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String>;
 
     /// Removes temp files a killed run left beside the target.

@@ -15,7 +15,7 @@ pub struct FileTarget<E> {
     path: String,
     key: String,
     follow_symlink: bool,
-    editor: PhantomData<E>,
+    editor: PhantomData<fn() -> E>,
 }
 
 impl<E: Editor> FileTarget<E> {
@@ -33,12 +33,13 @@ impl<E: Editor> FileTarget<E> {
     }
 }
 
+#[async_trait::async_trait]
 impl<E: Editor> DeployTarget for FileTarget<E> {
     fn describe(&self) -> String {
         format!("{} in {}", self.key, self.path)
     }
 
-    fn prepare(&self) -> Result<TargetState> {
+    async fn prepare(&self) -> Result<TargetState> {
         let key = E::check_key(&self.key)?;
         let file = self.file()?;
         let digest = file.read()?.digest_hex();
@@ -61,7 +62,7 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         })
     }
 
-    fn write(
+    async fn write(
         &self,
         secret: &Secret,
         backup: &Backup<'_>,
@@ -88,18 +89,18 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         })
     }
 
-    fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
+    async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
         let file = self.file()?;
         let now = file.fingerprint_of(&self.key).ok().flatten();
         Ok(now.as_ref() == Some(fingerprint))
     }
 
-    fn restore(
+    async fn restore(
         &self,
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &dyn Fn() -> Result<Secret>,
+        old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
         let file = self.file()?;
         let backup = backup.path_for(file.path());

@@ -34,7 +34,7 @@ impl Vault {
                 }
                 State::Stored => {
                     let secret = self.new_secret(&rec, &mut new_secret)?;
-                    if !self.deploy_step(&mut rec, &secret)? {
+                    if !self.deploy_step(&mut rec, &secret).await? {
                         let view = self.rotation_view(&rec)?;
                         progress(&view);
                         return Ok(view);

@@ -3,7 +3,7 @@
 use super::super::*;
 
 impl Vault {
-    pub(in crate::rotation::driver) fn deploy_step(
+    pub(in crate::rotation::driver) async fn deploy_step(
         &self,
         rec: &mut RotationRecord,
         secret: &Secret,
@@ -27,7 +27,7 @@ impl Vault {
             if t.by_hand() {
                 // A checklist: the person pastes and confirms each item;
                 // the run only notes when that is done.
-                match t.write(secret, &backup, None)? {
+                match t.write(secret, &backup, None).await? {
                     Written::Done { message, .. } => {
                         rec.targets[i].status = TargetStatus::Deployed;
                         rec.targets[i].message = Some(message);
@@ -48,6 +48,7 @@ impl Vault {
             failpoint("rotation::deploy::before");
             let written = t
                 .write(secret, &backup, target.digest.as_deref())
+                .await
                 .map_err(|e| self.target_failed(rec, i, &step, e))?;
             failpoint("rotation::deploy::after");
             let (digest, message) = match written {

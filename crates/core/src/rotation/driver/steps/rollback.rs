@@ -47,7 +47,7 @@ impl Vault {
             if t.by_hand() {
                 // The person puts the old key back; nothing to journal.
                 if target.status != TargetStatus::Pending {
-                    let message = t.restore(&backup, None, None, &old_key)?;
+                    let message = t.restore(&backup, None, None, &old_key).await?;
                     rec.targets[i].status = TargetStatus::RolledBack;
                     rec.targets[i].message = Some(message);
                 }
@@ -55,7 +55,7 @@ impl Vault {
             }
             let what = t.describe();
             let step = format!("restore:{i}");
-            let holds = match t.holds(&looked_for) {
+            let holds = match t.holds(&looked_for).await {
                 Ok(holds) => new_fp.is_some() && holds,
                 Err(e) => {
                     problems.push(format!("{what}: {e}"));
@@ -65,12 +65,14 @@ impl Vault {
             if holds {
                 self.journal(rec, &step, "intent", &format!("restore {what}"))?;
                 failpoint("rotation::restore::before");
-                let restored = t.restore(
-                    &backup,
-                    target.deployed_digest.as_deref(),
-                    secret.as_ref(),
-                    &old_key,
-                );
+                let restored = t
+                    .restore(
+                        &backup,
+                        target.deployed_digest.as_deref(),
+                        secret.as_ref(),
+                        &old_key,
+                    )
+                    .await;
                 match restored {
                     Ok(message) => {
                         rec.targets[i].status = TargetStatus::RolledBack;

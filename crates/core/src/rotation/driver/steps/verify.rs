@@ -24,7 +24,7 @@ impl Vault {
         };
         for target in &mut rec.targets {
             let t = target.spec.open(&target.confirmed);
-            if t.holds(&new_fp).unwrap_or(false) {
+            if t.holds(&new_fp).await.unwrap_or(false) {
                 target.status = TargetStatus::Verified;
             } else {
                 let failed = format!("{} does not hold the new key", t.describe());
