@@ -146,16 +146,20 @@ pub enum ProviderKind {
     /// A dashboard-only service: keys made and revoked by hand, checked
     /// against a verify URL (`base_url`).
     Manual,
+    /// A GitHub connection: its token writes Actions secrets (the
+    /// `github:` deploy target); it makes no keys.
+    Github,
 }
 
 impl ProviderKind {
     /// Every kind (the connector contract suite runs against each).
-    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual];
+    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual, Self::Github];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",
             Self::Manual => "manual",
+            Self::Github => "github",
         }
     }
 
@@ -163,6 +167,7 @@ impl ProviderKind {
         match s {
             "keyservice" => Some(Self::Keyservice),
             "manual" => Some(Self::Manual),
+            "github" => Some(Self::Github),
             _ => None,
         }
     }

@@ -10,19 +10,71 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog::TargetState;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::http::HttpPolicy;
 use crate::secret::{Fingerprint, Secret};
 
 mod checklist;
 pub mod dotenv;
 pub mod dotenv_file;
 pub mod file;
+pub mod github;
 pub mod gitignore;
 mod spec;
 
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
+pub use github::GithubTarget;
+
+/// A connection a remote target writes through: its API address, token
+/// and the HTTP policy. Never printed (the token).
+#[derive(Clone)]
+pub struct Remote {
+    pub base_url: String,
+    pub token: Secret,
+    pub policy: HttpPolicy,
+}
+
+/// Finds the connection a remote target names (`github:PROVIDER:…`): the
+/// vault gives its connections; [`NoConnections`] none (describing).
+pub trait Connections {
+    /// The connection named `provider`, which must be of `kind`.
+    fn remote(&self, kind: &str, provider: &str) -> Result<Remote>;
+}
+
+/// No connections: a remote target opened with it fails when used.
+pub struct NoConnections;
+
+impl Connections for NoConnections {
+    fn remote(&self, _: &str, provider: &str) -> Result<Remote> {
+        Err(Error::NotFound(format!(
+            "The connection \"{}\"",
+            crate::untrusted::clean(provider, 64, &[])
+        )))
+    }
+}
+
+/// What `TargetSpec::open` needs besides the spec: a checklist's confirmed
+/// items, the deployed digest the journal keeps (a remote target's note of
+/// what it wrote) and where the connections are.
+#[derive(Clone, Copy)]
+pub struct OpenWith<'a> {
+    pub confirmed: &'a [bool],
+    pub deployed: Option<&'a str>,
+    pub connections: &'a dyn Connections,
+}
+
+impl OpenWith<'static> {
+    /// Nothing confirmed, nothing deployed, no connections.
+    pub fn nothing() -> Self {
+        OpenWith {
+            confirmed: &[],
+            deployed: None,
+            connections: &NoConnections,
+        }
+    }
+}
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)

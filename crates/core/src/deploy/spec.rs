@@ -20,7 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget};
+use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget, GithubTarget, OpenWith};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
@@ -38,9 +38,10 @@ fn is_var_name(s: &str) -> bool {
 }
 
 impl TargetSpec {
-    /// The target this spec names; `confirmed` is a checklist's confirmed
-    /// items (ignored by every other kind). The only `match` on kinds.
-    pub fn open(&self, confirmed: &[bool]) -> Box<dyn DeployTarget> {
+    /// The target this spec names; `with` gives a checklist's confirmed
+    /// items and a remote target its connection and deployed note. The
+    /// only `match` on kinds.
+    pub fn open(&self, with: OpenWith<'_>) -> Box<dyn DeployTarget> {
         match self {
             TargetSpec::Dotenv {
                 path,
@@ -48,14 +49,27 @@ impl TargetSpec {
                 follow_symlink,
             } => Box::new(FileTarget::<DotenvEditor>::new(path, var, *follow_symlink)),
             TargetSpec::Manual { items } => {
-                Box::new(ChecklistTarget::new(items.clone(), confirmed.to_vec()))
+                Box::new(ChecklistTarget::new(items.clone(), with.confirmed.to_vec()))
             }
+            TargetSpec::Github {
+                provider,
+                repo,
+                secret,
+                environment,
+            } => Box::new(GithubTarget::new(
+                provider,
+                repo,
+                secret,
+                environment.as_deref(),
+                with.connections.remote("github", provider),
+                with.deployed,
+            )),
         }
     }
 
     /// Plain words for the target: `API_KEY in /app/.env`.
     pub fn describe(&self) -> String {
-        self.open(&[]).describe()
+        self.open(OpenWith::nothing()).describe()
     }
 
     /// Fills a missing variable with the key's own (`default`); refused
@@ -125,6 +139,29 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
+            "github" => {
+                const GITHUB: &str = "use github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT]";
+                let parts: Vec<&str> = rest.splitn(4, ':').collect();
+                let (provider, repo, secret, environment) = match parts.as_slice() {
+                    [p, r, s] => (*p, *r, *s, None),
+                    [p, r, s, e] => (*p, *r, *s, Some(*e)),
+                    _ => return Err(refused(format!("'{spec}' is not a GitHub target: {GITHUB}"))),
+                };
+                if provider.is_empty() {
+                    return Err(refused(format!("Name the GitHub connection: {GITHUB}")));
+                }
+                super::github::check_repo(repo)?;
+                super::github::check_secret_name(secret)?;
+                if environment.is_some_and(|e| e.is_empty() || e.contains(':')) {
+                    return Err(refused(format!("Name the environment: {GITHUB}")));
+                }
+                Ok(TargetSpec::Github {
+                    provider: provider.to_owned(),
+                    repo: repo.to_owned(),
+                    secret: secret.to_owned(),
+                    environment: environment.map(str::to_owned),
+                })
+            }
             "manual" | "checklist" => Err(refused(
                 "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
             )),
@@ -150,6 +187,18 @@ impl fmt::Display for TargetSpec {
             }
             TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
             TargetSpec::Manual { .. } => f.write_str("manual"),
+            TargetSpec::Github {
+                provider,
+                repo,
+                secret,
+                environment,
+            } => {
+                write!(f, "github:{provider}:{repo}:{secret}")?;
+                match environment {
+                    Some(env) => write!(f, ":{env}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -263,6 +312,6 @@ mod tests {
         };
         assert_eq!(checklist.describe(), "checklist (2 items)");
         assert_eq!(checklist.to_string(), "manual");
-        assert!(checklist.open(&[]).by_hand());
+        assert!(checklist.open(OpenWith::nothing()).by_hand());
     }
 }

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::secret::Secret;
 
+pub mod github;
 pub mod keyservice;
 pub mod manual;
 pub mod registry;
@@ -50,7 +51,7 @@ impl Capabilities {
     }
 }
 
-fn not_supported(what: &str) -> crate::error::Error {
+pub(crate) fn not_supported(what: &str) -> crate::error::Error {
     crate::error::Error::NotSupported(what.to_owned())
 }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
 use super::Connector;
@@ -18,6 +19,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
     match kind {
         ProviderKind::Keyservice => true,
         ProviderKind::Manual => false,
+        ProviderKind::Github => true,
     }
 }
 
@@ -34,6 +36,7 @@ pub fn open(
             token,
             policy,
         )?),
+        ProviderKind::Github => Arc::new(GithubProvider::new(&record.base_url, token, policy)?),
         // A manual connection to a catalogue service (its id in `project`)
         // checks keys the catalogue's way; a custom one with a bearer call.
         ProviderKind::Manual => {

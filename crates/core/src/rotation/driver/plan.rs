@@ -74,7 +74,7 @@ impl Vault {
 impl Vault {
     /// Checks a target and notes what it needs at plan time.
     async fn plan_target(&self, spec: TargetSpec) -> Result<TargetState> {
-        spec.open(&[]).prepare().await
+        spec.open(self.open_with(&[], None)).prepare().await
     }
 }
 
