@@ -265,6 +265,25 @@ async fn errors_are_typed_and_nothing_is_half_written() {
     assert_eq!(e.code().as_str(), "invalid_input", "{e}");
     f.fail_puts(None);
     assert_eq!(f.count("octo/app", None), 0);
+    // An HTML page where the public key should be: bad_response.
+    f.html_keys(true);
+    let e = t
+        .write(&secret, &backup(dir.path()), None)
+        .await
+        .expect_err("html");
+    assert_eq!(e.code().as_str(), "bad_response", "{e}");
+    f.html_keys(false);
+    // GitHub keeps at most 100 secrets: the 101st is refused (422).
+    for i in 0..100 {
+        f.seed("octo/app", None, &format!("S{i}"), "x");
+    }
+    let e = t
+        .write(&secret, &backup(dir.path()), None)
+        .await
+        .expect_err("101st");
+    assert_eq!(e.code().as_str(), "invalid_input", "{e}");
+    assert_eq!(f.count("octo/app", None), 100);
+    assert_eq!(f.plaintext("octo/app", None, "API_KEY"), None);
     // Names GitHub refuses never parse.
     for bad in [
         "github:gh:octo/app:GITHUB_TOKEN",

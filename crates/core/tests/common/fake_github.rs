@@ -35,6 +35,8 @@ struct Inner {
     ticks: u64,
     /// Every PUT answers this status (a persistent failure).
     fail_puts: Option<u16>,
+    /// The public key answers 200 with an HTML page.
+    html_keys: bool,
 }
 
 #[derive(Clone, Default)]
@@ -138,6 +140,10 @@ impl FakeGithub {
         self.inner.lock().unwrap().fail_puts = status;
     }
 
+    pub fn html_keys(&self, on: bool) {
+        self.inner.lock().unwrap().html_keys = on;
+    }
+
     pub fn key_id(&self, repo: &str, env: Option<&str>) -> String {
         self.inner.lock().unwrap().scopes[&scope_key(repo, env)]
             .key_id
@@ -202,6 +208,9 @@ fn public_key(fake: &FakeGithub, headers: &HeaderMap, key: String) -> Response {
         return r;
     }
     let inner = fake.inner.lock().unwrap();
+    if inner.html_keys {
+        return (StatusCode::OK, "<html><body>Sign in</body></html>").into_response();
+    }
     let Some(scope) = inner.scopes.get(&key) else {
         return not_found();
     };
