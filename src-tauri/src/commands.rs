@@ -266,7 +266,7 @@ pub async fn plan_rotation(
     state: State<'_, AppState>,
     input: RotationPlanInput,
 ) -> CommandResult<RotationView> {
-    Ok(state.vault().await?.plan_rotation(input.into())?)
+    Ok(state.vault().await?.plan_rotation(input.into()).await?)
 }
 
 /// Sends each progress view down an IPC channel (a closed one is ignored).

@@ -115,7 +115,8 @@ pub enum Command {
         #[arg(long)]
         provider: Option<String>,
         /// Where the new key goes: dotenv:PATH[:VAR] (VAR defaults to the
-        /// key's --env-var). Repeat for several targets.
+        /// key's --env-var), or github:CONNECTION:OWNER/REPO:SECRET[:ENVIRONMENT]
+        /// (a GitHub Actions secret). Repeat for several targets.
         #[arg(long = "target", value_name = "SPEC")]
         target: Vec<String>,
         /// Shorthand for --target dotenv:PATH[:VAR]. Repeat for several files.

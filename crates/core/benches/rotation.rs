@@ -216,6 +216,7 @@ async fn main() {
                     follow_symlink: false,
                 }],
             })
+            .await
             .expect("plan");
         let plan_t = t.elapsed();
         let marks = std::sync::Mutex::new(Vec::new());

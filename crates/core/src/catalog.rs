@@ -163,17 +163,22 @@ pub enum ProviderKind {
     Manual,
     /// AWS IAM access keys of one user (`providers::aws`).
     Aws,
+    /// A GitHub connection: its token writes Actions secrets (the
+    /// `github:` deploy target); it makes no keys.
+    Github,
 }
 
 impl ProviderKind {
     /// Every kind (the connector contract suite runs against each).
-    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual, Self::Aws];
+    pub const ALL: &'static [ProviderKind] =
+        &[Self::Keyservice, Self::Manual, Self::Aws, Self::Github];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",
             Self::Manual => "manual",
             Self::Aws => "aws",
+            Self::Github => "github",
         }
     }
 
@@ -182,6 +187,7 @@ impl ProviderKind {
             "keyservice" => Some(Self::Keyservice),
             "manual" => Some(Self::Manual),
             "aws" => Some(Self::Aws),
+            "github" => Some(Self::Github),
             _ => None,
         }
     }

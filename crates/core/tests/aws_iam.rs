@@ -290,6 +290,7 @@ async fn an_aws_key_is_created_and_rotated_through_the_vault() {
                 follow_symlink: false,
             }],
         })
+        .await
         .expect("planned");
     let done = vault
         .run_rotation(&plan.id, &|_| {})
@@ -439,6 +440,7 @@ async fn rotating_the_connections_own_key_moves_the_connection_first() {
                 follow_symlink: false,
             }],
         })
+        .await
         .expect("planned (the pasted pair is linked to its IAM key)");
     let done = vault
         .run_rotation(&plan.id, &|_| {})

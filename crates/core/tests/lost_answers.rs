@@ -139,6 +139,7 @@ async fn a_rotation_whose_create_answer_is_lost_makes_exactly_one_new_key() {
                 key_id: old.id.clone(),
                 targets: vec![dotenv_target(&env_path)],
             })
+            .await
             .expect("planned");
         // The rotation's first call to the service is its create.
         let mut arm = faults.clone();

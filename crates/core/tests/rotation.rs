@@ -90,15 +90,19 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
             key_id: s.old.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("planned");
     assert_eq!(plan.state, State::Planned);
     assert!(plan.unfinished);
 
     // The key is locked while the rotation is unfinished.
-    let again = s.vault.plan_rotation(RotationRequest {
-        key_id: s.old.id.clone(),
-        targets: vec![dotenv_target(&s.env_path)],
-    });
+    let again = s
+        .vault
+        .plan_rotation(RotationRequest {
+            key_id: s.old.id.clone(),
+            targets: vec![dotenv_target(&s.env_path)],
+        })
+        .await;
     match again {
         Err(e) => {
             assert_eq!(e.code(), "rotation_in_progress");
@@ -216,6 +220,7 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
             key_id: new.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("a finished rotation releases the lock");
     assert!(s
         .vault
@@ -239,6 +244,7 @@ async fn a_failed_verify_restores_the_files_revokes_the_new_key_and_keeps_the_ol
                 },
             ],
         })
+        .await
         .expect("planned");
     // Runs up to the checklist: the .env file is deployed, the manual target waits.
     let waiting = s
@@ -318,6 +324,7 @@ async fn rolling_back_on_request_restores_and_a_done_rotation_cannot_roll_back()
                 },
             ],
         })
+        .await
         .expect("planned");
     s.vault
         .run_rotation(&plan.id, &no_progress)
@@ -339,6 +346,7 @@ async fn rolling_back_on_request_restores_and_a_done_rotation_cannot_roll_back()
             key_id: s.old.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("the lock was released");
     s.vault
         .run_rotation(&plan.id, &no_progress)
@@ -360,6 +368,7 @@ async fn a_file_changed_behind_our_back_is_refused_and_left_alone() {
             key_id: s.old.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("planned");
     let mut edited = s.env_before.clone();
     edited.extend_from_slice(b"\r\nNEW_SETTING=1\r\n");
@@ -409,6 +418,7 @@ async fn an_env_file_git_would_commit_gets_a_warning_and_can_be_ignored() {
             key_id: s.old.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("planned");
     let warning = plan.targets[0]
         .gitignore_warning
@@ -432,6 +442,7 @@ async fn an_env_file_git_would_commit_gets_a_warning_and_can_be_ignored() {
             key_id: s.old.id.clone(),
             targets: vec![dotenv_target(&s.env_path)],
         })
+        .await
         .expect("planned again");
     assert_eq!(plan.targets[0].gitignore_warning, None);
 }
@@ -460,6 +471,7 @@ async fn every_step_survives_key_service_chaos() {
                     },
                 ],
             })
+            .await
             .expect("planned");
         // Five failures in a row: more than one run's retries absorb.
         let mut arm = fault.clone();
@@ -563,6 +575,7 @@ async fn a_manual_provider_rotates_with_the_person_doing_the_dashboard_steps() {
             key_id: old.id.clone(),
             targets: vec![dotenv_target(&env_path)],
         })
+        .await
         .expect("planned");
     let waiting = vault
         .run_rotation(&plan.id, &no_progress)

@@ -68,7 +68,7 @@ impl Bench {
         (key, secret)
     }
 
-    fn plan(&self, key: &KeyView, env: &Path, var: &str, checklist: bool) -> String {
+    async fn plan(&self, key: &KeyView, env: &Path, var: &str, checklist: bool) -> String {
         let mut targets = vec![TargetSpec::Dotenv {
             path: env.display().to_string(),
             var: var.into(),
@@ -85,6 +85,7 @@ impl Bench {
                 key_id: key.id.clone(),
                 targets,
             })
+            .await
             .expect("planned")
             .id
     }
@@ -125,7 +126,7 @@ async fn racing_a_run_and_a_rollback_never_loses_a_key() {
     for round in 0..rounds {
         let (key, secret) = b.key(&format!("race {round}")).await;
         std::fs::write(&env, format!("# app\n{VAR}={}\n", secret.expose_secret())).expect("env");
-        let id = b.plan(&key, &env, VAR, false);
+        let id = b.plan(&key, &env, VAR, false).await;
         // Either may start first, by up to 25 ms.
         let (run_delay, rollback_delay) = {
             let mut rng = rand::thread_rng();
@@ -215,12 +216,12 @@ async fn rollback_keeps_a_second_rotation_and_the_persons_edit() {
         ),
     )
     .expect("env");
-    let r1 = b.plan(&first, &env, "FIRST", true);
+    let r1 = b.plan(&first, &env, "FIRST", true).await;
     b.vault
         .run_rotation(&r1, &no_progress)
         .await
         .expect("r1 deployed");
-    let r2 = b.plan(&second, &env, "SECOND", true);
+    let r2 = b.plan(&second, &env, "SECOND", true).await;
     b.vault
         .run_rotation(&r2, &no_progress)
         .await
@@ -306,7 +307,7 @@ async fn rotations_leave_nothing_beside_the_env_file() {
         let (key, secret) = b.key(if rollback { "rolled" } else { "done" }).await;
         std::fs::write(&env, format!("{VAR}={}\n", secret.expose_secret())).expect("env");
         let before = listing(&b.project);
-        let id = b.plan(&key, &env, VAR, rollback);
+        let id = b.plan(&key, &env, VAR, rollback).await;
         let view = b.vault.run_rotation(&id, &no_progress).await.expect("run");
         if rollback {
             assert_eq!(
@@ -371,7 +372,7 @@ async fn rollback_without_the_new_keys_secret_still_restores_the_file() {
     let env = b.project.join(".env");
     let original = format!("A=1\n{VAR}='{}' # note\n", secret.expose_secret());
     std::fs::write(&env, &original).expect("env");
-    let id = b.plan(&key, &env, VAR, true);
+    let id = b.plan(&key, &env, VAR, true).await;
     let view = b
         .vault
         .run_rotation(&id, &no_progress)
@@ -406,7 +407,7 @@ async fn a_rotation_held_by_another_latchkey_is_shown_and_left_alone() {
     let (key, secret) = b.key("held").await;
     let env = b.project.join(".env");
     std::fs::write(&env, format!("{VAR}={}\n", secret.expose_secret())).expect("env");
-    let id = b.plan(&key, &env, VAR, true);
+    let id = b.plan(&key, &env, VAR, true).await;
     let lock = latchkey_core::rotation::lock::RotationLock::acquire(&b.data_dir(), &id)
         .expect("the other process's lock");
     let other = b.other_vault();

@@ -144,6 +144,7 @@ async fn make_fixture() {
             key_id: rotated.id.clone(),
             targets: vec![target("ROTATED_KEY")],
         })
+        .await
         .expect("plan");
     vault
         .run_rotation(&plan.id, &no_progress)
@@ -154,6 +155,7 @@ async fn make_fixture() {
             key_id: pending.id.clone(),
             targets: vec![target("PENDING_KEY")],
         })
+        .await
         .expect("plan");
     let settings = Settings {
         clipboard_clear_secs: 45,

@@ -7,6 +7,8 @@ export function describeTarget(t: TargetSpec): string {
       return `${t.var} in ${t.path}`;
     case "manual":
       return `By hand: ${t.items.join(", ")}`;
+    case "github":
+      return `GitHub secret ${t.secret} in ${t.environment ? `environment ${t.environment} of ` : ""}${t.repo}`;
     case "aws_secret":
       return `AWS secret ${t.secret_id} (via ${t.provider})`;
     case "ssm":

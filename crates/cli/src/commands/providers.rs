@@ -51,7 +51,10 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
                     "The Latchkey key service needs --base-url and --project",
                 ));
             }
-            let credential = if needs_credential {
+            // A GitHub connection's token writes Actions secrets (stdin or
+            // LATCHKEY_ADMIN_TOKEN, never an argument).
+            let takes_token = needs_credential || service == "github";
+            let credential = if takes_token {
                 Some(read_admin_token()?)
             } else {
                 None
@@ -65,7 +68,7 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
                 region,
                 user,
             })?;
-            if needs_credential {
+            if takes_token {
                 eprintln!(
                     "Added provider \"{}\"; its admin token is in the keychain.",
                     p.name

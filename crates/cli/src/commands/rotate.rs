@@ -234,10 +234,12 @@ pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
         vault.delete_key_in_the_way(&key.id, other).await?;
         eprintln!("Deleted {other} on the service to make room for the new key.");
     }
-    let plan = vault.plan_rotation(RotationRequest {
-        key_id: key.id.clone(),
-        targets,
-    })?;
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: key.id.clone(),
+            targets,
+        })
+        .await?;
     eprintln!("Rotation {} of \"{}\" started.", plan.id, key.name);
     for t in &plan.targets {
         if let Some(w) = &t.gitignore_warning {

@@ -24,6 +24,15 @@ pub enum TargetSpec {
     },
     /// By hand: the key is copied and the user confirms each place.
     Manual { items: Vec<String> },
+    /// A GitHub Actions secret of a repository (`OWNER/REPO`), or of one
+    /// of its environments, written through the connection `provider`.
+    Github {
+        provider: String,
+        repo: String,
+        secret: String,
+        #[serde(default)]
+        environment: Option<String>,
+    },
     /// An AWS Secrets Manager secret, through the `aws` connection named
     /// `provider` (a team's shared store).
     AwsSecret { provider: String, secret_id: String },

@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use zeroize::Zeroize;
 
 use super::file::write_private;
-use super::{Backup, Connections, DeployTarget, OldKey, Written};
+use super::{Backup, DeployTarget, Remote, Written};
 use crate::aws::{AwsClient, Credentials, JsonService};
-use crate::catalog::{ProviderKind, TargetSpec, TargetState, TargetStatus};
+use crate::catalog::{TargetSpec, TargetState, TargetStatus};
 use crate::error::{Error, Result};
 use crate::providers::aws::AwsSettings;
 use crate::secret::{Fingerprint, Secret};
@@ -84,6 +84,21 @@ impl AwsStore {
         }
     }
 
+    /// What the store calls one item, and its spec placeholder.
+    pub fn noun(self) -> &'static str {
+        match self {
+            AwsStore::SecretsManager => "secret",
+            AwsStore::Ssm => "parameter",
+        }
+    }
+
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            AwsStore::SecretsManager => "SECRET_ID",
+            AwsStore::Ssm => "PARAMETER_NAME",
+        }
+    }
+
     fn service(self) -> JsonService {
         match self {
             AwsStore::SecretsManager => JsonService::SecretsManager,
@@ -92,53 +107,42 @@ impl AwsStore {
     }
 }
 
-/// One secret or parameter through one AWS connection.
+/// One secret or parameter through one AWS connection. The connection is
+/// looked up when the target is opened; a missing one fails the first call
+/// (describing a target needs none).
 pub struct AwsStoreTarget {
     store: AwsStore,
     provider: String,
     id: String,
-    client: AwsClient,
-    credentials: Credentials,
+    reach: Result<(AwsClient, Credentials)>,
 }
 
 impl AwsStoreTarget {
-    pub fn open(
-        store: AwsStore,
-        provider: &str,
-        id: &str,
-        connections: &dyn Connections,
-    ) -> Result<Self> {
-        store.check_name(id)?;
-        let (record, token) = connections.connection(provider)?;
-        if record.kind != ProviderKind::Aws {
-            return Err(Error::invalid(
-                "target",
-                format!(
-                    "\"{}\" is not an AWS connection: add one with `latchkey providers add --service aws`",
-                    record.name
-                ),
-            ));
-        }
-        let settings = AwsSettings::parse(&record.project);
-        let base = Some(record.base_url.as_str()).filter(|b| !b.is_empty());
-        Ok(Self {
+    pub fn new(store: AwsStore, provider: &str, id: &str, remote: Result<Remote>) -> Self {
+        let reach = remote.and_then(|r| {
+            let settings = AwsSettings::parse(&r.project);
+            let base = Some(r.base_url.as_str()).filter(|b| !b.is_empty());
+            Ok((
+                AwsClient::new(base, &settings.region, r.policy)?,
+                Credentials::parse(&r.token)?,
+            ))
+        });
+        Self {
             store,
             provider: provider.to_owned(),
             id: id.to_owned(),
-            client: AwsClient::new(base, &settings.region, crate::http::HttpPolicy::default())?,
-            credentials: Credentials::parse(&token)?,
-        })
+            reach,
+        }
+    }
+
+    fn reach(&self) -> Result<&(AwsClient, Credentials)> {
+        self.reach.as_ref().map_err(super::again)
     }
 
     async fn call(&self, action: &str, body: &Value, idempotent: bool) -> Result<Value> {
-        self.client
-            .json(
-                &self.credentials,
-                self.store.service(),
-                action,
-                body,
-                idempotent,
-            )
+        let (client, credentials) = self.reach()?;
+        client
+            .json(credentials, self.store.service(), action, body, idempotent)
             .await
     }
 
@@ -245,9 +249,11 @@ impl DeployTarget for AwsStoreTarget {
         self.store.describe(&self.provider, &self.id)
     }
 
-    /// Checked without calling AWS (planning stays offline): the name and
-    /// the connection. Reaching AWS is the write's first step.
-    fn prepare(&self) -> Result<TargetState> {
+    /// Checks the name and the connection, and that AWS answers for it
+    /// (a missing secret or parameter is fine: the deploy creates it).
+    async fn prepare(&self) -> Result<TargetState> {
+        self.store.check_name(&self.id)?;
+        self.read().await?;
         Ok(TargetState {
             spec: self.store.spec(&self.provider, &self.id),
             status: TargetStatus::Pending,
@@ -297,7 +303,7 @@ impl DeployTarget for AwsStoreTarget {
         backup: &Backup<'_>,
         _deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &OldKey<'_>,
+        old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
         let held = self.read().await?;
         if let (Some(new), Some(held)) = (new, &held) {

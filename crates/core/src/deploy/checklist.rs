@@ -3,9 +3,7 @@
 //! keeps the confirmations (in the journal's target state).
 
 use crate::catalog::{TargetSpec, TargetState, TargetStatus};
-use async_trait::async_trait;
-
-use crate::deploy::{Backup, DeployTarget, OldKey, Written};
+use crate::deploy::{Backup, DeployTarget, Written};
 use crate::error::{Error, Result};
 use crate::secret::{Fingerprint, Secret};
 
@@ -22,7 +20,7 @@ impl ChecklistTarget {
     }
 }
 
-#[async_trait]
+#[async_trait::async_trait]
 impl DeployTarget for ChecklistTarget {
     fn describe(&self) -> String {
         format!("checklist ({} items)", self.items.len())
@@ -32,7 +30,7 @@ impl DeployTarget for ChecklistTarget {
         true
     }
 
-    fn prepare(&self) -> Result<TargetState> {
+    async fn prepare(&self) -> Result<TargetState> {
         let items: Vec<String> = self
             .items
             .iter()
@@ -81,7 +79,7 @@ impl DeployTarget for ChecklistTarget {
         _: &Backup<'_>,
         _: Option<&str>,
         _: Option<&Secret>,
-        _: &OldKey<'_>,
+        _: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
         Ok("put the old key back in each place on the checklist".into())
     }

@@ -9,10 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-
-use crate::catalog::{ProviderRecord, TargetState};
-use crate::error::Result;
+use crate::catalog::TargetState;
+use crate::error::{Error, Result};
+use crate::http::HttpPolicy;
 use crate::secret::{Fingerprint, Secret};
 
 pub mod aws_store;
@@ -20,6 +19,7 @@ mod checklist;
 pub mod dotenv;
 pub mod dotenv_file;
 pub mod file;
+pub mod github;
 pub mod gitignore;
 mod spec;
 
@@ -27,6 +27,72 @@ pub use aws_store::{AwsStore, AwsStoreTarget};
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
+pub use github::GithubTarget;
+
+/// A connection a remote target writes through: its API address, token
+/// and the HTTP policy. Never printed (the token).
+#[derive(Clone)]
+pub struct Remote {
+    pub base_url: String,
+    pub token: Secret,
+    pub policy: HttpPolicy,
+    /// The connection's own settings (an AWS connection's region and user).
+    pub project: String,
+}
+
+/// The same error again, for a remote target that keeps why its connection
+/// could not be found and reports it at every call (errors are not `Clone`).
+pub(crate) fn again(e: &Error) -> Error {
+    match e {
+        Error::SecretMissing => Error::SecretMissing,
+        Error::NotFound(what) => Error::NotFound(what.clone()),
+        Error::InvalidInput { field, message } => Error::InvalidInput {
+            field: field.clone(),
+            message: message.clone(),
+        },
+        other => Error::invalid("target", other.to_string()),
+    }
+}
+
+/// Finds the connection a remote target names (`github:PROVIDER:…`): the
+/// vault gives its connections; [`NoConnections`] none (describing).
+pub trait Connections {
+    /// The connection named `provider`, which must be of `kind`.
+    fn remote(&self, kind: &str, provider: &str) -> Result<Remote>;
+}
+
+/// No connections: a remote target opened with it fails when used.
+pub struct NoConnections;
+
+impl Connections for NoConnections {
+    fn remote(&self, _: &str, provider: &str) -> Result<Remote> {
+        Err(Error::NotFound(format!(
+            "The connection \"{}\"",
+            crate::untrusted::clean(provider, 64, &[])
+        )))
+    }
+}
+
+/// What `TargetSpec::open` needs besides the spec: a checklist's confirmed
+/// items, the deployed digest the journal keeps (a remote target's note of
+/// what it wrote) and where the connections are.
+#[derive(Clone, Copy)]
+pub struct OpenWith<'a> {
+    pub confirmed: &'a [bool],
+    pub deployed: Option<&'a str>,
+    pub connections: &'a dyn Connections,
+}
+
+impl OpenWith<'static> {
+    /// Nothing confirmed, nothing deployed, no connections.
+    pub fn nothing() -> Self {
+        OpenWith {
+            confirmed: &[],
+            deployed: None,
+            connections: &NoConnections,
+        }
+    }
+}
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)
@@ -61,32 +127,10 @@ pub enum Written {
     AwaitingConfirmation { message: String },
 }
 
-/// What a remote target needs from the vault: a connection, by the name
-/// the person gave it, with its credential from the keychain.
-pub trait Connections: Send + Sync {
-    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)>;
-}
-
-/// Nowhere to connect: for describing and sweeping, and for tests of
-/// local targets.
-pub struct NoConnections;
-
-impl Connections for NoConnections {
-    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)> {
-        Err(crate::error::Error::NotFound(format!(
-            "The connection \"{}\"",
-            crate::untrusted::clean(name, 64, &[])
-        )))
-    }
-}
-
-/// Fetches what a target held before (a rollback's old key).
-pub type OldKey<'a> = dyn Fn() -> Result<Secret> + Send + Sync + 'a;
-
 /// One place a rotated key goes. Each call opens what it needs afresh, so
-/// a resume after a crash can call any of them again. Local checks are
-/// plain calls; writing, looking and restoring may cross the network.
-#[async_trait]
+/// a resume after a crash can call any of them again. Async so a remote
+/// target (an API) can do HTTP; a file target's bodies stay synchronous.
+#[async_trait::async_trait]
 pub trait DeployTarget: Send + Sync {
     /// Plain words for the target: `API_KEY in /app/.env`.
     fn describe(&self) -> String;
@@ -99,7 +143,7 @@ pub trait DeployTarget: Send + Sync {
 
     /// Checks the target at plan time and notes what the deploy needs (a
     /// file's digest, a `.gitignore` warning). Nothing is written.
-    fn prepare(&self) -> Result<TargetState>;
+    async fn prepare(&self) -> Result<TargetState>;
 
     /// Puts `secret` in place if the target is still as `prepare` saw it
     /// (`expected_digest`), keeping what it held in `backup`. A target that
@@ -124,7 +168,7 @@ pub trait DeployTarget: Send + Sync {
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &OldKey<'_>,
+        old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String>;
 
     /// Removes temp files a killed run left beside the target.

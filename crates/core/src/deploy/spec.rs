@@ -20,13 +20,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::aws_store::{AwsStore, AwsStoreTarget};
-use super::{ChecklistTarget, Connections, DeployTarget, DotenvEditor, FileTarget, NoConnections};
+use super::{
+    AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
+    GithubTarget, OpenWith,
+};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str =
-    "use dotenv:PATH[:VAR], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
+const USAGE: &str = "use dotenv:PATH[:VAR], github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -40,55 +41,53 @@ fn is_var_name(s: &str) -> bool {
 }
 
 impl TargetSpec {
-    /// The target this spec names; `confirmed` is a checklist's confirmed
-    /// items (ignored by every other kind); a remote target reaches its
-    /// service through `connections`. The only `match` on kinds that
-    /// builds a target.
-    pub fn open(
-        &self,
-        confirmed: &[bool],
-        connections: &dyn Connections,
-    ) -> Result<Box<dyn DeployTarget>> {
-        Ok(match self {
+    /// The target this spec names; `with` gives a checklist's confirmed
+    /// items and a remote target its connection and deployed note. The
+    /// only `match` on kinds.
+    pub fn open(&self, with: OpenWith<'_>) -> Box<dyn DeployTarget> {
+        match self {
             TargetSpec::Dotenv {
                 path,
                 var,
                 follow_symlink,
             } => Box::new(FileTarget::<DotenvEditor>::new(path, var, *follow_symlink)),
             TargetSpec::Manual { items } => {
-                Box::new(ChecklistTarget::new(items.clone(), confirmed.to_vec()))
+                Box::new(ChecklistTarget::new(items.clone(), with.confirmed.to_vec()))
             }
+            TargetSpec::Github {
+                provider,
+                repo,
+                secret,
+                environment,
+            } => Box::new(GithubTarget::new(
+                provider,
+                repo,
+                secret,
+                environment.as_deref(),
+                with.connections.remote("github", provider),
+                with.deployed,
+            )),
             TargetSpec::AwsSecret {
                 provider,
                 secret_id,
-            } => Box::new(AwsStoreTarget::open(
+            } => Box::new(AwsStoreTarget::new(
                 AwsStore::SecretsManager,
                 provider,
                 secret_id,
-                connections,
-            )?),
-            TargetSpec::Ssm { provider, name } => Box::new(AwsStoreTarget::open(
+                with.connections.remote("aws", provider),
+            )),
+            TargetSpec::Ssm { provider, name } => Box::new(AwsStoreTarget::new(
                 AwsStore::Ssm,
                 provider,
                 name,
-                connections,
-            )?),
-        })
+                with.connections.remote("aws", provider),
+            )),
+        }
     }
 
     /// Plain words for the target: `API_KEY in /app/.env`.
     pub fn describe(&self) -> String {
-        match self {
-            TargetSpec::AwsSecret {
-                provider,
-                secret_id,
-            } => AwsStore::SecretsManager.describe(provider, secret_id),
-            TargetSpec::Ssm { provider, name } => AwsStore::Ssm.describe(provider, name),
-            local => local
-                .open(&[], &NoConnections)
-                .map(|t| t.describe())
-                .unwrap_or_default(),
-        }
+        self.open(OpenWith::nothing()).describe()
     }
 
     /// Fills a missing variable with the key's own (`default`); refused
@@ -158,28 +157,51 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
+            "github" => {
+                const GITHUB: &str = "use github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT]";
+                let parts: Vec<&str> = rest.splitn(4, ':').collect();
+                let (provider, repo, secret, environment) = match parts.as_slice() {
+                    [p, r, s] => (*p, *r, *s, None),
+                    [p, r, s, e] => (*p, *r, *s, Some(*e)),
+                    _ => return Err(refused(format!("'{spec}' is not a GitHub target: {GITHUB}"))),
+                };
+                if provider.is_empty() {
+                    return Err(refused(format!("Name the GitHub connection: {GITHUB}")));
+                }
+                super::github::check_repo(repo)?;
+                super::github::check_secret_name(secret)?;
+                if environment.is_some_and(|e| e.is_empty() || e.contains(':')) {
+                    return Err(refused(format!("Name the environment: {GITHUB}")));
+                }
+                Ok(TargetSpec::Github {
+                    provider: provider.to_owned(),
+                    repo: repo.to_owned(),
+                    secret: secret.to_owned(),
+                    environment: environment.map(str::to_owned),
+                })
+            }
+            "manual" | "checklist" => Err(refused(
+                "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
+            )),
             "aws-secret" | "ssm" => {
                 // PROVIDER:ID, split on the first colon: a secret's id may
                 // be an ARN, which has colons of its own.
                 let (provider, id) = rest.split_once(':').unwrap_or((rest, ""));
-                if provider.is_empty() || id.is_empty() {
-                    return Err(refused(format!(
-                        "Name the AWS connection and the {} in '{spec}': {kind}:PROVIDER:{}",
-                        if kind == "ssm" { "parameter" } else { "secret" },
-                        if kind == "ssm" { "PARAMETER_NAME" } else { "SECRET_ID" },
-                    )));
-                }
                 let store = if kind == "ssm" {
                     AwsStore::Ssm
                 } else {
                     AwsStore::SecretsManager
                 };
+                if provider.is_empty() || id.is_empty() {
+                    return Err(refused(format!(
+                        "Name the AWS connection and the {} in '{spec}': {kind}:PROVIDER:{}",
+                        store.noun(),
+                        store.placeholder()
+                    )));
+                }
                 store.check_name(id)?;
                 Ok(store.spec(provider, id))
             }
-            "manual" | "checklist" => Err(refused(
-                "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
-            )),
             "" => Err(refused(format!("Name a target: {USAGE}"))),
             other => Err(refused(format!(
                 "Unknown target kind '{other}': {USAGE}"
@@ -202,6 +224,18 @@ impl fmt::Display for TargetSpec {
             }
             TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
             TargetSpec::Manual { .. } => f.write_str("manual"),
+            TargetSpec::Github {
+                provider,
+                repo,
+                secret,
+                environment,
+            } => {
+                write!(f, "github:{provider}:{repo}:{secret}")?;
+                match environment {
+                    Some(env) => write!(f, ":{env}"),
+                    None => Ok(()),
+                }
+            }
             TargetSpec::AwsSecret {
                 provider,
                 secret_id,
@@ -329,6 +363,6 @@ mod tests {
         };
         assert_eq!(checklist.describe(), "checklist (2 items)");
         assert_eq!(checklist.to_string(), "manual");
-        assert!(checklist.open(&[], &NoConnections).expect("open").by_hand());
+        assert!(checklist.open(OpenWith::nothing()).by_hand());
     }
 }

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub mod aws;
+pub mod github;
 pub mod keyservice;
 pub mod manual;
 pub mod registry;
@@ -51,7 +52,7 @@ impl Capabilities {
     }
 }
 
-fn not_supported(what: &str) -> crate::error::Error {
+pub(crate) fn not_supported(what: &str) -> crate::error::Error {
     crate::error::Error::NotSupported(what.to_owned())
 }
 

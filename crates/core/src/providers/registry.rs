@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::aws::AwsConnector;
+use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
 use super::Connector;
@@ -19,6 +20,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
     match kind {
         ProviderKind::Keyservice | ProviderKind::Aws => true,
         ProviderKind::Manual => false,
+        ProviderKind::Github => true,
     }
 }
 
@@ -41,6 +43,7 @@ pub fn open(
             &token,
             policy,
         )?),
+        ProviderKind::Github => Arc::new(GithubProvider::new(&record.base_url, token, policy)?),
         // A manual connection to a catalogue service (its id in `project`)
         // checks keys the catalogue's way; a custom one with a bearer call.
         ProviderKind::Manual => {

@@ -2,6 +2,34 @@
 
 use super::*;
 
+/// A remote deploy target's connection, by name: `github:gh:…` writes
+/// through the GitHub connection named `gh` with its keychain token.
+impl crate::deploy::Connections for Vault {
+    fn remote(&self, kind: &str, provider: &str) -> Result<crate::deploy::Remote> {
+        let record = self
+            .catalog()
+            .providers()?
+            .into_iter()
+            .find(|p| p.name == provider && p.kind.as_str() == kind)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "The {kind} connection \"{}\"",
+                    crate::untrusted::clean(provider, 64, &[])
+                ))
+            })?;
+        let token = self
+            .store
+            .get(&provider_account(&record.id))?
+            .ok_or(Error::SecretMissing)?;
+        Ok(crate::deploy::Remote {
+            base_url: record.base_url,
+            token,
+            policy: self.http.clone(),
+            project: record.project,
+        })
+    }
+}
+
 impl Vault {
     pub(crate) fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
         self.catalog()
@@ -202,6 +230,9 @@ impl Vault {
         if service.id == "aws" {
             return self.add_aws(new);
         }
+        if service.id == "github" {
+            return self.add_github_provider(new);
+        }
         let name = check_name("name", &new.name)?;
         let address = match (&new.base_url, &service.verify) {
             (Some(url), _) => check_base_url(url.trim())?,
@@ -244,6 +275,49 @@ impl Vault {
             None,
             Some(&record.id),
             &format!("added {} connection \"{}\"", service.name, record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
+    /// A GitHub connection: its API URL (`https://api.github.com` unless
+    /// GitHub Enterprise's `https://HOST/api/v3`) and a token that may
+    /// write Actions secrets, kept in the keychain.
+    fn add_github_provider(&self, new: NewServiceProvider) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        let base_url = new
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .unwrap_or(crate::providers::github::DEFAULT_BASE_URL);
+        check_base_url(base_url)?;
+        let token = new
+            .credential
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or_else(|| Error::invalid("admin_token", "Enter the GitHub token"))?;
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: ProviderKind::Github,
+            name,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            project: "github".into(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: "https://github.com/settings/personal-access-tokens".into(),
+        };
+        self.store.put(
+            &provider_account(&record.id),
+            &Secret::new(token.expose_secret().trim()),
+        )?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added GitHub connection \"{}\"", record.name),
         )?;
         Ok(provider_view(&record))
     }
@@ -321,19 +395,5 @@ pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
         project: r.project.clone(),
         is_demo: r.is_demo,
         dashboard_url: r.dashboard_url.clone(),
-    }
-}
-
-/// Remote deploy targets reach their services through the vault's
-/// connections, by the name the person gave each.
-impl crate::deploy::Connections for Vault {
-    fn connection(&self, name: &str) -> Result<(ProviderRecord, Secret)> {
-        let view = self.find_provider(name)?;
-        let record = self.provider_record(&view.id)?;
-        let token = self
-            .store
-            .get(&provider_account(&record.id))?
-            .ok_or(Error::SecretMissing)?;
-        Ok((record, token))
     }
 }

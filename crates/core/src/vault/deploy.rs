@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::Vault;
 use crate::catalog::TargetSpec;
-use crate::deploy::{Backup, Written};
+use crate::deploy::{Backup, OpenWith, Written};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -62,7 +62,7 @@ impl Vault {
         // Every target is checked before anything is written.
         let mut states = Vec::with_capacity(targets.len());
         for spec in &targets {
-            states.push(spec.open(&[], self)?.prepare()?);
+            states.push(spec.open(self.open_nothing()).prepare().await?);
         }
         let id = format!("deploy-{}", uuid::Uuid::new_v4());
         let backup_dir = self.data_dir().join("backups").join(&id);
@@ -112,7 +112,7 @@ impl Vault {
         let mut written: Vec<(usize, Option<String>)> = Vec::new();
         let mut done = Vec::new();
         for (index, state) in states.iter().enumerate() {
-            let target = state.spec.open(&[], self)?;
+            let target = state.spec.open(self.open_nothing());
             let backup = Backup {
                 dir: backup_dir,
                 index,
@@ -135,7 +135,10 @@ impl Vault {
                     return Err(e);
                 }
             };
-            written.push((index, digest));
+            written.push((index, digest.clone()));
+            // Looked at as the journal would open it: with what the write
+            // noted (a GitHub secret's `updated_at` before our write).
+            let target = state.spec.open(self.open_deployed(digest.as_deref()));
             match target.holds(&fingerprint).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -185,17 +188,32 @@ impl Vault {
                 dir: backup_dir,
                 index: *index,
             };
-            let restored = match states[*index].spec.open(&[], self) {
-                Ok(target) => target
-                    .restore(&backup, digest.as_deref(), Some(secret), &nothing_older)
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            };
+            let restored = states[*index]
+                .spec
+                .open(self.open_deployed(digest.as_deref()))
+                .restore(&backup, digest.as_deref(), Some(secret), &nothing_older)
+                .await
+                .is_ok();
             if !restored {
                 kept.push(states[*index].spec.describe());
             }
         }
         kept
+    }
+}
+
+impl Vault {
+    /// Opening a target for a deploy: nothing confirmed, this vault's
+    /// connections, and what the write noted (if anything).
+    fn open_deployed<'a>(&'a self, deployed: Option<&'a str>) -> OpenWith<'a> {
+        OpenWith {
+            confirmed: &[],
+            deployed,
+            connections: self,
+        }
+    }
+
+    fn open_nothing(&self) -> OpenWith<'_> {
+        self.open_deployed(None)
     }
 }

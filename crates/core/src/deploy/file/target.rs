@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::{sweep_temp_files, EditableFile, Editor};
 use crate::catalog::{TargetState, TargetStatus};
-use async_trait::async_trait;
-
-use crate::deploy::{gitignore, Backup, DeployTarget, OldKey, Written};
+use crate::deploy::{gitignore, Backup, DeployTarget, Written};
 use crate::error::{Error, Result};
 use crate::secret::{Fingerprint, Secret};
 
@@ -17,7 +15,7 @@ pub struct FileTarget<E> {
     path: String,
     key: String,
     follow_symlink: bool,
-    editor: PhantomData<E>,
+    editor: PhantomData<fn() -> E>,
 }
 
 impl<E: Editor> FileTarget<E> {
@@ -35,13 +33,13 @@ impl<E: Editor> FileTarget<E> {
     }
 }
 
-#[async_trait]
-impl<E: Editor + Send + Sync> DeployTarget for FileTarget<E> {
+#[async_trait::async_trait]
+impl<E: Editor> DeployTarget for FileTarget<E> {
     fn describe(&self) -> String {
         format!("{} in {}", self.key, self.path)
     }
 
-    fn prepare(&self) -> Result<TargetState> {
+    async fn prepare(&self) -> Result<TargetState> {
         let key = E::check_key(&self.key)?;
         let file = self.file()?;
         let digest = file.read()?.digest_hex();
@@ -102,7 +100,7 @@ impl<E: Editor + Send + Sync> DeployTarget for FileTarget<E> {
         backup: &Backup<'_>,
         deployed_digest: Option<&str>,
         new: Option<&Secret>,
-        old_key: &OldKey<'_>,
+        old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
         let file = self.file()?;
         let backup = backup.path_for(file.path());

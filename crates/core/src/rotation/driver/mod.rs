@@ -21,7 +21,7 @@ use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
 };
 use crate::clipboard::ClearTimer;
-use crate::deploy::{gitignore, Backup, Written};
+use crate::deploy::{gitignore, Backup, OpenWith, Written};
 use crate::error::{Error, Result, WireError};
 use crate::providers::{Connector, KeySpec, Verification};
 use crate::secret::{Fingerprint, Secret};
@@ -210,6 +210,18 @@ impl Drop for RunGuard<'_> {
 }
 
 impl Vault {
+    /// How the driver opens a target: its confirmations, its note of what
+    /// the deploy wrote (or, before the deploy's row, what the plan saw:
+    /// a GitHub secret's `updated_at` before our write), and this vault's
+    /// connections (a GitHub target's token).
+    fn open_with<'a>(&'a self, confirmed: &'a [bool], deployed: Option<&'a str>) -> OpenWith<'a> {
+        OpenWith {
+            confirmed,
+            deployed,
+            connections: self,
+        }
+    }
+
     fn rotation_record(&self, id: &str) -> Result<RotationRecord> {
         self.catalog()
             .rotation(id)?

@@ -5,7 +5,7 @@ use super::*;
 impl Vault {
     /// Plans a rotation of `key_id`: checks the targets, notes each `.env`
     /// file's digest, and takes the key's lock. Nothing remote happens yet.
-    pub fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
+    pub async fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
         let old = self.key_record(&request.key_id)?;
         if old.revoked_at.is_some() {
             return Err(Error::invalid(
@@ -30,7 +30,7 @@ impl Vault {
         }
         let mut targets = Vec::new();
         for spec in request.targets {
-            targets.push(plan_target(spec, self)?);
+            targets.push(self.plan_target(spec).await?);
         }
         if targets.is_empty() {
             return Err(Error::invalid(
@@ -71,12 +71,11 @@ impl Vault {
     }
 }
 
-/// Checks a target and notes what it needs at plan time.
-pub(in crate::rotation::driver) fn plan_target(
-    spec: TargetSpec,
-    connections: &dyn crate::deploy::Connections,
-) -> Result<TargetState> {
-    spec.open(&[], connections)?.prepare()
+impl Vault {
+    /// Checks a target and notes what it needs at plan time.
+    async fn plan_target(&self, spec: TargetSpec) -> Result<TargetState> {
+        spec.open(self.open_with(&[], None)).prepare().await
+    }
 }
 
 /// The new key lives as long as the old one was meant to: its lifetime in

@@ -17,11 +17,16 @@ impl Vault {
             ) {
                 continue;
             }
+            let t = target.spec.open(
+                self.open_with(
+                    &target.confirmed,
+                    target
+                        .deployed_digest
+                        .as_deref()
+                        .or(target.digest.as_deref()),
+                ),
+            );
             let step = format!("deploy:{i}");
-            let t = target
-                .spec
-                .open(&target.confirmed, self)
-                .map_err(|e| self.target_failed(rec, i, &step, e))?;
             let backup_dir = self.backup_dir(&rec.id);
             let backup = Backup {
                 dir: &backup_dir,
@@ -92,9 +97,12 @@ impl Vault {
     /// Temp files a kill left beside this rotation's files go.
     pub(in crate::rotation::driver) fn sweep_beside_targets(&self, rec: &RotationRecord) {
         for t in &rec.targets {
-            if let Ok(target) = t.spec.open(&t.confirmed, &crate::deploy::NoConnections) {
-                target.sweep();
-            }
+            t.spec
+                .open(self.open_with(
+                    &t.confirmed,
+                    t.deployed_digest.as_deref().or(t.digest.as_deref()),
+                ))
+                .sweep();
         }
     }
 

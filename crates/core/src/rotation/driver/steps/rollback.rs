@@ -39,13 +39,15 @@ impl Vault {
         let old_key = || self.secret_of(&old_key_id);
         for i in 0..rec.targets.len() {
             let target = rec.targets[i].clone();
-            let t = match target.spec.open(&target.confirmed, self) {
-                Ok(t) => t,
-                Err(e) => {
-                    problems.push(format!("{}: {e}", target.spec.describe()));
-                    continue;
-                }
-            };
+            let t = target.spec.open(
+                self.open_with(
+                    &target.confirmed,
+                    target
+                        .deployed_digest
+                        .as_deref()
+                        .or(target.digest.as_deref()),
+                ),
+            );
             let backup = Backup {
                 dir: &backup_dir,
                 index: i,

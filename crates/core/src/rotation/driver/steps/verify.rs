@@ -23,14 +23,19 @@ impl Vault {
             }
         };
         for target in &mut rec.targets {
-            let holds = match target.spec.open(&target.confirmed, self) {
-                Ok(t) => t.holds(&new_fp).await.unwrap_or(false),
-                Err(_) => false,
-            };
-            if holds {
+            let t = target.spec.open(
+                self.open_with(
+                    &target.confirmed,
+                    target
+                        .deployed_digest
+                        .as_deref()
+                        .or(target.digest.as_deref()),
+                ),
+            );
+            if t.holds(&new_fp).await.unwrap_or(false) {
                 target.status = TargetStatus::Verified;
             } else {
-                let failed = format!("{} does not hold the new key", target.spec.describe());
+                let failed = format!("{} does not hold the new key", t.describe());
                 target.status = TargetStatus::Failed;
                 target.message = Some(failed.clone());
                 reason.get_or_insert(failed);
