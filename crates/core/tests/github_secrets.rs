@@ -442,3 +442,40 @@ async fn a_failed_github_write_rolls_back_the_env_file_and_keeps_the_old_key() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_github_connector_checks_a_token_and_the_fake_checks_key_ids() {
+    use latchkey_core::providers::github::GithubProvider;
+    use latchkey_core::providers::{Connector, Verification};
+    let f = fake().await;
+    let conn = GithubProvider::new(&f.base, Secret::new(TOKEN), fast()).expect("connector");
+    conn.test().await.expect("own token works");
+    assert_eq!(
+        conn.verify(&Secret::new(TOKEN)).await.expect("verify"),
+        Verification::Accepted
+    );
+    assert!(matches!(
+        conn.verify(&Secret::new("ghp_wrong"))
+            .await
+            .expect("verify"),
+        Verification::Rejected { .. }
+    ));
+    assert!(!conn.capabilities().create && !conn.capabilities().revoke);
+    // A PUT without the right key_id is refused (422) and nothing is kept.
+    let http = reqwest::Client::new();
+    for body in [
+        serde_json::json!({"encrypted_value": "AAAA"}),
+        serde_json::json!({"encrypted_value": "AAAA", "key_id": "nope"}),
+    ] {
+        let status = http
+            .put(format!("{}/repos/octo/app/actions/secrets/API_KEY", f.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("put")
+            .status();
+        assert_eq!(status, 422);
+    }
+    assert_eq!(f.count("octo/app", None), 0);
+}
