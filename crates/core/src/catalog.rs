@@ -146,16 +146,28 @@ pub enum ProviderKind {
     /// A dashboard-only service: keys made and revoked by hand, checked
     /// against a verify URL (`base_url`).
     Manual,
+    /// Dakora project API keys (`project` is the project UUID).
+    Dakora,
+    /// Open Animate account API keys.
+    #[serde(rename = "open-animate")]
+    OpenAnimate,
 }
 
 impl ProviderKind {
     /// Every kind (the connector contract suite runs against each).
-    pub const ALL: &'static [ProviderKind] = &[Self::Keyservice, Self::Manual];
+    pub const ALL: &'static [ProviderKind] = &[
+        Self::Keyservice,
+        Self::Manual,
+        Self::Dakora,
+        Self::OpenAnimate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Keyservice => "keyservice",
             Self::Manual => "manual",
+            Self::Dakora => "dakora",
+            Self::OpenAnimate => "open-animate",
         }
     }
 
@@ -163,6 +175,8 @@ impl ProviderKind {
         match s {
             "keyservice" => Some(Self::Keyservice),
             "manual" => Some(Self::Manual),
+            "dakora" => Some(Self::Dakora),
+            "open-animate" => Some(Self::OpenAnimate),
             _ => None,
         }
     }

@@ -39,6 +39,8 @@ fn fixture(kind: ProviderKind, service: &Service) -> (ProviderRecord, Secret) {
             ),
             Secret::new(""),
         ),
+        // Their own servers' contracts: tests/dakora.rs, tests/open_animate.rs.
+        ProviderKind::Dakora | ProviderKind::OpenAnimate => unreachable!("not a reference service"),
     }
 }
 
@@ -189,6 +191,12 @@ async fn honour_the_contract(kind: ProviderKind, conn: Arc<dyn Connector>, servi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connector_honours_its_declared_capabilities() {
     for &kind in ProviderKind::ALL {
+        // Dakora and Open Animate speak their own protocols, not the
+        // reference one; their fakes and suites are tests/dakora.rs and
+        // tests/open_animate.rs.
+        if matches!(kind, ProviderKind::Dakora | ProviderKind::OpenAnimate) {
+            continue;
+        }
         let service = key_service(false).await;
         let (record, token) = fixture(kind, &service);
         let conn = registry::open(&record, token, HttpPolicy::default()).expect("open");
@@ -203,7 +211,10 @@ fn the_kind_list_is_complete() {
     }
     // Adding a kind without adding it to ALL fails to compile here.
     let _every: fn(ProviderKind) -> usize = |k| match k {
-        ProviderKind::Keyservice | ProviderKind::Manual => 0,
+        ProviderKind::Keyservice
+        | ProviderKind::Manual
+        | ProviderKind::Dakora
+        | ProviderKind::OpenAnimate => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 2);
+    assert_eq!(ProviderKind::ALL.len(), 4);
 }

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use super::dakora::DakoraProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
+use super::open_animate::OpenAnimateProvider;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -16,7 +18,7 @@ use crate::services;
 /// keychain (a dashboard-only service has none).
 pub fn needs_token(kind: ProviderKind) -> bool {
     match kind {
-        ProviderKind::Keyservice => true,
+        ProviderKind::Keyservice | ProviderKind::Dakora | ProviderKind::OpenAnimate => true,
         ProviderKind::Manual => false,
     }
 }
@@ -34,6 +36,15 @@ pub fn open(
             token,
             policy,
         )?),
+        ProviderKind::Dakora => Arc::new(DakoraProvider::new(
+            &record.base_url,
+            &record.project,
+            token,
+            policy,
+        )?),
+        ProviderKind::OpenAnimate => {
+            Arc::new(OpenAnimateProvider::new(&record.base_url, token, policy)?)
+        }
         // A manual connection to a catalogue service (its id in `project`)
         // checks keys the catalogue's way; a custom one with a bearer call.
         ProviderKind::Manual => {
