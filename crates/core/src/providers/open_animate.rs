@@ -268,9 +268,17 @@ impl Connector for OpenAnimateProvider {
     /// refused: deleting it would cut the connection off.
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let own = prefix(self.credential.expose_secret());
-        let target = self.get(remote_id).await?;
-        if let Some(key) = &target {
-            if key.preview.trim_end_matches('…') == own {
+        // The raw prefix, compared before any cleaning (which redacts an
+        // echo of our own credential).
+        let body = self
+            .managed(Method::GET, "/api/v1/api-keys", None)
+            .await?
+            .json()?;
+        let target = body["api_keys"]
+            .as_array()
+            .and_then(|keys| keys.iter().find(|k| k["id"].as_str() == Some(remote_id)));
+        if let Some(key) = target {
+            if key["prefix"].as_str() == Some(own.as_str()) {
                 return Err(Error::ProviderConflict(
                     "this is the key the connection itself uses; switch the connection to another key (Providers, change its token) before revoking it".into(),
                 ));
