@@ -42,8 +42,15 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             project,
         } => {
             let service = service.or(kind).unwrap_or_default();
-            let needs_credential = service == "keyservice";
-            if needs_credential && (base_url.is_none() || project.is_none()) {
+            let needs_credential =
+                matches!(service.as_str(), "keyservice" | "dakora" | "open-animate");
+            if service == "dakora" && project.is_none() {
+                return Err(Error::invalid(
+                    "project",
+                    "Dakora needs --project: the UUID of the project whose keys Latchkey manages",
+                ));
+            }
+            if service == "keyservice" && (base_url.is_none() || project.is_none()) {
                 return Err(Error::invalid(
                     "base_url",
                     "The Latchkey key service needs --base-url and --project",
@@ -63,7 +70,7 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             })?;
             if needs_credential {
                 eprintln!(
-                    "Added provider \"{}\"; its admin token is in the keychain.",
+                    "Added provider \"{}\"; its management credential is in the keychain.",
                     p.name
                 );
             } else {
