@@ -7,6 +7,8 @@
 //! is 422, `{}` is a valid create body. Include it with
 //! `#[path = "common/fake_dakora.rs"] mod fake_dakora;`.
 #![allow(dead_code)]
+// A test server: an error answer is a whole response, by design.
+#![allow(clippy::result_large_err)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -247,7 +249,7 @@ async fn list(State(st): State<St>, Path(project): Path<String>, headers: Header
     }
     let inner = st.0.lock().unwrap_or_else(|p| p.into_inner());
     let mut live: Vec<&FakeKey> = inner.keys.iter().filter(|k| k.revoked.is_none()).collect();
-    live.sort_by(|a, b| b.seq.cmp(&a.seq));
+    live.sort_by_key(|k| std::cmp::Reverse(k.seq));
     let keys: Vec<Value> = live.iter().map(|k| item(k)).collect();
     axum::Json(json!({"count": keys.len(), "keys": keys, "limit": 4})).into_response()
 }
