@@ -10,7 +10,6 @@
 // A test server: an error answer is a whole response, by design.
 #![allow(clippy::result_large_err)]
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -134,7 +133,7 @@ impl FakeDakora {
         self.inner().next_failure = Some((status, content_type, body.to_owned()));
     }
 
-    /// The status the real server gives `key` on `/api/me/context`.
+    /// The ids of the keys not revoked.
     pub fn live_ids(&self) -> Vec<String> {
         self.inner()
             .keys
@@ -357,13 +356,4 @@ async fn context(State(st): State<St>, headers: HeaderMap) -> Response {
         "is_platform_admin": false,
     }))
     .into_response()
-}
-
-/// Unused helper kept for parity with the Open Animate fake.
-pub fn keys_by_id(inner: &Inner) -> HashMap<String, FakeKey> {
-    inner
-        .keys
-        .iter()
-        .map(|k| (k.id.clone(), k.clone()))
-        .collect()
 }
