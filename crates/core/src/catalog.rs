@@ -166,12 +166,23 @@ pub enum ProviderKind {
     /// A GitHub connection: its token writes Actions secrets (the
     /// `github:` deploy target); it makes no keys.
     Github,
+    /// Dakora project API keys (`project` is the project UUID).
+    Dakora,
+    /// Open Animate account API keys.
+    #[serde(rename = "open-animate")]
+    OpenAnimate,
 }
 
 impl ProviderKind {
     /// Every kind (the connector contract suite runs against each).
-    pub const ALL: &'static [ProviderKind] =
-        &[Self::Keyservice, Self::Manual, Self::Aws, Self::Github];
+    pub const ALL: &'static [ProviderKind] = &[
+        Self::Keyservice,
+        Self::Manual,
+        Self::Aws,
+        Self::Github,
+        Self::Dakora,
+        Self::OpenAnimate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -179,6 +190,8 @@ impl ProviderKind {
             Self::Manual => "manual",
             Self::Aws => "aws",
             Self::Github => "github",
+            Self::Dakora => "dakora",
+            Self::OpenAnimate => "open-animate",
         }
     }
 
@@ -188,6 +201,8 @@ impl ProviderKind {
             "manual" => Some(Self::Manual),
             "aws" => Some(Self::Aws),
             "github" => Some(Self::Github),
+            "dakora" => Some(Self::Dakora),
+            "open-animate" => Some(Self::OpenAnimate),
             _ => None,
         }
     }

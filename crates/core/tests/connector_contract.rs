@@ -42,15 +42,23 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
             ),
             Secret::new(""),
         ),
-        ProviderKind::Github => unreachable!("excluded: see EXCLUDED"),
+        ProviderKind::Github | ProviderKind::Dakora | ProviderKind::OpenAnimate => {
+            unreachable!("excluded: see EXCLUDED")
+        }
     })
 }
 
 /// Kinds the reference key service cannot stand in for, with the reason.
 /// GitHub: its connector only checks a GitHub token (`GET /user`), which
 /// the reference service does not serve; github_secrets.rs tests it
-/// against the fake GitHub API.
-const EXCLUDED: &[ProviderKind] = &[ProviderKind::Github];
+/// against the fake GitHub API. Dakora and Open Animate speak their own
+/// protocols: tests/dakora.rs and tests/open_animate.rs against their fakes.
+/// (AWS has no fixture here either: tests/aws_iam.rs, against moto.)
+const EXCLUDED: &[ProviderKind] = &[
+    ProviderKind::Github,
+    ProviderKind::Dakora,
+    ProviderKind::OpenAnimate,
+];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
     assert!(
@@ -221,7 +229,9 @@ fn the_kind_list_is_complete() {
         ProviderKind::Keyservice
         | ProviderKind::Manual
         | ProviderKind::Aws
-        | ProviderKind::Github => 0,
+        | ProviderKind::Github
+        | ProviderKind::Dakora
+        | ProviderKind::OpenAnimate => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 4);
+    assert_eq!(ProviderKind::ALL.len(), 6);
 }

@@ -44,7 +44,16 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             user,
         } => {
             let service = service.or(kind).unwrap_or_default();
-            let needs_credential = matches!(service.as_str(), "keyservice" | "aws");
+            let needs_credential = matches!(
+                service.as_str(),
+                "keyservice" | "aws" | "dakora" | "open-animate"
+            );
+            if service == "dakora" && project.is_none() {
+                return Err(Error::invalid(
+                    "project",
+                    "Dakora needs --project: the UUID of the project whose keys Latchkey manages",
+                ));
+            }
             if service == "keyservice" && (base_url.is_none() || project.is_none()) {
                 return Err(Error::invalid(
                     "base_url",
@@ -70,7 +79,7 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             })?;
             if takes_token {
                 eprintln!(
-                    "Added provider \"{}\"; its admin token is in the keychain.",
+                    "Added provider \"{}\"; its management credential is in the keychain.",
                     p.name
                 );
             } else {

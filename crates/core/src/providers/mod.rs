@@ -11,9 +11,11 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub mod aws;
+pub mod dakora;
 pub mod github;
 pub mod keyservice;
 pub mod manual;
+pub mod open_animate;
 pub mod registry;
 
 /// The port's former name, kept for callers written before the split.
@@ -130,6 +132,14 @@ pub trait Connector: Send + Sync {
     /// Replaces a key in one call: the new key, and the old one is dead.
     async fn roll(&self, _remote_id: &str) -> Result<(RemoteKey, Secret)> {
         Err(not_supported("rolling a key in place"))
+    }
+    /// How long the service may keep accepting a key after a successful
+    /// revoke (a validation cache). `None`: a revoked key is rejected at
+    /// once. With a window, a revoke the service still accepts is taken as
+    /// done when the service's own records no longer have the key (`get`
+    /// says 404); the rejection follows within the window.
+    fn revocation_cache(&self) -> Option<std::time::Duration> {
+        None
     }
     /// When the key was last used (`None`: never).
     async fn last_used(&self, _remote_id: &str) -> Result<Option<String>> {

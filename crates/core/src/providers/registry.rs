@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use super::aws::AwsConnector;
+use super::dakora::DakoraProvider;
 use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
+use super::open_animate::OpenAnimateProvider;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -18,7 +20,10 @@ use crate::services;
 /// keychain (a dashboard-only service has none).
 pub fn needs_token(kind: ProviderKind) -> bool {
     match kind {
-        ProviderKind::Keyservice | ProviderKind::Aws => true,
+        ProviderKind::Keyservice
+        | ProviderKind::Aws
+        | ProviderKind::Dakora
+        | ProviderKind::OpenAnimate => true,
         ProviderKind::Manual => false,
         ProviderKind::Github => true,
     }
@@ -44,6 +49,15 @@ pub fn open(
             policy,
         )?),
         ProviderKind::Github => Arc::new(GithubProvider::new(&record.base_url, token, policy)?),
+        ProviderKind::Dakora => Arc::new(DakoraProvider::new(
+            &record.base_url,
+            &record.project,
+            token,
+            policy,
+        )?),
+        ProviderKind::OpenAnimate => {
+            Arc::new(OpenAnimateProvider::new(&record.base_url, token, policy)?)
+        }
         // A manual connection to a catalogue service (its id in `project`)
         // checks keys the catalogue's way; a custom one with a bearer call.
         ProviderKind::Manual => {

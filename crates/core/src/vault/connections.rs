@@ -136,6 +136,78 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
+    /// A connection to a service with its own connector (Dakora, Open
+    /// Animate): the management credential goes to the keychain.
+    fn add_api_service_provider(
+        &self,
+        new: NewServiceProvider,
+        service_id: &str,
+        service_name: &str,
+    ) -> Result<ProviderView> {
+        use crate::providers::{dakora, open_animate};
+        let name = check_name("name", &new.name)?;
+        let (kind, default_url, project) = if service_id == "dakora" {
+            let project = new.project.as_deref().unwrap_or("").trim();
+            if project.is_empty() {
+                return Err(Error::invalid(
+                    "project",
+                    "Dakora needs --project: the UUID of the project whose keys Latchkey manages",
+                ));
+            }
+            (
+                ProviderKind::Dakora,
+                dakora::DEFAULT_BASE_URL,
+                dakora::check_project(project)?,
+            )
+        } else {
+            (
+                ProviderKind::OpenAnimate,
+                open_animate::DEFAULT_BASE_URL,
+                String::new(),
+            )
+        };
+        let base_url = new
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .unwrap_or(default_url);
+        check_base_url(base_url)?;
+        let credential = match &new.credential {
+            Some(c) if !c.expose_secret().trim().is_empty() => {
+                Secret::new(c.expose_secret().trim())
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "admin_token",
+                    format!("{service_name} needs its management credential (from stdin or LATCHKEY_ADMIN_TOKEN)"),
+                ))
+            }
+        };
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            name,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            project,
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: String::new(),
+        };
+        self.store.put(&provider_account(&record.id), &credential)?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added {service_name} connection \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
     /// Adds an AWS connection: an access key pair (checked by signing a
     /// call with it), a region and optionally another IAM user.
     fn add_aws(&self, new: NewServiceProvider) -> Result<ProviderView> {
@@ -232,6 +304,9 @@ impl Vault {
         }
         if service.id == "github" {
             return self.add_github_provider(new);
+        }
+        if service.id == "dakora" || service.id == "open-animate" {
+            return self.add_api_service_provider(new, &service.id, &service.name);
         }
         let name = check_name("name", &new.name)?;
         let address = match (&new.base_url, &service.verify) {

@@ -269,6 +269,23 @@ impl Vault {
                 .any(|r| r.remote_id == remote_id && r.revoked_at.is_some()),
         };
         if !confirmed {
+            // A service that caches key checks (Dakora: up to 300 s) keeps
+            // accepting a revoked key for a while: its records decide.
+            if let Some(window) = connection.revocation_cache() {
+                if connection.get(&remote_id).await?.is_none() {
+                    self.audit(
+                        "revoke_pending",
+                        Some(&record.id),
+                        Some(&record.provider_id),
+                        &format!(
+                            "\"{}\" is revoked on the service (gone from its records); it may still be accepted for up to {} s while the service's cache expires",
+                            record.name,
+                            window.as_secs()
+                        ),
+                    )?;
+                    return self.catalog().set_revoked(&record.id, &self.now());
+                }
+            }
             self.audit(
                 "revoke_unconfirmed",
                 Some(&record.id),
