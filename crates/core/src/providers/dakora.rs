@@ -256,6 +256,11 @@ impl Connector for DakoraProvider {
         }
     }
 
+    /// Four live keys per project; expired ones are listed and count.
+    fn key_limit(&self) -> Option<usize> {
+        Some(4)
+    }
+
     async fn list(&self) -> Result<Vec<RemoteKey>> {
         let body = self
             .managed(Method::GET, &self.keys_path(), None)

@@ -23,7 +23,7 @@ use crate::untrusted::{self, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_PREVIEW};
 /// The hosted service.
 pub const DEFAULT_BASE_URL: &str = "https://api.oanim.dev";
 /// New keys made (and duds deleted) before a create gives up.
-pub const CREATE_ATTEMPTS: u32 = 5;
+pub const CREATE_ATTEMPTS: u32 = 3;
 
 /// A connection to one Open Animate account.
 #[derive(Debug)]
@@ -204,6 +204,11 @@ impl Connector for OpenAnimateProvider {
             last_used: true,
             ..Capabilities::basic(true, true, true, true)
         }
+    }
+
+    /// Ten keys per account, every key counted.
+    fn key_limit(&self) -> Option<usize> {
+        Some(10)
     }
 
     async fn list(&self) -> Result<Vec<RemoteKey>> {
