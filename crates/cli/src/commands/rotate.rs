@@ -72,6 +72,7 @@ fn describe_target(t: &TargetSpec) -> String {
     match t {
         TargetSpec::Dotenv { path, var, .. } => format!("dotenv:{path}:{var}"),
         TargetSpec::Manual { items } => format!("by hand: {}", items.join(", ")),
+        other => other.to_string(),
     }
 }
 

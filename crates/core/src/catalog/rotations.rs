@@ -24,6 +24,13 @@ pub enum TargetSpec {
     },
     /// By hand: the key is copied and the user confirms each place.
     Manual { items: Vec<String> },
+    /// One string at a dotted object path (`key`) in a JSON file.
+    Json {
+        path: String,
+        key: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
 }
 
 /// How far a target got.

@@ -18,11 +18,13 @@ pub mod dotenv;
 pub mod dotenv_file;
 pub mod file;
 pub mod gitignore;
+pub mod json;
 mod spec;
 
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
+pub use json::JsonEditor;
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)

@@ -20,11 +20,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget};
+use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget, JsonEditor};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR]";
+const USAGE: &str = "use dotenv:PATH[:VAR] or json:PATH:KEY.PATH";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -50,6 +50,11 @@ impl TargetSpec {
             TargetSpec::Manual { items } => {
                 Box::new(ChecklistTarget::new(items.clone(), confirmed.to_vec()))
             }
+            TargetSpec::Json {
+                path,
+                key,
+                follow_symlink,
+            } => Box::new(FileTarget::<JsonEditor>::new(path, key, *follow_symlink)),
         }
     }
 
@@ -90,6 +95,11 @@ impl TargetSpec {
                 var,
                 follow_symlink: yes,
             },
+            TargetSpec::Json { path, key, .. } => TargetSpec::Json {
+                path,
+                key,
+                follow_symlink: yes,
+            },
             other => other,
         }
     }
@@ -125,6 +135,19 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
+            "json" => {
+                let (path, key) = rest.rsplit_once(':').unwrap_or((rest, ""));
+                if path.is_empty() || !super::json::valid_key_path(key) {
+                    return Err(refused(format!(
+                        "Name the file and a dotted key path in '{spec}': json:PATH:KEY.PATH"
+                    )));
+                }
+                Ok(TargetSpec::Json {
+                    path: path.to_owned(),
+                    key: key.to_owned(),
+                    follow_symlink: false,
+                })
+            }
             "manual" | "checklist" => Err(refused(
                 "A checklist is not a command-line target: make one in the desktop app's Rotate wizard",
             )),
@@ -150,6 +173,7 @@ impl fmt::Display for TargetSpec {
             }
             TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
             TargetSpec::Manual { .. } => f.write_str("manual"),
+            TargetSpec::Json { path, key, .. } => write!(f, "json:{path}:{key}"),
         }
     }
 }
@@ -203,6 +227,8 @@ mod tests {
             "dotenv:x::K",
             "dotenv:x::",
             "dotenv:/srv/my app/.env:A_B",
+            "json:/a/b.json:a.b-c_9",
+            r"json:C:\a.json:k",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -227,6 +253,10 @@ mod tests {
             ("manual", "not a command-line target"),
             ("manual:Heroku", "not a command-line target"),
             ("dotenv:.env\n:K", "control characters"),
+            ("json:/x:", "json:PATH:KEY.PATH"),
+            ("json:/x", "json:PATH:KEY.PATH"),
+            ("json::k", "json:PATH:KEY.PATH"),
+            ("json:/x:a..b", "json:PATH:KEY.PATH"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");
@@ -258,6 +288,7 @@ mod tests {
     #[test]
     fn targets_describe_themselves_as_the_wizard_shows_them() {
         assert_eq!(parse("dotenv:/a/.env:K").describe(), "K in /a/.env");
+        assert_eq!(parse("json:/a/c.json:a.b").describe(), "a.b in /a/c.json");
         let checklist = TargetSpec::Manual {
             items: vec!["Heroku".into(), "CI".into()],
         };
