@@ -31,6 +31,13 @@ pub enum TargetSpec {
         #[serde(default)]
         follow_symlink: bool,
     },
+    /// One string at a dotted key path (`key`) in a TOML file.
+    Toml {
+        path: String,
+        key: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
 }
 
 /// How far a target got.

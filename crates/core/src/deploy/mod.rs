@@ -20,11 +20,13 @@ pub mod file;
 pub mod gitignore;
 pub mod json;
 mod spec;
+pub mod toml_file;
 
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
 pub use json::JsonEditor;
+pub use toml_file::TomlEditor;
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)

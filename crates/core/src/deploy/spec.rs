@@ -20,11 +20,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget, JsonEditor};
+use super::{ChecklistTarget, DeployTarget, DotenvEditor, FileTarget, JsonEditor, TomlEditor};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR] or json:PATH:KEY.PATH";
+const USAGE: &str = "use dotenv:PATH[:VAR] json:PATH:KEY.PATH or toml:PATH:KEY.PATH";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -55,6 +55,11 @@ impl TargetSpec {
                 key,
                 follow_symlink,
             } => Box::new(FileTarget::<JsonEditor>::new(path, key, *follow_symlink)),
+            TargetSpec::Toml {
+                path,
+                key,
+                follow_symlink,
+            } => Box::new(FileTarget::<TomlEditor>::new(path, key, *follow_symlink)),
         }
     }
 
@@ -100,6 +105,11 @@ impl TargetSpec {
                 key,
                 follow_symlink: yes,
             },
+            TargetSpec::Toml { path, key, .. } => TargetSpec::Toml {
+                path,
+                key,
+                follow_symlink: yes,
+            },
             other => other,
         }
     }
@@ -135,17 +145,26 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
-            "json" => {
+            "json" | "toml" => {
                 let (path, key) = rest.rsplit_once(':').unwrap_or((rest, ""));
                 if path.is_empty() || !super::json::valid_key_path(key) {
                     return Err(refused(format!(
-                        "Name the file and a dotted key path in '{spec}': json:PATH:KEY.PATH"
+                        "Name the file and a dotted key path in '{spec}': {kind}:PATH:KEY.PATH"
                     )));
                 }
-                Ok(TargetSpec::Json {
-                    path: path.to_owned(),
-                    key: key.to_owned(),
-                    follow_symlink: false,
+                let (path, key) = (path.to_owned(), key.to_owned());
+                Ok(if kind == "json" {
+                    TargetSpec::Json {
+                        path,
+                        key,
+                        follow_symlink: false,
+                    }
+                } else {
+                    TargetSpec::Toml {
+                        path,
+                        key,
+                        follow_symlink: false,
+                    }
                 })
             }
             "manual" | "checklist" => Err(refused(
@@ -174,6 +193,7 @@ impl fmt::Display for TargetSpec {
             TargetSpec::Dotenv { path, var, .. } => write!(f, "dotenv:{path}:{var}"),
             TargetSpec::Manual { .. } => f.write_str("manual"),
             TargetSpec::Json { path, key, .. } => write!(f, "json:{path}:{key}"),
+            TargetSpec::Toml { path, key, .. } => write!(f, "toml:{path}:{key}"),
         }
     }
 }
@@ -229,6 +249,7 @@ mod tests {
             "dotenv:/srv/my app/.env:A_B",
             "json:/a/b.json:a.b-c_9",
             r"json:C:\a.json:k",
+            "toml:/a/Cargo.toml:x.y",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -257,6 +278,7 @@ mod tests {
             ("json:/x", "json:PATH:KEY.PATH"),
             ("json::k", "json:PATH:KEY.PATH"),
             ("json:/x:a..b", "json:PATH:KEY.PATH"),
+            ("toml:/x:", "toml:PATH:KEY.PATH"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");

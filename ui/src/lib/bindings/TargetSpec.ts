@@ -3,4 +3,4 @@
 /**
  * Where a rotation puts the new key.
  */
-export type TargetSpec = { "kind": "dotenv", path: string, var: string, follow_symlink: boolean, } | { "kind": "manual", items: Array<string>, } | { "kind": "json", path: string, key: string, follow_symlink: boolean, };
+export type TargetSpec = { "kind": "dotenv", path: string, var: string, follow_symlink: boolean, } | { "kind": "manual", items: Array<string>, } | { "kind": "json", path: string, key: string, follow_symlink: boolean, } | { "kind": "toml", path: string, key: string, follow_symlink: boolean, };
