@@ -5,6 +5,9 @@ export function describeTarget(t: TargetSpec): string {
   switch (t.kind) {
     case "dotenv":
       return `${t.var} in ${t.path}`;
+    case "json":
+    case "toml":
+      return `${t.key} in ${t.path}`;
     case "manual":
       return `By hand: ${t.items.join(", ")}`;
     case "github":

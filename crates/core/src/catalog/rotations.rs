@@ -39,6 +39,20 @@ pub enum TargetSpec {
     /// An SSM Parameter Store `SecureString` parameter, through the `aws`
     /// connection named `provider`.
     Ssm { provider: String, name: String },
+    /// One string at a dotted object path (`key`) in a JSON file.
+    Json {
+        path: String,
+        key: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
+    /// One string at a dotted key path (`key`) in a TOML file.
+    Toml {
+        path: String,
+        key: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
 }
 
 /// How far a target got.

@@ -21,7 +21,9 @@ pub mod dotenv_file;
 pub mod file;
 pub mod github;
 pub mod gitignore;
+pub mod json;
 mod spec;
+pub mod toml_file;
 
 pub use aws_store::{AwsStore, AwsStoreTarget};
 pub use checklist::ChecklistTarget;
@@ -93,6 +95,8 @@ impl OpenWith<'static> {
         }
     }
 }
+pub use json::JsonEditor;
+pub use toml_file::TomlEditor;
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)

@@ -22,12 +22,12 @@ use std::str::FromStr;
 
 use super::{
     AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
-    GithubTarget, OpenWith,
+    GithubTarget, JsonEditor, OpenWith, TomlEditor,
 };
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR], github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
+const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -82,6 +82,16 @@ impl TargetSpec {
                 name,
                 with.connections.remote("aws", provider),
             )),
+            TargetSpec::Json {
+                path,
+                key,
+                follow_symlink,
+            } => Box::new(FileTarget::<JsonEditor>::new(path, key, *follow_symlink)),
+            TargetSpec::Toml {
+                path,
+                key,
+                follow_symlink,
+            } => Box::new(FileTarget::<TomlEditor>::new(path, key, *follow_symlink)),
         }
     }
 
@@ -120,6 +130,16 @@ impl TargetSpec {
             TargetSpec::Dotenv { path, var, .. } => TargetSpec::Dotenv {
                 path,
                 var,
+                follow_symlink: yes,
+            },
+            TargetSpec::Json { path, key, .. } => TargetSpec::Json {
+                path,
+                key,
+                follow_symlink: yes,
+            },
+            TargetSpec::Toml { path, key, .. } => TargetSpec::Toml {
+                path,
+                key,
                 follow_symlink: yes,
             },
             other => other,
@@ -178,6 +198,28 @@ impl FromStr for TargetSpec {
                     repo: repo.to_owned(),
                     secret: secret.to_owned(),
                     environment: environment.map(str::to_owned),
+                })
+            }
+            "json" | "toml" => {
+                let (path, key) = rest.rsplit_once(':').unwrap_or((rest, ""));
+                if path.is_empty() || !super::json::valid_key_path(key) {
+                    return Err(refused(format!(
+                        "Name the file and a dotted key path in '{spec}': {kind}:PATH:KEY.PATH"
+                    )));
+                }
+                let (path, key) = (path.to_owned(), key.to_owned());
+                Ok(if kind == "json" {
+                    TargetSpec::Json {
+                        path,
+                        key,
+                        follow_symlink: false,
+                    }
+                } else {
+                    TargetSpec::Toml {
+                        path,
+                        key,
+                        follow_symlink: false,
+                    }
                 })
             }
             "manual" | "checklist" => Err(refused(
@@ -241,6 +283,8 @@ impl fmt::Display for TargetSpec {
                 secret_id,
             } => write!(f, "aws-secret:{provider}:{secret_id}"),
             TargetSpec::Ssm { provider, name } => write!(f, "ssm:{provider}:{name}"),
+            TargetSpec::Json { path, key, .. } => write!(f, "json:{path}:{key}"),
+            TargetSpec::Toml { path, key, .. } => write!(f, "toml:{path}:{key}"),
         }
     }
 }
@@ -297,6 +341,9 @@ mod tests {
             "aws-secret:prod:team/api-key",
             "aws-secret:prod:arn:aws:secretsmanager:eu-west-1:123456789012:secret:team-AbCdEf",
             "ssm:prod:/team/api-key",
+            "json:/a/b.json:a.b-c_9",
+            r"json:C:\a.json:k",
+            "toml:/a/Cargo.toml:x.y",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -327,6 +374,11 @@ mod tests {
             ("manual", "not a command-line target"),
             ("manual:Heroku", "not a command-line target"),
             ("dotenv:.env\n:K", "control characters"),
+            ("json:/x:", "json:PATH:KEY.PATH"),
+            ("json:/x", "json:PATH:KEY.PATH"),
+            ("json::k", "json:PATH:KEY.PATH"),
+            ("json:/x:a..b", "json:PATH:KEY.PATH"),
+            ("toml:/x:", "toml:PATH:KEY.PATH"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");
@@ -358,6 +410,7 @@ mod tests {
     #[test]
     fn targets_describe_themselves_as_the_wizard_shows_them() {
         assert_eq!(parse("dotenv:/a/.env:K").describe(), "K in /a/.env");
+        assert_eq!(parse("json:/a/c.json:a.b").describe(), "a.b in /a/c.json");
         let checklist = TargetSpec::Manual {
             items: vec!["Heroku".into(), "CI".into()],
         };

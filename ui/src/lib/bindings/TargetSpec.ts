@@ -3,4 +3,4 @@
 /**
  * Where a rotation puts the new key.
  */
-export type TargetSpec = { "kind": "dotenv", path: string, var: string, follow_symlink: boolean, } | { "kind": "manual", items: Array<string>, } | { "kind": "github", provider: string, repo: string, secret: string, environment: string | null, } | { "kind": "aws_secret", provider: string, secret_id: string, } | { "kind": "ssm", provider: string, name: string, };
+export type TargetSpec = { "kind": "dotenv", path: string, var: string, follow_symlink: boolean, } | { "kind": "manual", items: Array<string>, } | { "kind": "github", provider: string, repo: string, secret: string, environment: string | null, } | { "kind": "aws_secret", provider: string, secret_id: string, } | { "kind": "ssm", provider: string, name: string, } | { "kind": "json", path: string, key: string, follow_symlink: boolean, } | { "kind": "toml", path: string, key: string, follow_symlink: boolean, };
