@@ -475,6 +475,52 @@ async fn deploy_puts_the_current_key_in_more_places_and_undoes_a_failure() {
         .unwrap_or(true));
 }
 
+/// Config-file targets from the CLI: a JSON and a TOML file each get the
+/// key at their dotted path, every other byte kept; a path that is not
+/// there is refused and nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_to_json_and_toml_files_keeps_every_other_byte() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let key = cli.create("acme", "backend", "ACME_API_KEY");
+    let json_before = "{\n  \"name\": \"app\",\n  \"acme\": { \"key\": \"old\", \"port\": 8 }\n}\n";
+    let toml_before = "# settings\n[acme]\nkey = \"old\" # rotated by Latchkey\nport = 8\n";
+    std::fs::write(cli.cwd.join("app.json"), json_before).expect("write");
+    std::fs::write(cli.cwd.join("app.toml"), toml_before).expect("write");
+    let missing = cli.run(&["deploy", "backend", "--target", "json:app.json:acme.nope"]);
+    assert_ne!(missing.code, Some(0), "{missing:#?}");
+    assert_eq!(
+        std::fs::read_to_string(cli.cwd.join("app.json")).expect("read"),
+        json_before
+    );
+    let deployed = cli.run(&[
+        "deploy",
+        "backend",
+        "--target",
+        "json:app.json:acme.key",
+        "--target",
+        "toml:app.toml:acme.key",
+    ]);
+    deployed.ok();
+    let json_now = std::fs::read_to_string(cli.cwd.join("app.json")).expect("read");
+    let toml_now = std::fs::read_to_string(cli.cwd.join("app.toml")).expect("read");
+    assert_eq!(json_now, json_before.replace("old", &key));
+    assert_eq!(
+        toml_now,
+        toml_before.replace("\"old\"", &format!("\"{key}\""))
+    );
+    let parsed: serde_json::Value = serde_json::from_str(&json_now).expect("json");
+    assert_eq!(parsed["acme"]["key"], key.as_str());
+    assert!(!deployed.stderr.contains(&key));
+    let listed = cli.run(&["targets", "backend"]);
+    assert!(
+        listed.stdout.contains("json:") && listed.stdout.contains("toml:"),
+        "{listed:#?}"
+    );
+}
+
 /// `latchkey settings` shows and changes the settings the app shares; a
 /// value out of range is refused with the app's code and changes nothing.
 #[test]
