@@ -110,7 +110,7 @@ pub enum Command {
     /// Rotates a key: create → deploy → verify → revoke, resumable.
     Rotate {
         /// The key to rotate.
-        #[arg(required_unless_present_any = ["resume", "rollback"], conflicts_with_all = ["resume", "rollback"])]
+        #[arg(required_unless_present_any = ["resume", "rollback", "reactivate"], conflicts_with_all = ["resume", "rollback", "reactivate"])]
         name: Option<String>,
         #[arg(long)]
         provider: Option<String>,
@@ -140,6 +140,18 @@ pub enum Command {
         /// Roll an unfinished rotation back.
         #[arg(long, value_name = "ID")]
         rollback: Option<String>,
+        /// Undo a deactivate-first rotation whose old key is switched off:
+        /// the old key is switched on again and the rotation rolls back.
+        #[arg(long, value_name = "ID")]
+        reactivate: Option<String>,
+        /// How the keys are swapped: overlap, deactivate-first or
+        /// roll-in-place (default: the safest the service can do).
+        #[arg(long, value_name = "STRATEGY")]
+        strategy: Option<String>,
+        /// Revoke the old key even though the service says something used
+        /// it after the new key was deployed.
+        #[arg(long)]
+        force_revoke: bool,
     },
     /// Puts the key the vault holds now into more places, without rotating
     /// it: every target is checked first, written, then read back; a

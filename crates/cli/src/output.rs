@@ -152,6 +152,12 @@ pub fn report_end(view: &RotationView) {
                 .unwrap_or_default()
         );
     }
+    if view.state == latchkey_core::rotation::State::OldDeactivated {
+        eprintln!(
+            "Delete the old key once nothing broke: latchkey rotate --resume {id}\nUndo the rotation (the old key is switched on again): latchkey rotate --reactivate {id}",
+            id = view.id
+        );
+    }
     if view
         .targets
         .iter()

@@ -140,6 +140,11 @@ const MIGRATIONS: &[&str] = &[
     -- every lookup scanned the table (1,000 keys, 1,000 scans).
     CREATE INDEX keys_by_remote ON keys(provider_id, remote_id);
     "#,
+    // 7: how each rotation swaps the keys (overlap, deactivate first, roll
+    // in place); every rotation before it was an overlap.
+    r#"
+    ALTER TABLE rotations ADD COLUMN strategy TEXT NOT NULL DEFAULT 'overlap';
+    "#,
 ];
 
 mod audit;

@@ -81,6 +81,18 @@ pub enum Error {
     /// The service's API cannot do this (a connector without the capability).
     #[error("This service cannot do that through its API: {0}.")]
     NotSupported(String),
+    /// The old key was used after the new one was deployed: something
+    /// still reads it, and revoking it now would break that. Held until the
+    /// person says "Revoke anyway" (`--force-revoke`).
+    #[error("Something still uses the old key (last used {0}, after the new key was deployed). Find what still reads it and update it, or revoke anyway.")]
+    StillInUse(String),
+    /// Roll in place: the new key failed its check, and there is no old key
+    /// to go back to.
+    #[error("The new key did not pass verification: {0}. The service already replaced the old key, so nothing was rolled back: fix what the check names, then resume to deploy and check again.")]
+    RolledNotVerified(String),
+    /// A roll whose answer was lost: the service may have replaced the key.
+    #[error("The service may have replaced the key, but its answer was lost: {0}")]
+    OutcomeUnknown(String),
 }
 
 impl Error {
@@ -119,6 +131,9 @@ impl Error {
             Self::RevealNotAllowed => ErrorCode::RevealNotAllowed,
             Self::Refused(_) => ErrorCode::TransitionRefused,
             Self::NotSupported(_) => ErrorCode::NotSupported,
+            Self::StillInUse(_) => ErrorCode::StillInUse,
+            Self::RolledNotVerified(_) => ErrorCode::VerifyFailed,
+            Self::OutcomeUnknown(_) => ErrorCode::OutcomeUnknown,
         };
         seen::record(code);
         code
@@ -278,6 +293,8 @@ error_codes! {
     RevealNotAllowed = "reveal_not_allowed" => Failed,
     TransitionRefused = "transition_refused" => Failed,
     NotSupported = "not_supported" => Failed,
+    StillInUse = "still_in_use" => Failed,
+    OutcomeUnknown = "outcome_unknown" => Failed,
 }
 
 impl std::fmt::Display for ErrorCode {

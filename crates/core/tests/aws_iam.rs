@@ -17,7 +17,7 @@ use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::{registry, Connector, KeySpec, Verification};
 use latchkey_core::rotation::driver::RotationRequest;
-use latchkey_core::rotation::State;
+use latchkey_core::rotation::{State, Strategy};
 use latchkey_core::vault::{NewKey, NewServiceProvider};
 use latchkey_core::Secret;
 
@@ -292,6 +292,23 @@ async fn an_aws_key_is_created_and_rotated_through_the_vault() {
         })
         .await
         .expect("planned");
+    // AWS can switch a key off: the rotation deactivates the old key first
+    // and stops; the old key is still on the user, switched off.
+    assert_eq!(plan.strategy, Strategy::DeactivateFirst);
+    let off = vault
+        .run_rotation(&plan.id, &|_| {})
+        .await
+        .expect("rotated up to the deactivation");
+    assert_eq!(off.state, State::OldDeactivated, "{off:?}");
+    assert_eq!(conn.list().await.expect("list").len(), 2);
+    let old_id = old_secret
+        .expose_secret()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(status_of(&moto, &admin, &old_id).await, "Inactive");
+    // "Delete it": the next run deletes the switched-off key.
     let done = vault
         .run_rotation(&plan.id, &|_| {})
         .await
@@ -320,6 +337,111 @@ async fn an_aws_key_is_created_and_rotated_through_the_vault() {
             .expect("secret half");
         assert!(files_containing(dir.path(), half).is_empty());
     }
+}
+
+/// Deactivate first, undone: "Reactivate" switches the old key on again,
+/// puts the old key back in the file and deletes the new key. The person
+/// can pick overlap instead; a strategy AWS cannot do is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deactivated_old_key_is_reactivated_and_overlap_can_be_chosen() {
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "aws".into(),
+            name: "aws".into(),
+            base_url: Some(moto.base.clone()),
+            project: None,
+            credential: Some(admin.to_secret()),
+            region: None,
+            user: Some("app".into()),
+        })
+        .expect("added");
+    let key = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "bot".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: String::new(),
+            env_var: "AWS_PAIR".into(),
+        })
+        .await
+        .expect("created");
+    let old_secret = stored_secret(&key.id);
+    let old_id = old_secret
+        .expose_secret()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    let choices = vault.rotation_strategies(&key.id).expect("strategies");
+    let offered: Vec<Strategy> = choices.iter().map(|c| c.strategy).collect();
+    assert_eq!(offered, [Strategy::DeactivateFirst, Strategy::Overlap]);
+    assert!(choices[0].chosen && !choices[1].chosen);
+
+    let project = tempfile::tempdir().expect("project");
+    let env_path = project.path().join(".env");
+    let before = format!("# bot\nAWS_PAIR={}\n", old_secret.expose_secret());
+    std::fs::write(&env_path, &before).expect("write");
+    let target = || {
+        vec![TargetSpec::Dotenv {
+            path: env_path.display().to_string(),
+            var: "AWS_PAIR".into(),
+            follow_symlink: false,
+        }]
+    };
+    let request = || RotationRequest {
+        key_id: key.id.clone(),
+        targets: target(),
+    };
+    let refused = vault
+        .plan_rotation_with(request(), Some(Strategy::RollInPlace))
+        .await
+        .expect_err("AWS cannot roll a key");
+    assert_eq!(refused.code().as_str(), "invalid_input");
+    assert!(vault.rotations().expect("rotations").is_empty());
+
+    let plan = vault.plan_rotation(request()).await.expect("planned");
+    let off = vault.run_rotation(&plan.id, &|_| {}).await.expect("run");
+    assert_eq!(off.state, State::OldDeactivated);
+    assert_eq!(status_of(&moto, &admin, &old_id).await, "Inactive");
+    // Nothing else may happen to it but "Delete it" or "Reactivate".
+    let undone = vault
+        .reactivate_rotation(&plan.id, &|_| {})
+        .await
+        .expect("reactivated");
+    assert_eq!(undone.state, State::RolledBack, "{undone:?}");
+    assert_eq!(status_of(&moto, &admin, &old_id).await, "Active");
+    assert_eq!(std::fs::read_to_string(&env_path).unwrap(), before);
+    let conn = registry::open(
+        &record(&moto, "user=app"),
+        admin.to_secret(),
+        HttpPolicy::default(),
+    )
+    .expect("open");
+    let left = conn.list().await.expect("list");
+    assert_eq!(left.len(), 1, "the new key is deleted: {left:?}");
+    assert_eq!(left[0].remote_id, old_id);
+    assert!(accepted(conn.as_ref(), &old_secret).await);
+    let again = vault
+        .reactivate_rotation(&plan.id, &|_| {})
+        .await
+        .expect_err("only from Old key deactivated");
+    assert_eq!(again.code().as_str(), "invalid_input");
+
+    // Overlap, chosen: straight to done, the old key deleted.
+    let plan = vault
+        .plan_rotation_with(request(), Some(Strategy::Overlap))
+        .await
+        .expect("planned");
+    assert_eq!(plan.strategy, Strategy::Overlap);
+    let done = vault.run_rotation(&plan.id, &|_| {}).await.expect("run");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    assert!(!accepted(conn.as_ref(), &old_secret).await);
+    assert_eq!(conn.list().await.expect("list").len(), 1);
 }
 
 /// A stand-in STS whose new key is refused for its first `refusals` checks
@@ -442,6 +564,11 @@ async fn rotating_the_connections_own_key_moves_the_connection_first() {
         })
         .await
         .expect("planned (the pasted pair is linked to its IAM key)");
+    let off = vault
+        .run_rotation(&plan.id, &|_| {})
+        .await
+        .expect("deactivated");
+    assert_eq!(off.state, State::OldDeactivated, "{off:?}");
     let done = vault
         .run_rotation(&plan.id, &|_| {})
         .await

@@ -50,8 +50,14 @@ pub async fn run(args: Args) -> Result<u8> {
             rollback: Some(id), ..
         } => rotate::rollback(vault, &id).await,
         Command::Rotate {
-            resume: Some(id), ..
-        } => rotate::resume(vault, id).await,
+            reactivate: Some(id),
+            ..
+        } => rotate::reactivate(vault, &id).await,
+        Command::Rotate {
+            resume: Some(id),
+            force_revoke,
+            ..
+        } => rotate::resume(vault, id, force_revoke).await,
         Command::Rotate {
             name,
             provider,
@@ -60,6 +66,8 @@ pub async fn run(args: Args) -> Result<u8> {
             yes,
             follow_symlinks,
             delete_other,
+            strategy,
+            force_revoke,
             ..
         } => {
             let name = name.unwrap_or_default();
@@ -73,6 +81,8 @@ pub async fn run(args: Args) -> Result<u8> {
                     yes,
                     follow_symlinks,
                     delete_other: delete_other.as_deref(),
+                    strategy: strategy.as_deref(),
+                    force_revoke,
                 },
             )
             .await

@@ -3,7 +3,8 @@
 use std::io::{IsTerminal, Write};
 
 use latchkey_core::catalog::TargetSpec;
-use latchkey_core::rotation::driver::RotationRequest;
+use latchkey_core::rotation::driver::{RotationRequest, RunOptions};
+use latchkey_core::rotation::Strategy;
 use latchkey_core::vault::{describe_in_the_way, KeyView};
 use latchkey_core::{Error, Result, Vault};
 
@@ -16,9 +17,36 @@ pub async fn rollback(vault: &Vault, id: &str) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// `latchkey rotate --reactivate ID`: the switched-off old key goes back on
+/// and the rotation rolls back.
+pub async fn reactivate(vault: &Vault, id: &str) -> Result<u8> {
+    let view = vault.reactivate_rotation(id, &print_progress).await?;
+    eprintln!("{}", view.summary);
+    Ok(EXIT_OK)
+}
+
+/// What to run next after a held revoke.
+fn hint(e: &Error, id: &str) {
+    if e.code() == latchkey_core::ErrorCode::StillInUse {
+        eprintln!(
+            "The rotation is held before the old key goes. Once nothing uses it: latchkey rotate --resume {id}\nRevoke it anyway: latchkey rotate --resume {id} --force-revoke"
+        );
+    }
+}
+
+/// `--strategy NAME`: `deactivate-first` and `deactivate_first` alike.
+fn parse_strategy(name: &str) -> Result<Strategy> {
+    Strategy::parse(&name.trim().to_ascii_lowercase().replace('-', "_")).ok_or_else(|| {
+        Error::invalid(
+            "strategy",
+            format!("Unknown strategy '{name}': use overlap, deactivate-first or roll-in-place"),
+        )
+    })
+}
+
 /// `latchkey rotate --resume [ID]` (no ID: every unfinished rotation that
 /// no other process is running).
-pub async fn resume(vault: &Vault, id: String) -> Result<u8> {
+pub async fn resume(vault: &Vault, id: String, force_revoke: bool) -> Result<u8> {
     let ids: Vec<String> = if id.is_empty() {
         let (elsewhere, here): (Vec<_>, Vec<_>) = vault
             .unfinished_rotations()?
@@ -40,9 +68,11 @@ pub async fn resume(vault: &Vault, id: String) -> Result<u8> {
     let mut worst = EXIT_OK;
     for id in ids {
         eprintln!("Resuming rotation {id}");
-        match vault.run_rotation(&id, &print_progress).await {
+        let options = RunOptions { force_revoke };
+        match vault.run_rotation_with(&id, options, &print_progress).await {
             Ok(view) => report_end(&view),
             Err(e) => {
+                hint(&e, &id);
                 output::error(&e, false);
                 worst = worst.max(output::exit_code(&e));
             }
@@ -177,6 +207,10 @@ pub struct RotateArgs<'a> {
     pub follow_symlinks: bool,
     /// The other key to delete first when the service has no room.
     pub delete_other: Option<&'a str>,
+    /// `--strategy`: the person's choice, else the safest the service can do.
+    pub strategy: Option<&'a str>,
+    /// `--force-revoke`: past the last-used guard.
+    pub force_revoke: bool,
 }
 
 /// `latchkey rotate NAME --target SPEC… --dotenv PATH[:VAR]…`.
@@ -189,8 +223,18 @@ pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
         yes,
         follow_symlinks,
         delete_other,
+        strategy,
+        force_revoke,
     } = args;
+    let strategy = strategy.map(parse_strategy).transpose()?;
     let (key, targets) = resolve_targets(vault, name, provider, target, dotenv, follow_symlinks)?;
+    let choices = vault.rotation_strategies(&key.id)?;
+    let chosen = strategy
+        .or_else(|| choices.first().map(|c| c.strategy))
+        .unwrap_or(Strategy::Overlap);
+    if let Some(c) = choices.iter().find(|c| c.strategy == chosen) {
+        eprintln!("Strategy: {}. {}", c.label, c.description);
+    }
     // A service with a key limit (AWS: two per user) may have no room for
     // the new key: name the keys in the way; delete one only when named.
     let in_the_way = vault.keys_in_the_way(&key.id).await?;
@@ -216,11 +260,15 @@ pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
             ));
         }
         let first = delete.map(|d| format!("delete {d}, ")).unwrap_or_default();
+        let steps = match chosen {
+            Strategy::Overlap => "create a new key, update {n} target(s), verify, then revoke the old key",
+            Strategy::DeactivateFirst => "create a new key, update {n} target(s), verify, then switch the old key off",
+            Strategy::RollInPlace => "replace the key in one step (the old key stops working at once), then update {n} target(s) and verify",
+        }
+        .replace("{n}", &targets.len().to_string());
         eprint!(
-            "Rotate \"{}\" ({}): {first}create a new key, update {} target(s), verify, then revoke the old key? [y/N] ",
-            key.name,
-            key.preview,
-            targets.len()
+            "Rotate \"{}\" ({}): {first}{steps}? [y/N] ",
+            key.name, key.preview
         );
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
@@ -235,10 +283,13 @@ pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
         eprintln!("Deleted {other} on the service to make room for the new key.");
     }
     let plan = vault
-        .plan_rotation(RotationRequest {
-            key_id: key.id.clone(),
-            targets,
-        })
+        .plan_rotation_with(
+            RotationRequest {
+                key_id: key.id.clone(),
+                targets,
+            },
+            strategy,
+        )
         .await?;
     eprintln!("Rotation {} of \"{}\" started.", plan.id, key.name);
     for t in &plan.targets {
@@ -246,7 +297,11 @@ pub async fn rotate(vault: &Vault, args: RotateArgs<'_>) -> Result<u8> {
             eprintln!("warning: {w}");
         }
     }
-    let view = vault.run_rotation(&plan.id, &print_progress).await?;
+    let options = RunOptions { force_revoke };
+    let view = vault
+        .run_rotation_with(&plan.id, options, &print_progress)
+        .await
+        .inspect_err(|e| hint(e, &plan.id))?;
     report_end(&view);
     Ok(EXIT_OK)
 }

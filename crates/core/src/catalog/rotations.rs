@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Catalog;
 use crate::error::{Error, Result, WireError};
-use crate::rotation::State;
+use crate::rotation::{State, Strategy};
 
 /// Where a rotation puts the new key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -119,6 +119,8 @@ pub struct RotationRecord {
     /// The state as the catalog holds it: every save is a compare-and-set
     /// on it, so a save over another process's change is refused.
     pub stored_state: State,
+    /// How this rotation swaps the keys (its transition table).
+    pub strategy: Strategy,
 }
 
 /// One journal row.
@@ -135,7 +137,7 @@ pub struct JournalEntry {
 
 const ROTATION_SELECT: &str =
     "SELECT id, old_key_id, provider_id, new_key_id, new_name, new_remote_id, state,
-    targets, orphans_revoked, error_code, error_message, created_at, updated_at, confirmed_by_hand FROM rotations";
+    targets, orphans_revoked, error_code, error_message, created_at, updated_at, confirmed_by_hand, strategy FROM rotations";
 
 fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
     let state: String = r.get(6)?;
@@ -164,6 +166,9 @@ fn rotation_from_row(r: &Row<'_>) -> rusqlite::Result<RotationRecord> {
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
         confirmed_by_hand: r.get(13)?,
+        // A strategy a newer Latchkey wrote reads as overlap, whose table
+        // refuses the states it does not know: nothing moves by mistake.
+        strategy: Strategy::parse(&r.get::<_, String>(14)?).unwrap_or(Strategy::Overlap),
     })
 }
 
@@ -201,8 +206,8 @@ impl Catalog {
         }
         tx.execute(
             "INSERT INTO rotations (id, old_key_id, provider_id, new_key_id, new_name, new_remote_id,
-                state, targets, orphans_revoked, error_code, error_message, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10, ?10)",
+                state, targets, orphans_revoked, error_code, error_message, created_at, updated_at, strategy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10, ?10, ?11)",
             params![
                 rec.id,
                 rec.old_key_id,
@@ -213,7 +218,8 @@ impl Catalog {
                 rec.state.as_str(),
                 targets_json(&rec.targets),
                 rec.orphans_revoked,
-                at
+                at,
+                rec.strategy.as_str()
             ],
         )?;
         tx.execute(

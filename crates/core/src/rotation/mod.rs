@@ -20,4 +20,4 @@ pub mod machine;
 pub mod strategy;
 
 pub use machine::{next, Event, Refused, State};
-pub use strategy::Strategy;
+pub use strategy::{Strategy, StrategyChoice};

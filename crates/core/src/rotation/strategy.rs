@@ -44,6 +44,35 @@ impl Strategy {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// Its name in the wizard.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Overlap => "Overlap",
+            Self::DeactivateFirst => "Deactivate first",
+            Self::RollInPlace => "Roll in place",
+        }
+    }
+
+    /// The strategies a service with these capabilities can run, the one
+    /// Latchkey picks first: deactivate first where a key can be switched
+    /// off and on (the old key stays recoverable), else overlap where the
+    /// service makes keys (or a person does, in its dashboard), and roll in
+    /// place where replacing the key in one call is all it can do.
+    pub fn available(caps: &crate::providers::Capabilities) -> Vec<Strategy> {
+        let mut out = Vec::new();
+        let makes_keys = caps.create && caps.revoke;
+        if makes_keys && caps.set_active {
+            out.push(Self::DeactivateFirst);
+        }
+        if makes_keys || !caps.roll {
+            out.push(Self::Overlap);
+        }
+        if caps.roll {
+            out.push(Self::RollInPlace);
+        }
+        out
+    }
+
     /// What the wizard says about it, before the rotation starts.
     pub fn description(self) -> &'static str {
         match self {
@@ -72,6 +101,17 @@ impl Strategy {
             Self::RollInPlace => ROLL_IN_PLACE,
         }
     }
+}
+
+/// A strategy a rotation can take, as the wizard and the CLI offer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct StrategyChoice {
+    pub strategy: Strategy,
+    pub label: String,
+    pub description: String,
+    /// The one Latchkey takes unless the person picks another.
+    pub chosen: bool,
 }
 
 impl std::fmt::Display for Strategy {

@@ -2,6 +2,7 @@
 import type { RotationNeed } from "./RotationNeed";
 import type { RotationState } from "./RotationState";
 import type { RotationStep } from "./RotationStep";
+import type { RotationStrategy } from "./RotationStrategy";
 import type { TargetState } from "./TargetState";
 import type { WireError } from "./WireError";
 
@@ -29,4 +30,8 @@ dashboard_url: string | null,
  * Another Latchkey window or terminal is running this rotation now:
  * nothing here may resume or roll it back until it lets go.
  */
-held_elsewhere: boolean, };
+held_elsewhere: boolean, 
+/**
+ * How this rotation swaps the keys.
+ */
+strategy: RotationStrategy, };

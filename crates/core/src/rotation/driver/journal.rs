@@ -54,7 +54,7 @@ impl Vault {
         next_intent: Option<(&str, &str)>,
     ) -> Result<()> {
         let mut after = rec.clone();
-        after.state = next(Strategy::Overlap, after.state, event).map_err(Error::from)?;
+        after.state = next(after.strategy, after.state, event).map_err(Error::from)?;
         after.error = None;
         after.confirmed_by_hand = false;
         self.commit(|c, now| {
@@ -78,7 +78,7 @@ impl Vault {
         step: &str,
         detail: &str,
     ) -> Result<()> {
-        rec.state = next(Strategy::Overlap, rec.state, event).map_err(Error::from)?;
+        rec.state = next(rec.strategy, rec.state, event).map_err(Error::from)?;
         rec.error = None;
         rec.confirmed_by_hand = false;
         self.journal(rec, step, "ok", detail)

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::lock::RotationLock;
-use super::{next, Event, State, Strategy};
+use super::{next, Event, State, Strategy, StrategyChoice};
 use crate::catalog::ProviderKind;
 use crate::catalog::{
     Catalog, JournalEntry, KeyRecord, RotationRecord, TargetSpec, TargetState, TargetStatus,
@@ -34,6 +34,7 @@ mod run;
 mod steps;
 
 use plan::expiry_days;
+pub use steps::RunOptions;
 
 /// A rotation to start.
 #[derive(Debug, Clone)]
@@ -94,6 +95,8 @@ pub struct RotationView {
     /// Another Latchkey window or terminal is running this rotation now:
     /// nothing here may resume or roll it back until it lets go.
     pub held_elsewhere: bool,
+    /// How this rotation swaps the keys.
+    pub strategy: Strategy,
 }
 
 /// Called after every journaled step.
@@ -271,6 +274,7 @@ impl Vault {
                 .filter(|p| p.kind == ProviderKind::Manual)
                 .map(|p| p.dashboard_url),
             held_elsewhere: !rec.state.is_terminal() && self.held_elsewhere(&rec.id),
+            strategy: rec.strategy,
         })
     }
 

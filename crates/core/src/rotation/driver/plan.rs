@@ -6,6 +6,35 @@ impl Vault {
     /// Plans a rotation of `key_id`: checks the targets, notes each `.env`
     /// file's digest, and takes the key's lock. Nothing remote happens yet.
     pub async fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
+        self.plan_rotation_with(request, None).await
+    }
+
+    /// The strategies a rotation of `key_id` can take, the one Latchkey
+    /// picks first (see `Strategy::available`).
+    pub fn rotation_strategies(&self, key_id: &str) -> Result<Vec<StrategyChoice>> {
+        let old = self.key_record(key_id)?;
+        let provider = self.provider_record(&old.provider_id)?;
+        let caps = self.connect(&provider)?.capabilities();
+        Ok(Strategy::available(&caps)
+            .into_iter()
+            .enumerate()
+            .map(|(i, strategy)| StrategyChoice {
+                strategy,
+                label: strategy.label().to_owned(),
+                description: strategy.description().to_owned(),
+                chosen: i == 0,
+            })
+            .collect())
+    }
+
+    /// As `plan_rotation`, with the person's choice of strategy (`None`:
+    /// the first the service can do). A strategy the service cannot do is
+    /// refused before anything is written.
+    pub async fn plan_rotation_with(
+        &self,
+        request: RotationRequest,
+        strategy: Option<Strategy>,
+    ) -> Result<RotationView> {
         let old = self.key_record(&request.key_id)?;
         if old.revoked_at.is_some() {
             return Err(Error::invalid(
@@ -25,6 +54,25 @@ impl Vault {
                 "This key is not linked to a key on the service, so Latchkey cannot create its successor",
             ));
         }
+        let choices = self.rotation_strategies(&old.id)?;
+        let strategy = match strategy {
+            None => choices.first().map_or(Strategy::Overlap, |c| c.strategy),
+            Some(s) if choices.iter().any(|c| c.strategy == s) => s,
+            Some(s) => {
+                return Err(Error::invalid(
+                    "strategy",
+                    format!(
+                        "This service cannot rotate a key that way ({}); it can: {}",
+                        s.as_str(),
+                        choices
+                            .iter()
+                            .map(|c| c.strategy.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        };
         if let Some(open) = self.catalog().open_rotation_for_key(&old.id)? {
             return Err(Error::RotationInProgress(open));
         }
@@ -55,8 +103,14 @@ impl Vault {
             created_at: now.clone(),
             updated_at: now.clone(),
             stored_state: State::Planned,
+            strategy,
         };
-        let detail = format!("rotate \"{}\" to {} target(s)", old.name, rec.targets.len());
+        let detail = format!(
+            "rotate \"{}\" to {} target(s), {}",
+            old.name,
+            rec.targets.len(),
+            strategy.label()
+        );
         self.catalog().batch(|c| {
             c.insert_rotation(&rec, &now, &detail)?;
             c.append_audit(

@@ -8,6 +8,19 @@ impl Vault {
     /// (a manual target's checklist), or a step fails. A failed verify
     /// rolls back and returns `verify_failed`.
     pub async fn run_rotation(&self, id: &str, progress: Progress<'_>) -> Result<RotationView> {
+        self.run_rotation_with(id, RunOptions::default(), progress)
+            .await
+    }
+
+    /// As `run_rotation`, past the holds the person chose to pass
+    /// (`force_revoke`: "Revoke anyway"). Deactivate first stops once the
+    /// old key is switched off; the next run deletes it.
+    pub async fn run_rotation_with(
+        &self,
+        id: &str,
+        options: RunOptions,
+        progress: Progress<'_>,
+    ) -> Result<RotationView> {
         let _guard = self.claim_run(id)?;
         let mut rec = self.rotation_record(id)?;
         let provider = self.provider_record(&rec.provider_id)?;
@@ -18,7 +31,8 @@ impl Vault {
         // again before the old key is revoked: a "verified" from an earlier
         // run may be stale).
         let mut checked_here = false;
-        let by_hand = !connection.capabilities().create;
+        let by_hand = !connection.capabilities().create && rec.strategy != Strategy::RollInPlace;
+        let rolls = rec.strategy == Strategy::RollInPlace;
         loop {
             let view = self.rotation_view(&rec)?;
             progress(&view);
@@ -29,6 +43,9 @@ impl Vault {
             }
             match rec.state {
                 State::Planned if by_hand => return Ok(view),
+                State::Planned | State::Rolled if rolls => {
+                    new_secret = Some(self.roll_step(&mut rec, connection.as_ref()).await?)
+                }
                 State::Planned | State::Created => {
                     new_secret = Some(self.create_step(&mut rec, connection.as_ref()).await?)
                 }
@@ -46,12 +63,17 @@ impl Vault {
                         .verify_step(&mut rec, connection.as_ref(), &secret)
                         .await?
                     {
+                        if rolls {
+                            // No old key to go back to: deploy and check again.
+                            return Err(Error::RolledNotVerified(reason));
+                        }
                         self.rollback_steps(&mut rec, connection.as_ref(), progress)
                             .await?;
                         return Err(Error::VerifyFailed(reason));
                     }
                     checked_here = true;
                 }
+                State::Verified if rolls => self.finish_step(&mut rec)?,
                 State::Verified => {
                     if !checked_here {
                         let secret = self.new_secret(&rec, &mut new_secret)?;
@@ -65,40 +87,39 @@ impl Vault {
                         }
                         checked_here = true;
                     }
+                    let old = self.key_record(&rec.old_key_id)?;
+                    let step = match rec.strategy {
+                        Strategy::DeactivateFirst => "deactivate_old",
+                        _ => "revoke_old",
+                    };
+                    self.last_used_guard(&mut rec, connection.as_ref(), &old, options, step)
+                        .await?;
+                    if rec.strategy == Strategy::DeactivateFirst {
+                        self.deactivate_old_step(&mut rec, connection.as_ref())
+                            .await?;
+                        // The person deletes it or switches it on again.
+                        let view = self.rotation_view(&rec)?;
+                        progress(&view);
+                        return Ok(view);
+                    }
                     self.revoke_old_step(&mut rec, connection.as_ref()).await?
                 }
-                State::OldRevoked => {
-                    failpoint("rotation::finish::before");
-                    // The finish is a catalog write only: its intent, the
-                    // write and its result commit together.
-                    let mut done = rec.clone();
-                    done.state = next(Strategy::Overlap, done.state, Event::Finished)
-                        .map_err(Error::from)?;
-                    done.error = None;
-                    self.commit(|c, now| {
-                        c.journal(&mut rec, now, "finish", "intent", "commit the new key")?;
-                        c.commit_rotation(&done, now)?;
-                        c.journal(&mut done, now, "finish", "ok", "done")?;
-                        c.append_audit(
-                            now,
-                            "rotate",
-                            Some(&done.new_key_id),
-                            Some(&done.provider_id),
-                            &format!("rotation {} done; old key revoked", done.id),
-                        )
-                    })?;
-                    rec = done;
-                    self.clean_up_finished(&rec);
+                State::OldDeactivated => {
+                    // The connection may have moved to the new key.
+                    let provider = self.provider_record(&rec.provider_id)?;
+                    let now_connection = self.connect(&provider)?;
+                    self.delete_deactivated_step(&mut rec, now_connection.as_ref())
+                        .await?
                 }
+                State::OldRevoked => self.finish_step(&mut rec)?,
                 State::Done | State::RolledBack => {
                     self.clean_up_finished(&rec);
                     return self.rotation_view(&rec);
                 }
-                // Other strategies' states: this driver runs overlap only.
-                State::OldDeactivated | State::Rolled => {
+                State::Rolled => {
                     return Err(Error::Refused(format!(
-                        "overlap cannot resume {:?}",
-                        rec.state
+                        "a {} rotation cannot be in {:?}",
+                        rec.strategy, rec.state
                     )))
                 }
                 State::RollingBack | State::Failed => {
@@ -108,6 +129,37 @@ impl Vault {
                 }
             }
         }
+    }
+
+    /// The finish is a catalog write only: its intent, the write and its
+    /// result commit together.
+    fn finish_step(&self, rec: &mut RotationRecord) -> Result<()> {
+        failpoint("rotation::finish::before");
+        let mut done = rec.clone();
+        done.state = next(done.strategy, done.state, Event::Finished).map_err(Error::from)?;
+        done.error = None;
+        let text = match done.strategy {
+            Strategy::RollInPlace => format!(
+                "rotation {} done; the service replaced the old key",
+                done.id
+            ),
+            _ => format!("rotation {} done; old key revoked", done.id),
+        };
+        self.commit(|c, now| {
+            c.journal(rec, now, "finish", "intent", "commit the new key")?;
+            c.commit_rotation(&done, now)?;
+            c.journal(&mut done, now, "finish", "ok", "done")?;
+            c.append_audit(
+                now,
+                "rotate",
+                Some(&done.new_key_id),
+                Some(&done.provider_id),
+                &text,
+            )
+        })?;
+        *rec = done;
+        self.clean_up_finished(rec);
+        Ok(())
     }
 
     /// Rolls a rotation back: targets restored from their backups, the new
@@ -129,9 +181,22 @@ impl Vault {
         if rec.state == State::RolledBack {
             return self.rotation_view(&rec);
         }
+        if rec.strategy == Strategy::RollInPlace && rec.state != State::Planned {
+            return Err(Error::invalid(
+                "rotation",
+                "The service replaced the key in one step, so there is no old key to go back to: resume the rotation to deploy the new key",
+            ));
+        }
         let provider = self.provider_record(&rec.provider_id)?;
         let connection = self.connect(&provider)?;
-        if rec.state == State::Planned {
+        if rec.state == State::OldDeactivated {
+            // Undoing a deactivate-first rotation starts by switching the
+            // old key on again.
+            self.reactivate_steps(&mut rec, connection.as_ref(), progress)
+                .await?;
+            return self.rotation_view(&rec);
+        }
+        if rec.state == State::Planned && rec.strategy != Strategy::RollInPlace {
             // A create may have reached the service before a crash.
             self.revoke_orphans(&mut rec, connection.as_ref(), None)
                 .await?;

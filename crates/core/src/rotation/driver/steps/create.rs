@@ -159,17 +159,21 @@ impl Vault {
         // keychain, so a crash before it leaves an adoptable key.
         let mut after = rec.clone();
         let created_first = after.state == State::Planned;
+        // A roll's answer is the new key as a create's is.
+        let (made, made_step) = match after.strategy {
+            Strategy::RollInPlace => (Event::Rolled, "roll"),
+            _ => (Event::NewKeyCreated, "create"),
+        };
         if created_first {
-            after.state =
-                next(Strategy::Overlap, after.state, Event::NewKeyCreated).map_err(Error::from)?;
+            after.state = next(after.strategy, after.state, made).map_err(Error::from)?;
         }
         let mut stored = after.clone();
         stored.state =
-            next(Strategy::Overlap, stored.state, Event::NewKeyStored).map_err(Error::from)?;
+            next(stored.strategy, stored.state, Event::NewKeyStored).map_err(Error::from)?;
         stored.error = None;
         self.commit(|c, now| {
             if created_first {
-                c.journal(&mut after, now, "create", "ok", created)?;
+                c.journal(&mut after, now, made_step, "ok", created)?;
                 stored.stored_state = after.stored_state;
             }
             c.upsert_pending_key(&record)?;

@@ -4,4 +4,7 @@ mod create;
 mod deploy;
 mod revoke;
 mod rollback;
+mod strategies;
 mod verify;
+
+pub use strategies::RunOptions;

@@ -171,7 +171,7 @@ impl Vault {
         } else {
             let reason = problems.join("; ");
             rec.state =
-                next(Strategy::Overlap, rec.state, Event::RollbackFailed).map_err(Error::from)?;
+                next(rec.strategy, rec.state, Event::RollbackFailed).map_err(Error::from)?;
             let e = Error::RollbackFailed(reason);
             rec.error = Some(e.to_wire());
             self.journal(rec, "rollback", "failed", "rollback_failed")?;

@@ -51,7 +51,7 @@ impl Vault {
         step: &str,
         reason: &str,
     ) -> Result<()> {
-        rec.state = next(Strategy::Overlap, rec.state, Event::VerifyFailed).map_err(Error::from)?;
+        rec.state = next(rec.strategy, rec.state, Event::VerifyFailed).map_err(Error::from)?;
         rec.error = Some(Error::VerifyFailed(reason.to_owned()).to_wire());
         self.journal(rec, step, "failed", reason)
     }
