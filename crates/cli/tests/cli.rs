@@ -897,3 +897,52 @@ async fn catalogue_services_are_listed_added_and_recognised() {
         .expect("GITHUB_TOKEN checked");
     assert_eq!(github["state"], "unknown");
 }
+
+/// The last-used guard: the old key used after the new one was deployed
+/// holds the revoke with `still_in_use` (the rotation stays, both keys
+/// live); `--resume ID --force-revoke` ("Revoke anyway") finishes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_key_still_in_use_holds_the_revoke_until_forced() {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let old = cli.create("acme", "backend", "ACME_API_KEY");
+    std::fs::write(cli.cwd.join(".env"), format!("ACME_API_KEY={old}\n")).expect("write");
+    // Killed right before the revoke: the deploy is done.
+    let killed = cli.run_with(
+        &["rotate", "backend", "--dotenv", ".env", "--yes"],
+        &[("FAILPOINTS", "rotation::revoke_old::before=return")],
+        None,
+    );
+    assert_eq!(killed.signal, Some(9), "{killed:#?}");
+    assert!(killed.stderr.contains("Strategy: Overlap"), "{killed:#?}");
+    let id = cli.run(&["rotations", "--json"]).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Something still reads the old key, a second after the deploy.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(service.verify_status(&old).await, 200);
+
+    let held = cli.run(&["rotate", "--resume", &id]);
+    assert_ne!(held.code, Some(0), "{held:#?}");
+    assert!(held.stderr.contains("[still_in_use]"), "{held:#?}");
+    assert!(held.stderr.contains("Something still uses the old key"), "{held:#?}");
+    assert!(
+        held.stderr.contains(&format!("latchkey rotate --resume {id} --force-revoke")),
+        "{held:#?}"
+    );
+    assert_eq!(service.verify_status(&old).await, 200, "the old key is kept");
+    assert_eq!(service.live("web").await.len(), 2);
+    let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
+    assert_eq!(rotation["state"], "verified", "{rotation:#}");
+    assert_eq!(rotation["error"]["code"], "still_in_use", "{rotation:#}");
+
+    let forced = cli.run(&["rotate", "--resume", &id, "--force-revoke"]);
+    forced.ok();
+    assert_eq!(service.verify_status(&old).await, 401);
+    assert_eq!(service.live("web").await.len(), 1);
+    let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
+    assert_eq!(rotation["state"], "done", "{rotation:#}");
+}
