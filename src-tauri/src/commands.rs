@@ -2,9 +2,11 @@
 //! None returns a secret except `reveal_key`, the one audited reveal, which
 //! needs the one-time grant `create_key` returned.
 
+use latchkey_core::catalog::TargetSpec;
 use latchkey_core::catalog::{AuditCheck, AuditEntry};
 use latchkey_core::reveal::RevealGrant;
-use latchkey_core::rotation::driver::RotationView;
+use latchkey_core::rotation::driver::{RotationView, RunOptions};
+use latchkey_core::rotation::StrategyChoice;
 use latchkey_core::scan::ScanReport;
 use latchkey_core::vault::{
     ActivityRow, CreatedKey, ExportFormat, KeyDetails, KeyListing, KeyView, ProviderView,
@@ -266,7 +268,60 @@ pub async fn plan_rotation(
     state: State<'_, AppState>,
     input: RotationPlanInput,
 ) -> CommandResult<RotationView> {
-    Ok(state.vault().await?.plan_rotation(input.into()).await?)
+    let strategy = input.strategy;
+    Ok(state
+        .vault()
+        .await?
+        .plan_rotation_with(input.into(), strategy)
+        .await?)
+}
+
+/// How a rotation of this key can swap the keys, the default first.
+#[tauri::command]
+pub async fn rotation_strategies(
+    state: State<'_, AppState>,
+    key_id: String,
+) -> CommandResult<Vec<StrategyChoice>> {
+    Ok(state.vault().await?.rotation_strategies(&key_id)?)
+}
+
+/// A target spec as the CLI spells it (`gitlab:…`), checked and parsed:
+/// the wizard's "Add target" builds one from its fields.
+#[tauri::command]
+pub async fn parse_target(spec: String) -> CommandResult<TargetSpec> {
+    Ok(spec.parse::<TargetSpec>()?)
+}
+
+/// "Revoke anyway": runs on past the last-used guard.
+#[tauri::command]
+pub async fn revoke_anyway(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    on_progress: Channel<RotationView>,
+) -> CommandResult<RotationView> {
+    let progress = sender(on_progress);
+    let options = RunOptions { force_revoke: true };
+    Ok(state
+        .vault()
+        .await?
+        .run_rotation_with(&rotation_id, options, &progress)
+        .await?)
+}
+
+/// "Reactivate": the switched-off old key goes back on and the rotation
+/// rolls back.
+#[tauri::command]
+pub async fn reactivate_rotation(
+    state: State<'_, AppState>,
+    rotation_id: String,
+    on_progress: Channel<RotationView>,
+) -> CommandResult<RotationView> {
+    let progress = sender(on_progress);
+    Ok(state
+        .vault()
+        .await?
+        .reactivate_rotation(&rotation_id, &progress)
+        .await?)
 }
 
 /// Sends each progress view down an IPC channel (a closed one is ignored).

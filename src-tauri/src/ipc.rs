@@ -4,6 +4,7 @@
 
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::rotation::driver::RotationRequest;
+use latchkey_core::rotation::Strategy;
 use latchkey_core::vault::{
     ExistingKey, NewKey, NewManualProvider, NewProvider, NewServiceProvider,
 };
@@ -165,6 +166,10 @@ mod tests {
 pub struct RotationPlanInput {
     pub key_id: String,
     pub targets: Vec<TargetSpec>,
+    /// The person's choice; absent: the safest the service can do.
+    #[serde(default)]
+    #[ts(optional)]
+    pub strategy: Option<Strategy>,
 }
 
 impl From<RotationPlanInput> for RotationRequest {

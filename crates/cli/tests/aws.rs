@@ -162,7 +162,61 @@ async fn an_aws_key_is_added_created_rotated_and_revoked_from_the_cli() {
         .to_owned();
     assert_ne!(new, old);
     assert!(works(&moto, &new).await);
+    // AWS can switch a key off: deactivate first, shown before it starts;
+    // the old key is switched off and the CLI says how to finish or undo.
+    assert!(
+        rotated.stderr.contains("Strategy: Deactivate first"),
+        "{rotated:#?}"
+    );
+    assert!(
+        rotated.stderr.contains("Old key deactivated"),
+        "{rotated:#?}"
+    );
+    let id = cli.run(&["rotations", "--json"]).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(
+        rotated
+            .stderr
+            .contains(&format!("latchkey rotate --resume {id}"))
+            && rotated
+                .stderr
+                .contains(&format!("latchkey rotate --reactivate {id}")),
+        "{rotated:#?}"
+    );
+    let finished = cli.run(&["rotate", "--resume", &id]);
+    finished.ok();
     assert!(!works(&moto, &old).await, "the old key still works");
+
+    // Rotated again and undone: `--reactivate ID` switches the key back on,
+    // puts it back in the file and deletes the newer one.
+    let again = cli.run(&["rotate", "deploy bot", "--dotenv", ".env", "--yes"]);
+    again.ok();
+    assert!(again.stderr.contains("Old key deactivated"), "{again:#?}");
+    let second = cli.run(&["rotations", "--json"]).json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_ne!(second, id);
+    let newer = std::fs::read_to_string(cli.cwd.join(".env")).expect("read");
+    assert_ne!(newer.trim(), format!("AWS_PAIR={new}"));
+    let undone = cli.run(&["rotate", "--reactivate", &second]);
+    undone.ok();
+    assert_eq!(
+        std::fs::read_to_string(cli.cwd.join(".env")).expect("read"),
+        format!("AWS_PAIR={new}\n")
+    );
+    assert!(works(&moto, &new).await);
+    let newer = newer
+        .trim()
+        .strip_prefix("AWS_PAIR=")
+        .expect("var")
+        .to_owned();
+    assert!(
+        !works(&moto, &newer).await,
+        "the undone rotation's key is deleted"
+    );
     assert!(!rotated.stderr.contains(secret_half));
 
     // The current key into the team's parameter store, without rotating.

@@ -32,6 +32,8 @@ import type { TargetState } from "./bindings/TargetState";
 import type { NewManualProviderInput } from "./bindings/NewManualProviderInput";
 import type { Settings } from "./bindings/Settings";
 import type { SettingsView } from "./bindings/SettingsView";
+import type { StrategyChoice } from "./bindings/StrategyChoice";
+import type { RotationStrategy } from "./bindings/RotationStrategy";
 
 export type {
   KeyListing,
@@ -56,6 +58,8 @@ export type {
   TargetState,
   Settings,
   SettingsView,
+  StrategyChoice,
+  RotationStrategy,
 };
 
 function progressChannel(onProgress: (v: RotationView) => void): Channel<RotationView> {
@@ -119,6 +123,12 @@ export const api = {
     call<RotationView>("run_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
   rollbackRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
     call<RotationView>("rollback_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
+  rotationStrategies: (keyId: string) => call<StrategyChoice[]>("rotation_strategies", { keyId }),
+  parseTarget: (spec: string) => call<TargetSpec>("parse_target", { spec }),
+  revokeAnyway: (rotationId: string, onProgress: (v: RotationView) => void) =>
+    call<RotationView>("revoke_anyway", { rotationId, onProgress: progressChannel(onProgress) }),
+  reactivateRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
+    call<RotationView>("reactivate_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
   confirmRotationItem: (rotationId: string, target: number, item: number) =>
     call<RotationView>("confirm_rotation_item", { rotationId, target, item }),
   copyRotationKey: (rotationId: string) => call<CopyReceipt>("copy_rotation_key", { rotationId }),
