@@ -9,6 +9,8 @@ impl Vault {
         secret: &Secret,
     ) -> Result<bool> {
         self.sweep_beside_targets(rec);
+        // The targets Latchkey writes itself, written together below.
+        let mut automatic = Vec::new();
         for i in 0..rec.targets.len() {
             let target = rec.targets[i].clone();
             if matches!(
@@ -51,23 +53,10 @@ impl Vault {
                 }
                 continue;
             }
-            let what = t.describe();
-            self.journal(rec, &step, "intent", &what)?;
-            failpoint("rotation::deploy::before");
-            let written = t
-                .write(secret, &backup, target.digest.as_deref())
-                .await
-                .map_err(|e| self.target_failed(rec, i, &step, e))?;
-            failpoint("rotation::deploy::after");
-            let (digest, message) = match written {
-                Written::Done { digest, message } => (digest, message),
-                Written::AwaitingConfirmation { message } => (None, message),
-            };
-            rec.targets[i].deployed_digest = digest;
-            rec.targets[i].status = TargetStatus::Deployed;
-            rec.targets[i].message = Some(message);
-            rec.error = None;
-            self.journal(rec, &step, "ok", &what)?;
+            automatic.push(i);
+        }
+        if !automatic.is_empty() {
+            self.deploy_concurrently(rec, secret, &automatic).await?;
         }
         if rec
             .targets
@@ -91,6 +80,83 @@ impl Vault {
             Ok(true)
         } else {
             Ok(false)
+        }
+    }
+
+    /// Writes the targets at `indexes` at the same time (a GitHub secret, an
+    /// AWS secret and a file do not wait for each other): every intent is
+    /// journaled first in one commit, then the writes run together, then
+    /// each result is journaled. A resume after a kill writes again the
+    /// ones without an `ok` (a target already holding the key is left as it
+    /// is); a failure is reported after the others finished, so every
+    /// target written is journaled and rolled back with the rest.
+    async fn deploy_concurrently(
+        &self,
+        rec: &mut RotationRecord,
+        secret: &Secret,
+        indexes: &[usize],
+    ) -> Result<()> {
+        let backup_dir = self.backup_dir(&rec.id);
+        let opened: Vec<(usize, Box<dyn crate::deploy::DeployTarget>)> = indexes
+            .iter()
+            .map(|&i| {
+                let target = &rec.targets[i];
+                let t = target.spec.open(self.open_with(
+                    &target.confirmed,
+                    target
+                        .deployed_digest
+                        .as_deref()
+                        .or(target.digest.as_deref()),
+                ));
+                (i, t)
+            })
+            .collect();
+        self.commit(|c, now| {
+            for (i, t) in &opened {
+                c.journal(rec, now, &format!("deploy:{i}"), "intent", &t.describe())?;
+            }
+            Ok(())
+        })?;
+        failpoint("rotation::deploy::before");
+        let digests: Vec<Option<String>> = opened
+            .iter()
+            .map(|(i, _)| rec.targets[*i].digest.clone())
+            .collect();
+        let writes = opened.iter().zip(&digests).map(|((i, t), digest)| {
+            let backup = Backup {
+                dir: &backup_dir,
+                index: *i,
+            };
+            async move { t.write(secret, &backup, digest.as_deref()).await }
+        });
+        let results = futures_util::future::join_all(writes).await;
+        failpoint("rotation::deploy::after");
+        let mut first_error = None;
+        for ((i, t), result) in opened.iter().zip(results) {
+            let step = format!("deploy:{i}");
+            match result {
+                Ok(written) => {
+                    let (digest, message) = match written {
+                        Written::Done { digest, message } => (digest, message),
+                        Written::AwaitingConfirmation { message } => (None, message),
+                    };
+                    rec.targets[*i].deployed_digest = digest;
+                    rec.targets[*i].status = TargetStatus::Deployed;
+                    rec.targets[*i].message = Some(message);
+                    self.journal(rec, &step, "ok", &t.describe())?;
+                }
+                Err(e) => {
+                    let e = self.target_failed(rec, *i, &step, e);
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                rec.error = None;
+                Ok(())
+            }
         }
     }
 
