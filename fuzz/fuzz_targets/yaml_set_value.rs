@@ -15,12 +15,20 @@ fn split(data: &[u8]) -> Option<(&str, &str, &[u8])> {
     let (&v, rest) = rest.split_first()?;
     let v = usize::from(v).min(rest.len());
     let (value, file) = rest.split_at(v);
-    Some((std::str::from_utf8(key).ok()?, std::str::from_utf8(value).ok()?, file))
+    Some((
+        std::str::from_utf8(key).ok()?,
+        std::str::from_utf8(value).ok()?,
+        file,
+    ))
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((key, value, file)) = split(data) else { return };
-    let Ok(edited) = YamlEditor::set_value(file, key, value) else { return };
+    let Some((key, value, file)) = split(data) else {
+        return;
+    };
+    let Ok(edited) = YamlEditor::set_value(file, key, value) else {
+        return;
+    };
     assert!(
         YamlEditor::check_edit(file, &edited, key, Some(value)),
         "check_edit refuses the editor's own edit"
@@ -28,5 +36,9 @@ fuzz_target!(|data: &[u8]| {
     let body = edited.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&edited);
     let doc: serde_yaml::Value = serde_yaml::from_slice(body).expect("the edit is not YAML");
     let got = key.split('.').try_fold(&doc, |v, k| v.as_mapping()?.get(k));
-    assert_eq!(got.and_then(|v| v.as_str()), Some(value), "the value does not read back");
+    assert_eq!(
+        got.and_then(|v| v.as_str()),
+        Some(value),
+        "the value does not read back"
+    );
 });
