@@ -291,7 +291,7 @@ async fn rotate_to_a_target_spec_and_refuse_a_bad_one() {
     std::fs::write(&env_file, &original).expect("write");
 
     for bad in [
-        "yaml:conf.yml:a.b",
+        "yml:conf.yml:a.b",
         "dotenv:",
         "dotenv::APP_KEY",
         "manual",
