@@ -915,11 +915,29 @@ async fn deploy_to_yaml_and_aws_credentials_files_keeps_every_other_byte() {
     let key = cli.create("acme", "backend", "ACME_API_KEY");
     let yaml_before = "# settings\nacme:\n  key: old   # rotated by Latchkey\n  port: 8\n";
     std::fs::write(cli.cwd.join("app.yml"), yaml_before).expect("write");
-    let missing = cli.run(&["deploy", "backend", "--target", "yaml:app.yml:acme.nope"]);
+    // A missing key is refused, and the deploy is undone: the credentials
+    // file it had made first is deleted again.
+    let missing = cli.run_with(
+        &[
+            "deploy",
+            "backend",
+            "--target",
+            "yaml:~/.oanim/credentials.yaml:api_key",
+            "--target",
+            "yaml:app.yml:acme.nope",
+        ],
+        &home_env,
+        None,
+    );
     assert_ne!(missing.code, Some(0), "{missing:#?}");
+    assert!(!missing.stderr.contains(&key));
     assert_eq!(
         std::fs::read_to_string(cli.cwd.join("app.yml")).expect("read"),
         yaml_before
+    );
+    assert!(
+        !home.join(".oanim/credentials.yaml").exists(),
+        "{missing:#?}"
     );
     let deployed = cli.run_with(
         &[
