@@ -265,6 +265,10 @@ async fn a_yaml_target_round_trips() {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // As root (CI): a file owned by another user keeps its owner.
+        if rustix::process::geteuid().is_root() {
+            std::os::unix::fs::chown(&file, Some(1), Some(1)).expect("chown");
+        }
     }
     let spec = format!("yaml:{}:services.openai.key", file.display());
     round_trip(
@@ -276,7 +280,14 @@ async fn a_yaml_target_round_trips() {
     )
     .await;
     #[cfg(unix)]
-    assert_eq!(mode(&file), 0o640, "the file's mode is kept");
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(mode(&file), 0o640, "the file's mode is kept");
+        if rustix::process::geteuid().is_root() {
+            let meta = std::fs::metadata(&file).expect("meta");
+            assert_eq!((meta.uid(), meta.gid()), (1, 1), "the owner is kept");
+        }
+    }
 }
 
 #[tokio::test]
