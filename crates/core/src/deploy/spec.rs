@@ -483,4 +483,28 @@ mod tests {
         assert_eq!(checklist.to_string(), "manual");
         assert!(checklist.open(OpenWith::nothing()).by_hand());
     }
+
+    #[test]
+    fn yaml_and_aws_credentials_specs_follow_symlinks_and_describe_themselves() {
+        assert_eq!(
+            parse("yaml:/h/.oanim/credentials.yaml:api_key").following_symlinks(true),
+            TargetSpec::Yaml {
+                path: "/h/.oanim/credentials.yaml".into(),
+                key: "api_key".into(),
+                follow_symlink: true
+            }
+        );
+        assert_eq!(
+            parse("aws-credentials:a:b:c.d").following_symlinks(true),
+            TargetSpec::AwsCredentials {
+                path: "a:b".into(),
+                profile: "c.d".into(),
+                follow_symlink: true
+            }
+        );
+        assert_eq!(
+            parse("aws-credentials:/h/.aws/credentials:work").describe(),
+            "work in /h/.aws/credentials"
+        );
+    }
 }
