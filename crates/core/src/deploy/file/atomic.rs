@@ -118,15 +118,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Resu
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}{TEMP_SUFFIX}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let tmp = temp_name(dir, path);
     let result = (|| -> std::io::Result<()> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);

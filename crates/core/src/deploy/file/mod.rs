@@ -23,7 +23,6 @@ mod atomic;
 mod target;
 
 pub use atomic::{sweep_temp_files, write_private, TEMP_SUFFIX};
-
 pub use target::FileTarget;
 
 /// Why an editor refused an edit.
@@ -196,7 +195,11 @@ impl<E: Editor> EditableFile<E> {
             crate::paths::create_private_dir_all(dir)
                 .map_err(|_| failed(dir, "the folder could not be made"))?;
         }
-        atomic::create_new(path, &bytes, 0o600)?;
+        if let Err(e) = atomic::create_new(path, &bytes, 0o600) {
+            // Nothing was made: a rollback has nothing to delete.
+            let _ = fs::remove_file(marker);
+            return Err(e);
+        }
         let back = fs::read(path).map_err(|_| failed(path, "it cannot be read"))?;
         let holds =
             E::read_value(&back, key).is_some_and(|v| v.expose_secret() == secret.expose_secret());
