@@ -47,6 +47,12 @@ fi
 (cd fuzz && mkdir -p corpus/dotenv_set_value \
     && RUSTC_BOOTSTRAP=1 cargo fuzz run dotenv_set_value corpus/dotenv_set_value seeds/dotenv_set_value \
         -- -runs=100000 -max_len=512)
+echo "==> cargo fuzz: the JSON, TOML, YAML and AWS credentials editors, 20,000 runs each"
+for target in json_set_value toml_set_value yaml_set_value aws_credentials_set_value; do
+    (cd fuzz && mkdir -p "corpus/$target" \
+        && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" "seeds/$target" \
+            -- -runs=20000 -max_len=512)
+done
 echo "==> generated bindings are up to date"
 if [ -n "$(git status --porcelain -- ui/src/lib/bindings 2>/dev/null)" ]; then
     git status --porcelain -- ui/src/lib/bindings

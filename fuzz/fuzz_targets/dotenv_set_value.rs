@@ -19,16 +19,22 @@ fn items(bytes: &[u8]) -> Vec<Result<(String, String), String>> {
 
 fuzz_target!(|data: &[u8]| {
     // Layout: [name length][name][value length][value][file...]
-    let Some((&n, rest)) = data.split_first() else { return };
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
     let n = usize::from(n % 24).min(rest.len());
     let (name, rest) = rest.split_at(n);
-    let Some((&v, rest)) = rest.split_first() else { return };
+    let Some((&v, rest)) = rest.split_first() else {
+        return;
+    };
     let v = usize::from(v).min(rest.len());
     let (value, file) = rest.split_at(v);
     let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value)) else {
         return;
     };
-    let Ok(edited) = set_value(file, name, value) else { return };
+    let Ok(edited) = set_value(file, name, value) else {
+        return;
+    };
     let (before, after) = (items(file), items(&edited));
     let targets: Vec<&str> = after
         .iter()
@@ -36,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .collect();
-    assert!(!targets.is_empty(), "the variable is missing after a successful set");
+    assert!(
+        !targets.is_empty(),
+        "the variable is missing after a successful set"
+    );
     assert!(
         targets.iter().all(|got| *got == value),
         "the variable does not read back as the value"
@@ -51,7 +60,10 @@ fuzz_target!(|data: &[u8]| {
                 .cloned()
                 .collect()
         };
-        assert!(after.iter().all(Result::is_ok), "the edit made the file unreadable");
+        assert!(
+            after.iter().all(Result::is_ok),
+            "the edit made the file unreadable"
+        );
         assert_eq!(others(&before), others(&after), "another variable changed");
     }
 });

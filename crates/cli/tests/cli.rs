@@ -291,7 +291,7 @@ async fn rotate_to_a_target_spec_and_refuse_a_bad_one() {
     std::fs::write(&env_file, &original).expect("write");
 
     for bad in [
-        "yaml:conf.yml:a.b",
+        "yml:conf.yml:a.b",
         "dotenv:",
         "dotenv::APP_KEY",
         "manual",
@@ -953,4 +953,114 @@ async fn an_old_key_still_in_use_holds_the_revoke_until_forced() {
     assert_eq!(service.live("web").await.len(), 1);
     let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
     assert_eq!(rotation["state"], "done", "{rotation:#}");
+/// `deploy --target yaml:…` and `--target aws-credentials:…`: the scalar at
+/// the dotted path (every other byte kept), Open Animate's credentials file
+/// made under `~` (0600 in a 0700 folder) when missing, and an AWS key pair
+/// (`ID:SECRET`, imported from a .env) written as one profile's two lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_to_yaml_and_aws_credentials_files_keeps_every_other_byte() {
+    use latchkey_core::deploy::yaml::token;
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let home_env = [("HOME", home.to_str().expect("utf-8"))];
+    cli.add_provider(&service, "acme", "web");
+    let key = cli.create("acme", "backend", "ACME_API_KEY");
+    let yaml_before = "# settings\nacme:\n  key: old   # rotated by Latchkey\n  port: 8\n";
+    std::fs::write(cli.cwd.join("app.yml"), yaml_before).expect("write");
+    // A missing key is refused, and the deploy is undone: the credentials
+    // file it had made first is deleted again.
+    let missing = cli.run_with(
+        &[
+            "deploy",
+            "backend",
+            "--target",
+            "yaml:~/.oanim/credentials.yaml:api_key",
+            "--target",
+            "yaml:app.yml:acme.nope",
+        ],
+        &home_env,
+        None,
+    );
+    assert_ne!(missing.code, Some(0), "{missing:#?}");
+    assert!(!missing.stderr.contains(&key));
+    assert_eq!(
+        std::fs::read_to_string(cli.cwd.join("app.yml")).expect("read"),
+        yaml_before
+    );
+    assert!(
+        !home.join(".oanim/credentials.yaml").exists(),
+        "{missing:#?}"
+    );
+    let deployed = cli.run_with(
+        &[
+            "deploy",
+            "backend",
+            "--target",
+            "yaml:app.yml:acme.key",
+            "--target",
+            "yaml:~/.oanim/credentials.yaml:api_key",
+        ],
+        &home_env,
+        None,
+    );
+    deployed.ok();
+    assert!(!deployed.stderr.contains(&key));
+    assert_eq!(
+        std::fs::read_to_string(cli.cwd.join("app.yml")).expect("read"),
+        yaml_before.replace("old", &token(&key))
+    );
+    let oanim = home.join(".oanim/credentials.yaml");
+    assert_eq!(
+        std::fs::read_to_string(&oanim).expect("made"),
+        format!("api_key: {}\n", token(&key))
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&oanim), 0o600);
+        assert_eq!(mode(&home.join(".oanim")), 0o700);
+    }
+
+    // An AWS key pair, imported from a .env, into ~/.aws/credentials.
+    let pair = "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    std::fs::write(cli.cwd.join(".env"), format!("AWS_PAIR={pair}\n")).expect("write");
+    cli.run(&["import", ".env", "--var", "AWS_PAIR"]).ok();
+    std::fs::create_dir_all(home.join(".aws")).expect("aws dir");
+    let creds_before =
+        "# mine\n[default]\naws_access_key_id=AKIAOLD\naws_secret_access_key = old\nregion=eu-west-1\n\n[other]\naws_access_key_id = AKIAOTHER\n";
+    let creds = home.join(".aws/credentials");
+    std::fs::write(&creds, creds_before).expect("write");
+    // One target per run: two in one file would each have planned on the
+    // file as it was before the other's write.
+    for profile in ["default", "work"] {
+        let target = format!("aws-credentials:~/.aws/credentials:{profile}");
+        let deployed = cli.run_with(
+            &["deploy", "AWS_PAIR", "--target", &target],
+            &home_env,
+            None,
+        );
+        deployed.ok();
+        assert!(!deployed.stderr.contains("wJalr") && !deployed.stdout.contains("wJalr"));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&creds).expect("read"),
+        creds_before
+            .replace("AKIAOLD", "AKIAIOSFODNN7EXAMPLE")
+            .replace("= old", "= wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            + "\n[work]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    );
+    let listed = cli.run(&["targets", "AWS_PAIR"]);
+    assert!(listed.stdout.contains("aws-credentials:"), "{listed:#?}");
+    let bad = cli.run(&[
+        "deploy",
+        "AWS_PAIR",
+        "--target",
+        "aws-credentials:x:no spaces",
+    ]);
+    assert_eq!(bad.code, Some(2), "{bad:#?}");
 }

@@ -417,3 +417,73 @@ async fn the_key_service_restarting_between_the_kill_and_the_resume_loses_nothin
         w.check(point, true).await;
     }
 }
+
+/// Open Animate's credentials file (`~/.oanim/credentials.yaml`), made by
+/// the rotation because it was missing: a SIGKILL at any step before the old
+/// key goes, then a rollback, leaves no file (and no marker of it in the
+/// project); a SIGKILL around the write, then a resume, leaves a 0600 file
+/// holding exactly the new key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credentials_file_the_rotation_made_is_gone_after_a_rollback() {
+    use latchkey_core::deploy::yaml::token;
+    let rotate = [
+        "rotate",
+        "backend",
+        "--target",
+        "yaml:~/.oanim/credentials.yaml:api_key",
+        "--yes",
+    ];
+    for point in FORWARD_POINTS.iter().filter(|p| before_revoke(p)) {
+        for resume in [false, true] {
+            if resume && !point.starts_with("rotation::deploy") {
+                continue;
+            }
+            let w = world(false).await;
+            let home = w.cli.cwd.parent().expect("root").join("home");
+            std::fs::create_dir_all(&home).expect("home");
+            let home = home.to_str().expect("utf-8").to_owned();
+            let file = std::path::Path::new(&home).join(".oanim/credentials.yaml");
+            let killed = w.record(w.cli.run_with(
+                &rotate,
+                &[("FAILPOINTS", &format!("{point}=return")), ("HOME", &home)],
+                None,
+            ));
+            assert_eq!(killed.signal, Some(9), "{point}: not killed: {killed:#?}");
+            if resume {
+                let resumed = w.record(w.cli.run_with(
+                    &["rotate", "--resume"],
+                    &[("HOME", &home)],
+                    None,
+                ));
+                assert_eq!(resumed.code, Some(0), "{point}: {resumed:#?}");
+                assert_eq!(w.rotation()["state"], "done", "{point}");
+                let new = w.vault_key();
+                assert_ne!(new, w.old, "{point}");
+                assert_eq!(
+                    std::fs::read_to_string(&file).expect("made"),
+                    format!("api_key: {}\n", token(&new)),
+                    "{point}"
+                );
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+                    assert_eq!(mode & 0o777, 0o600, "{point}");
+                }
+            } else {
+                let id = w.rotation()["id"].as_str().expect("id").to_owned();
+                let rolled = w.record(w.cli.run_with(
+                    &["rotate", "--rollback", &id],
+                    &[("HOME", &home)],
+                    None,
+                ));
+                assert_eq!(rolled.code, Some(0), "{point}: {rolled:#?}");
+                assert_eq!(w.rotation()["state"], "rolled_back", "{point}");
+                assert!(!file.exists(), "{point}: the made file is still there");
+                assert_eq!(w.vault_key(), w.old, "{point}");
+                assert_eq!(w.service.verify_status(&w.old).await, 200, "{point}");
+            }
+            assert!(!w.printed.borrow().contains(&w.vault_key()), "{point}");
+        }
+    }
+}

@@ -52,6 +52,18 @@ fn home() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// A target path as the user wrote it, with a leading `~` (alone or before
+/// a `/`) read as the home folder; every other path is kept as it is.
+pub fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix('~') {
+        Some("") => home(),
+        Some(rest) if rest.starts_with('/') || rest.starts_with(std::path::MAIN_SEPARATOR) => {
+            home().join(&rest[1..])
+        }
+        _ => PathBuf::from(path),
+    }
+}
+
 /// The Demo provider's state file, in the data directory.
 pub const DEMO_DATA_FILE: &str = "demo-keyservice.json";
 

@@ -16,5 +16,9 @@ export function describeTarget(t: TargetSpec): string {
       return `AWS secret ${t.secret_id} (via ${t.provider})`;
     case "ssm":
       return `SSM parameter ${t.name} (via ${t.provider})`;
+    case "yaml":
+      return `${t.key} in ${t.path}`;
+    case "aws_credentials":
+      return `AWS profile ${t.profile} in ${t.path}`;
   }
 }

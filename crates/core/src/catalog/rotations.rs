@@ -53,6 +53,22 @@ pub enum TargetSpec {
         #[serde(default)]
         follow_symlink: bool,
     },
+    /// One scalar at a dotted mapping path (`key`) in a YAML file (Open
+    /// Animate's `~/.oanim/credentials.yaml` is made when missing).
+    Yaml {
+        path: String,
+        key: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
+    /// One profile's `aws_access_key_id` / `aws_secret_access_key` in an
+    /// AWS shared credentials file (`~/.aws/credentials`).
+    AwsCredentials {
+        path: String,
+        profile: String,
+        #[serde(default)]
+        follow_symlink: bool,
+    },
 }
 
 /// How far a target got.

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::http::HttpPolicy;
 use crate::secret::{Fingerprint, Secret};
 
+pub mod aws_credentials;
 pub mod aws_store;
 mod checklist;
 pub mod dotenv;
@@ -24,6 +25,7 @@ pub mod gitignore;
 pub mod json;
 mod spec;
 pub mod toml_file;
+pub mod yaml;
 
 pub use aws_store::{AwsStore, AwsStoreTarget};
 pub use checklist::ChecklistTarget;
@@ -95,8 +97,10 @@ impl OpenWith<'static> {
         }
     }
 }
+pub use aws_credentials::AwsCredentialsEditor;
 pub use json::JsonEditor;
 pub use toml_file::TomlEditor;
+pub use yaml::YamlEditor;
 
 /// Where a target keeps what it overwrote: its rotation's private folder
 /// (the data directory's `backups/<rotation>/`, never beside the target)

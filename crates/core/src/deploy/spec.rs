@@ -20,6 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::{AwsCredentialsEditor, YamlEditor};
 use super::{
     AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
     GithubTarget, JsonEditor, OpenWith, TomlEditor,
@@ -27,7 +28,7 @@ use super::{
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
+const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID, ssm:PROVIDER:PARAMETER_NAME, yaml:PATH:KEY.PATH or aws-credentials:PATH:PROFILE";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -92,6 +93,20 @@ impl TargetSpec {
                 key,
                 follow_symlink,
             } => Box::new(FileTarget::<TomlEditor>::new(path, key, *follow_symlink)),
+            TargetSpec::Yaml {
+                path,
+                key,
+                follow_symlink,
+            } => Box::new(FileTarget::<YamlEditor>::new(path, key, *follow_symlink)),
+            TargetSpec::AwsCredentials {
+                path,
+                profile,
+                follow_symlink,
+            } => Box::new(FileTarget::<AwsCredentialsEditor>::new(
+                path,
+                profile,
+                *follow_symlink,
+            )),
         }
     }
 
@@ -140,6 +155,16 @@ impl TargetSpec {
             TargetSpec::Toml { path, key, .. } => TargetSpec::Toml {
                 path,
                 key,
+                follow_symlink: yes,
+            },
+            TargetSpec::Yaml { path, key, .. } => TargetSpec::Yaml {
+                path,
+                key,
+                follow_symlink: yes,
+            },
+            TargetSpec::AwsCredentials { path, profile, .. } => TargetSpec::AwsCredentials {
+                path,
+                profile,
                 follow_symlink: yes,
             },
             other => other,
@@ -244,6 +269,32 @@ impl FromStr for TargetSpec {
                 store.check_name(id)?;
                 Ok(store.spec(provider, id))
             }
+            "yaml" => {
+                let (path, key) = rest.rsplit_once(':').unwrap_or((rest, ""));
+                if path.is_empty() || !super::json::valid_key_path(key) {
+                    return Err(refused(format!(
+                        "Name the file and a dotted key path in '{spec}': yaml:PATH:KEY.PATH"
+                    )));
+                }
+                Ok(TargetSpec::Yaml {
+                    path: path.to_owned(),
+                    key: key.to_owned(),
+                    follow_symlink: false,
+                })
+            }
+            "aws-credentials" => {
+                let (path, profile) = rest.rsplit_once(':').unwrap_or((rest, ""));
+                if path.is_empty() || !super::aws_credentials::valid_profile(profile) {
+                    return Err(refused(format!(
+                        "Name the credentials file and a profile (letters, digits, '_', '.', '-') in '{spec}': aws-credentials:PATH:PROFILE (e.g. aws-credentials:~/.aws/credentials:default)"
+                    )));
+                }
+                Ok(TargetSpec::AwsCredentials {
+                    path: path.to_owned(),
+                    profile: profile.to_owned(),
+                    follow_symlink: false,
+                })
+            }
             "" => Err(refused(format!("Name a target: {USAGE}"))),
             other => Err(refused(format!(
                 "Unknown target kind '{other}': {USAGE}"
@@ -285,6 +336,10 @@ impl fmt::Display for TargetSpec {
             TargetSpec::Ssm { provider, name } => write!(f, "ssm:{provider}:{name}"),
             TargetSpec::Json { path, key, .. } => write!(f, "json:{path}:{key}"),
             TargetSpec::Toml { path, key, .. } => write!(f, "toml:{path}:{key}"),
+            TargetSpec::Yaml { path, key, .. } => write!(f, "yaml:{path}:{key}"),
+            TargetSpec::AwsCredentials { path, profile, .. } => {
+                write!(f, "aws-credentials:{path}:{profile}")
+            }
         }
     }
 }
@@ -344,6 +399,10 @@ mod tests {
             "json:/a/b.json:a.b-c_9",
             r"json:C:\a.json:k",
             "toml:/a/Cargo.toml:x.y",
+            "yaml:~/.oanim/credentials.yaml:api_key",
+            "yaml:/a/b.yml:a.b-c_9",
+            "aws-credentials:~/.aws/credentials:default",
+            "aws-credentials:C:\\aws\\credentials:work.dev-1",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -364,7 +423,7 @@ mod tests {
             ("dotenv", "Name the .env file"),
             ("dotenv:", "Name the .env file"),
             ("dotenv::API_KEY", "Name the .env file"),
-            ("yaml:config.yml:a.b", "Unknown target kind 'yaml'"),
+            ("yml:config.yml:a.b", "Unknown target kind 'yml'"),
             ("aws-secret:prod", "Name the AWS connection and the secret"),
             (
                 "ssm::/team/key",
@@ -379,6 +438,12 @@ mod tests {
             ("json::k", "json:PATH:KEY.PATH"),
             ("json:/x:a..b", "json:PATH:KEY.PATH"),
             ("toml:/x:", "toml:PATH:KEY.PATH"),
+            ("yaml:/x:", "yaml:PATH:KEY.PATH"),
+            ("yaml::k", "yaml:PATH:KEY.PATH"),
+            ("aws-credentials:/x", "aws-credentials:PATH:PROFILE"),
+            ("aws-credentials::default", "aws-credentials:PATH:PROFILE"),
+            ("aws-credentials:/x:a b", "aws-credentials:PATH:PROFILE"),
+            ("aws-credentials:/x:DEFAULT", "aws-credentials:PATH:PROFILE"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");
@@ -417,5 +482,29 @@ mod tests {
         assert_eq!(checklist.describe(), "checklist (2 items)");
         assert_eq!(checklist.to_string(), "manual");
         assert!(checklist.open(OpenWith::nothing()).by_hand());
+    }
+
+    #[test]
+    fn yaml_and_aws_credentials_specs_follow_symlinks_and_describe_themselves() {
+        assert_eq!(
+            parse("yaml:/h/.oanim/credentials.yaml:api_key").following_symlinks(true),
+            TargetSpec::Yaml {
+                path: "/h/.oanim/credentials.yaml".into(),
+                key: "api_key".into(),
+                follow_symlink: true
+            }
+        );
+        assert_eq!(
+            parse("aws-credentials:a:b:c.d").following_symlinks(true),
+            TargetSpec::AwsCredentials {
+                path: "a:b".into(),
+                profile: "c.d".into(),
+                follow_symlink: true
+            }
+        );
+        assert_eq!(
+            parse("aws-credentials:/h/.aws/credentials:work").describe(),
+            "work in /h/.aws/credentials"
+        );
     }
 }

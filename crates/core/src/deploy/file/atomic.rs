@@ -57,6 +57,60 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, bytes, Some(0o600))
 }
 
+/// Atomic, durable creation of a file that must not exist yet: the bytes
+/// go to a temp file (`mode`) that is then hard-linked to `path`, which
+/// fails rather than replace a file made meanwhile.
+pub(super) fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = temp_name(dir, path);
+    let result = (|| -> std::io::Result<()> {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        let mut file = options.open(&tmp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::hard_link(&tmp, path)?;
+        #[cfg(unix)]
+        fs::File::open(dir)?.sync_all()?;
+        Ok(())
+    })();
+    let _ = fs::remove_file(&tmp);
+    result.map_err(|_| {
+        failed(
+            path,
+            "it could not be made (or another program made it meanwhile)",
+        )
+    })
+}
+
+fn temp_name(dir: &Path, path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.join(format!(
+        ".{name}.{}-{}{TEMP_SUFFIX}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
 /// Atomic, durable replace; keeps the target's mode (unless `mode` is
 /// given), owner and group.
 pub(super) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
@@ -64,15 +118,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Resu
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{}{TEMP_SUFFIX}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
+    let tmp = temp_name(dir, path);
     let result = (|| -> std::io::Result<()> {
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);

@@ -58,7 +58,18 @@ pub trait Editor {
 
     /// The journal's spec of a target of this kind.
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec;
+
+    /// A file this editor may make when it does not exist yet: the bytes of
+    /// a new file holding only `key` = `value`. `None` (the default): a
+    /// missing file is refused.
+    fn new_file(_path: &Path, _key: &str, _value: &str) -> Option<Vec<u8>> {
+        None
+    }
 }
+
+/// The digest a journal keeps for a file that did not exist when the
+/// rotation was planned (one its editor may make: [`Editor::new_file`]).
+pub const ABSENT: &str = "absent";
 
 /// A file Latchkey may edit with the editor `E`.
 #[derive(Debug)]
@@ -169,6 +180,57 @@ impl<E: Editor> EditableFile<E> {
             E::set_value(&now.bytes, key, secret.expose_secret()).map_err(|e| self.refused(e))?;
         write_private(backup, &now.bytes)?;
         self.replace_checked(&now, edited, key, Some(secret.expose_secret()))
+    }
+
+    /// Makes the missing file at `path` holding only `key` = `secret`
+    /// (0600; missing folders 0700), never over a file that appeared
+    /// meanwhile. `marker` (a private file) is written first: it tells a
+    /// rollback, even after a crash, that the file is Latchkey's to delete.
+    /// Returns the new file's digest.
+    pub fn create(path: &Path, key: &str, secret: &Secret, marker: &Path) -> Result<String> {
+        let bytes = E::new_file(path, key, secret.expose_secret())
+            .ok_or_else(|| failed(path, "the file does not exist or cannot be read"))?;
+        write_private(marker, b"")?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::paths::create_private_dir_all(dir)
+                .map_err(|_| failed(dir, "the folder could not be made"))?;
+        }
+        if let Err(e) = atomic::create_new(path, &bytes, 0o600) {
+            // Nothing was made: a rollback has nothing to delete.
+            let _ = fs::remove_file(marker);
+            return Err(e);
+        }
+        let back = fs::read(path).map_err(|_| failed(path, "it cannot be read"))?;
+        let holds =
+            E::read_value(&back, key).is_some_and(|v| v.expose_secret() == secret.expose_secret());
+        if back != bytes || !holds {
+            return Err(failed(path, "the new file did not read back as expected"));
+        }
+        Ok(hex::encode(Sha256::digest(&bytes)))
+    }
+
+    /// The digest of the file [`Self::create`] makes with `secret`.
+    pub fn digest_of_new(path: &Path, key: &str, secret: &Secret) -> Option<String> {
+        E::new_file(path, key, secret.expose_secret()).map(|b| hex::encode(Sha256::digest(&b)))
+    }
+
+    /// Rollback of a file [`Self::create`] made: deletes it, only while it
+    /// is byte for byte what was written (`deployed_digest`).
+    pub fn remove_created(path: &Path, deployed_digest: &str) -> Result<()> {
+        let meta = match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            other => other.map_err(|_| failed(path, "it cannot be read"))?,
+        };
+        let bytes = fs::read(path).map_err(|_| failed(path, "it cannot be read"))?;
+        if !meta.is_file() || hex::encode(Sha256::digest(&bytes)) != deployed_digest {
+            return Err(Error::DotenvChangedOnDisk(path.display().to_string()));
+        }
+        fs::remove_file(path).map_err(|_| failed(path, "it could not be removed"))?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        Ok(())
     }
 
     /// Rollback of one value: sets `key` back to `old` (or removes it when

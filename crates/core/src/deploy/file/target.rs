@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use super::{sweep_temp_files, EditableFile, Editor};
+use super::{sweep_temp_files, EditableFile, Editor, ABSENT};
 use crate::catalog::{TargetState, TargetStatus};
 use crate::deploy::{gitignore, Backup, DeployTarget, Written};
 use crate::error::{Error, Result};
@@ -28,8 +28,28 @@ impl<E: Editor> FileTarget<E> {
         }
     }
 
+    /// The path with a leading `~` read as the home folder.
+    fn expanded(&self) -> PathBuf {
+        crate::paths::expand_home(&self.path)
+    }
+
     fn file(&self) -> Result<EditableFile<E>> {
-        EditableFile::open(Path::new(&self.path), self.follow_symlink)
+        EditableFile::open(&self.expanded(), self.follow_symlink)
+    }
+
+    /// The path, when the file does not exist and `E` may make it.
+    fn to_create(&self) -> Option<PathBuf> {
+        let path = self.expanded();
+        let missing = matches!(std::fs::symlink_metadata(&path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        (missing && E::new_file(&path, &self.key, "").is_some()).then_some(path)
+    }
+
+    /// Where a write notes that it made the file (a rollback deletes it).
+    fn created_marker(backup: &Backup<'_>, path: &Path) -> PathBuf {
+        let mut marker = backup.path_for(path).into_os_string();
+        marker.push(".created");
+        PathBuf::from(marker)
     }
 }
 
@@ -41,6 +61,17 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
 
     async fn prepare(&self) -> Result<TargetState> {
         let key = E::check_key(&self.key)?;
+        if let Some(path) = self.to_create() {
+            return Ok(TargetState {
+                spec: E::spec(path.display().to_string(), key, self.follow_symlink),
+                status: TargetStatus::Pending,
+                digest: Some(ABSENT.to_owned()),
+                confirmed: vec![],
+                message: None,
+                gitignore_warning: None,
+                deployed_digest: None,
+            });
+        }
         let file = self.file()?;
         let digest = file.read()?.digest_hex();
         let absolute: PathBuf = file.path().to_path_buf();
@@ -68,6 +99,17 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         backup: &Backup<'_>,
         expected_digest: Option<&str>,
     ) -> Result<Written> {
+        if let Some(path) = self.to_create() {
+            if expected_digest != Some(ABSENT) {
+                return Err(Error::DotenvChangedOnDisk(path.display().to_string()));
+            }
+            let marker = Self::created_marker(backup, &path);
+            let digest = EditableFile::<E>::create(&path, &self.key, secret, &marker)?;
+            return Ok(Written::Done {
+                digest: Some(digest),
+                message: format!("{} now holds the new key (a new file)", self.key),
+            });
+        }
         let file = self.file()?;
         let current = file.fingerprint_of(&self.key)?;
         let digest = if current.as_ref() != Some(&secret.fingerprint()) {
@@ -90,6 +132,9 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
     }
 
     async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
+        if self.to_create().is_some() {
+            return Ok(false);
+        }
         let file = self.file()?;
         let now = file.fingerprint_of(&self.key).ok().flatten();
         Ok(now.as_ref() == Some(fingerprint))
@@ -102,6 +147,23 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
         new: Option<&Secret>,
         old_key: &(dyn Fn() -> Result<Secret> + Sync),
     ) -> Result<String> {
+        let path = self.expanded();
+        if Self::created_marker(backup, &path).exists() {
+            // The deploy made the file: the rollback deletes it.
+            let deployed = match (deployed_digest, new) {
+                (Some(d), _) => Some(d.to_owned()),
+                (None, Some(new)) => EditableFile::<E>::digest_of_new(&path, &self.key, new),
+                _ => None,
+            };
+            let Some(deployed) = deployed else {
+                return Err(Error::DotenvChangedOnDisk(path.display().to_string()));
+            };
+            EditableFile::<E>::remove_created(&path, &deployed)?;
+            return Ok(format!(
+                "{} is gone again (Latchkey had made it)",
+                self.path
+            ));
+        }
         let file = self.file()?;
         let backup = backup.path_for(file.path());
         let old = if backup.exists() {

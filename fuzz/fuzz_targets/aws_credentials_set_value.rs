@@ -1,0 +1,58 @@
+//! Fuzzes the AWS credentials file editor: any bytes as the file, any
+//! profile and value (a key pair is `ID:SECRET`). It must never panic; a
+//! successful edit must read back as the pair, every other profile and key
+//! unchanged (`check_edit`), and every line of the file that is not one of
+//! the profile's two keys must still be there in order.
+//! Seeds: fuzz/seeds/aws_credentials_set_value.
+#![no_main]
+
+use latchkey_core::deploy::{AwsCredentialsEditor, Editor};
+use libfuzzer_sys::fuzz_target;
+
+/// Layout: [key length][key][value length][value][file...]
+fn split(data: &[u8]) -> Option<(&str, &str, &[u8])> {
+    let (&n, rest) = data.split_first()?;
+    let n = usize::from(n % 24).min(rest.len());
+    let (key, rest) = rest.split_at(n);
+    let (&v, rest) = rest.split_first()?;
+    let v = usize::from(v).min(rest.len());
+    let (value, file) = rest.split_at(v);
+    Some((
+        std::str::from_utf8(key).ok()?,
+        std::str::from_utf8(value).ok()?,
+        file,
+    ))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((key, value, file)) = split(data) else {
+        return;
+    };
+    let Ok(edited) = AwsCredentialsEditor::set_value(file, key, value) else {
+        return;
+    };
+    assert!(
+        AwsCredentialsEditor::check_edit(file, &edited, key, Some(value)),
+        "check_edit refuses the editor's own edit"
+    );
+    let got = AwsCredentialsEditor::read_value(&edited, key).expect("the pair does not read back");
+    assert!(got.expose_secret() == value, "the pair does not read back");
+    let (before, after) = (
+        String::from_utf8_lossy(file),
+        String::from_utf8_lossy(&edited),
+    );
+    let mut rest: &str = &after;
+    for line in before.lines() {
+        let name = line
+            .split(['=', ':'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_lowercase();
+        if name == "aws_access_key_id" || name == "aws_secret_access_key" {
+            continue;
+        }
+        let at = rest.find(line).expect("a line of the file is lost");
+        rest = &rest[at + line.len()..];
+    }
+});
