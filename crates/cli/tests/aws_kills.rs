@@ -82,8 +82,18 @@ impl<'a> World<'a> {
         let admin_pair = admin.to_secret();
         cli.run_with(
             &[
-                "providers", "add", "--service", "aws", "--name", "prod", "--base-url",
-                &moto.base, "--user", &user, "--region", "eu-west-1",
+                "providers",
+                "add",
+                "--service",
+                "aws",
+                "--name",
+                "prod",
+                "--base-url",
+                &moto.base,
+                "--user",
+                &user,
+                "--region",
+                "eu-west-1",
             ],
             &[],
             Some(admin_pair.expose_secret()),
@@ -91,7 +101,13 @@ impl<'a> World<'a> {
         .ok();
         cli.run_with(
             &[
-                "providers", "add", "--service", "github", "--name", "gh", "--base-url",
+                "providers",
+                "add",
+                "--service",
+                "github",
+                "--name",
+                "gh",
+                "--base-url",
                 &github.base,
             ],
             &[],
@@ -99,7 +115,13 @@ impl<'a> World<'a> {
         )
         .ok();
         let created = cli.run(&[
-            "create", "--provider", "prod", "--name", "bot", "--env-var", "AWS_PAIR",
+            "create",
+            "--provider",
+            "prod",
+            "--name",
+            "bot",
+            "--env-var",
+            "AWS_PAIR",
         ]);
         created.ok();
         let old = pair_from(&created.stdout);
@@ -162,7 +184,12 @@ impl<'a> World<'a> {
     /// The user's access keys as IAM lists them: (id, status).
     async fn user_keys(&self) -> Vec<(String, String)> {
         let answer = client(self.moto)
-            .iam(self.admin, "ListAccessKeys", &[("UserName", &self.user)], true)
+            .iam(
+                self.admin,
+                "ListAccessKeys",
+                &[("UserName", &self.user)],
+                true,
+            )
             .await
             .expect("list");
         answer
@@ -189,7 +216,10 @@ impl<'a> World<'a> {
             )
             .await
             .expect("get secret");
-        answer["SecretString"].as_str().unwrap_or_default().to_owned()
+        answer["SecretString"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Every invariant: one key on the user, the vault's, working; every
@@ -215,9 +245,15 @@ impl<'a> World<'a> {
         }
         let read = |name: &str| std::fs::read_to_string(self.cli.cwd.join(name)).expect("read");
         assert_eq!(read(".env"), env_text(&in_use), "{point}: .env");
-        assert_eq!(read("credentials"), credentials_text(&in_use), "{point}: credentials");
         assert_eq!(
-            self.github.plaintext(&self.repo, None, "AWS_PAIR").as_deref(),
+            read("credentials"),
+            credentials_text(&in_use),
+            "{point}: credentials"
+        );
+        assert_eq!(
+            self.github
+                .plaintext(&self.repo, None, "AWS_PAIR")
+                .as_deref(),
             new.then_some(in_use.as_str()),
             "{point}: GitHub secret"
         );
@@ -228,7 +264,11 @@ impl<'a> World<'a> {
             .collect();
         let mut names = names;
         names.sort();
-        assert_eq!(names, [".env", "credentials"], "{point}: leftovers beside the files");
+        assert_eq!(
+            names,
+            [".env", "credentials"],
+            "{point}: leftovers beside the files"
+        );
     }
 }
 
@@ -339,7 +379,13 @@ async fn an_aws_rotation_into_four_targets_killed_anywhere_resumes_or_rolls_back
     undone.ok();
     assert_eq!(w.rotation()["state"], "rolled_back");
     let keys = w.user_keys().await;
-    assert_eq!(keys, [(w.old.split(':').next().unwrap().to_owned(), "Active".to_owned())]);
+    assert_eq!(
+        keys,
+        [(
+            w.old.split(':').next().unwrap().to_owned(),
+            "Active".to_owned()
+        )]
+    );
     assert!(works(w.moto, &w.old).await);
     assert_eq!(w.stored_secret().await, w.old);
 }

@@ -953,6 +953,8 @@ async fn an_old_key_still_in_use_holds_the_revoke_until_forced() {
     assert_eq!(service.live("web").await.len(), 1);
     let rotation = cli.run(&["rotations", "--json"]).json()[0].clone();
     assert_eq!(rotation["state"], "done", "{rotation:#}");
+}
+
 /// `deploy --target yaml:…` and `--target aws-credentials:…`: the scalar at
 /// the dotted path (every other byte kept), Open Animate's credentials file
 /// made under `~` (0600 in a 0700 folder) when missing, and an AWS key pair

@@ -101,13 +101,15 @@ impl Vault {
             .iter()
             .map(|&i| {
                 let target = &rec.targets[i];
-                let t = target.spec.open(self.open_with(
-                    &target.confirmed,
-                    target
-                        .deployed_digest
-                        .as_deref()
-                        .or(target.digest.as_deref()),
-                ));
+                let t = target.spec.open(
+                    self.open_with(
+                        &target.confirmed,
+                        target
+                            .deployed_digest
+                            .as_deref()
+                            .or(target.digest.as_deref()),
+                    ),
+                );
                 (i, t)
             })
             .collect();
