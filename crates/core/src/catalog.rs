@@ -171,6 +171,14 @@ pub enum ProviderKind {
     /// Open Animate account API keys.
     #[serde(rename = "open-animate")]
     OpenAnimate,
+    /// GitLab: personal access tokens (the connection's own, rotated in
+    /// place) and CI/CD variables (the `gitlab:` deploy target).
+    Gitlab,
+    /// Vercel: account tokens and project environment variables (the
+    /// `vercel:` deploy target).
+    Vercel,
+    /// Netlify: environment variables (the `netlify:` deploy target).
+    Netlify,
 }
 
 impl ProviderKind {
@@ -182,6 +190,9 @@ impl ProviderKind {
         Self::Github,
         Self::Dakora,
         Self::OpenAnimate,
+        Self::Gitlab,
+        Self::Vercel,
+        Self::Netlify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -192,6 +203,9 @@ impl ProviderKind {
             Self::Github => "github",
             Self::Dakora => "dakora",
             Self::OpenAnimate => "open-animate",
+            Self::Gitlab => "gitlab",
+            Self::Vercel => "vercel",
+            Self::Netlify => "netlify",
         }
     }
 
@@ -203,6 +217,9 @@ impl ProviderKind {
             "github" => Some(Self::Github),
             "dakora" => Some(Self::Dakora),
             "open-animate" => Some(Self::OpenAnimate),
+            "gitlab" => Some(Self::Gitlab),
+            "vercel" => Some(Self::Vercel),
+            "netlify" => Some(Self::Netlify),
             _ => None,
         }
     }

@@ -81,6 +81,11 @@ pub enum Error {
     /// The service's API cannot do this (a connector without the capability).
     #[error("This service cannot do that through its API: {0}.")]
     NotSupported(String),
+    /// A call that must not be sent twice got no clear answer (a timeout, a
+    /// dropped connection, a 5xx): it may or may not have been carried out.
+    /// Code `timeout`; the text says what to check before trying again.
+    #[error("The outcome is unknown: {0}")]
+    OutcomeUnknown(String),
 }
 
 impl Error {
@@ -119,6 +124,7 @@ impl Error {
             Self::RevealNotAllowed => ErrorCode::RevealNotAllowed,
             Self::Refused(_) => ErrorCode::TransitionRefused,
             Self::NotSupported(_) => ErrorCode::NotSupported,
+            Self::OutcomeUnknown(_) => ErrorCode::Timeout,
         };
         seen::record(code);
         code

@@ -16,5 +16,11 @@ export function describeTarget(t: TargetSpec): string {
       return `AWS secret ${t.secret_id} (via ${t.provider})`;
     case "ssm":
       return `SSM parameter ${t.name} (via ${t.provider})`;
+    case "gitlab":
+      return `GitLab variable ${t.variable}${t.scope ? ` (environment ${t.scope})` : ""} in project ${t.project}`;
+    case "vercel":
+      return `Vercel variable ${t.variable} in project ${t.project}`;
+    case "netlify":
+      return `Netlify variable ${t.variable} of site ${t.site}`;
   }
 }

@@ -338,7 +338,7 @@ impl DeployTarget for AwsStoreTarget {
     }
 }
 
-fn wipe(value: &mut Value) {
+pub(crate) fn wipe(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(wipe),

@@ -15,19 +15,25 @@
 //! `fmt` and `open`, a file kind only adding an `Editor`:
 //! `aws-credentials:PATH:PROFILE`, `yaml:PATH:KEY.PATH`, `json:PATH:KEY.PATH`,
 //! `toml:PATH:KEY.PATH`, `github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT]`,
-//! `gitlab:…`, `vercel:…`, `netlify:…`, `aws-secrets:…`, `ssm:…`.
+//! `gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE]`, `vercel:PROVIDER:PROJECT:VARIABLE`,
+//! `netlify:PROVIDER:ACCOUNT:SITE:VARIABLE`, `aws-secret:…`, `ssm:…`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::{
     AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
-    GithubTarget, JsonEditor, OpenWith, TomlEditor,
+    GithubTarget, GitlabVariable, JsonEditor, NetlifyVariable, OpenWith, TomlEditor,
+    VariableTarget, VercelVariable,
 };
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
+const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID, ssm:PROVIDER:PARAMETER_NAME, gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE], vercel:PROVIDER:PROJECT:VARIABLE or netlify:PROVIDER:ACCOUNT:SITE:VARIABLE";
+
+const GITLAB: &str = "use gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE]";
+const VERCEL: &str = "use vercel:PROVIDER:PROJECT:VARIABLE";
+const NETLIFY: &str = "use netlify:PROVIDER:ACCOUNT:SITE:VARIABLE";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -92,6 +98,40 @@ impl TargetSpec {
                 key,
                 follow_symlink,
             } => Box::new(FileTarget::<TomlEditor>::new(path, key, *follow_symlink)),
+            TargetSpec::Gitlab {
+                provider,
+                project,
+                variable,
+                scope,
+            } => Box::new(VariableTarget::new(GitlabVariable::new(
+                provider,
+                project,
+                variable,
+                scope.as_deref(),
+                with.connections.remote("gitlab", provider),
+            ))),
+            TargetSpec::Vercel {
+                provider,
+                project,
+                variable,
+            } => Box::new(VariableTarget::new(VercelVariable::new(
+                provider,
+                project,
+                variable,
+                with.connections.remote("vercel", provider),
+            ))),
+            TargetSpec::Netlify {
+                provider,
+                account,
+                site,
+                variable,
+            } => Box::new(VariableTarget::new(NetlifyVariable::new(
+                provider,
+                account,
+                site,
+                variable,
+                with.connections.remote("netlify", provider),
+            ))),
         }
     }
 
@@ -244,6 +284,55 @@ impl FromStr for TargetSpec {
                 store.check_name(id)?;
                 Ok(store.spec(provider, id))
             }
+            "gitlab" => {
+                let parts: Vec<&str> = rest.splitn(4, ':').collect();
+                let (provider, project, variable, scope) = match parts.as_slice() {
+                    [p, i, v] => (*p, *i, *v, None),
+                    [p, i, v, s] => (*p, *i, *v, Some(*s)),
+                    _ => return Err(refused(format!("'{spec}' is not a GitLab target: {GITLAB}"))),
+                };
+                if provider.is_empty() || project.is_empty() || scope.is_some_and(|s| s.is_empty() || s.contains(':')) {
+                    return Err(refused(format!("Name the GitLab connection, the project and the variable: {GITLAB}")));
+                }
+                super::remote_value::check_variable("GitLab", variable, 255)?;
+                Ok(TargetSpec::Gitlab {
+                    provider: provider.to_owned(),
+                    project: project.to_owned(),
+                    variable: variable.to_owned(),
+                    scope: scope.map(str::to_owned),
+                })
+            }
+            "vercel" => {
+                let parts: Vec<&str> = rest.split(':').collect();
+                let [provider, project, variable] = parts.as_slice() else {
+                    return Err(refused(format!("'{spec}' is not a Vercel target: {VERCEL}")));
+                };
+                if provider.is_empty() || project.is_empty() {
+                    return Err(refused(format!("Name the Vercel connection, the project and the variable: {VERCEL}")));
+                }
+                super::remote_value::check_variable("Vercel", variable, 256)?;
+                Ok(TargetSpec::Vercel {
+                    provider: (*provider).to_owned(),
+                    project: (*project).to_owned(),
+                    variable: (*variable).to_owned(),
+                })
+            }
+            "netlify" => {
+                let parts: Vec<&str> = rest.split(':').collect();
+                let [provider, account, site, variable] = parts.as_slice() else {
+                    return Err(refused(format!("'{spec}' is not a Netlify target: {NETLIFY}")));
+                };
+                if provider.is_empty() || account.is_empty() || site.is_empty() {
+                    return Err(refused(format!("Name the Netlify connection, the account, the site and the variable: {NETLIFY}")));
+                }
+                super::remote_value::check_variable("Netlify", variable, 255)?;
+                Ok(TargetSpec::Netlify {
+                    provider: (*provider).to_owned(),
+                    account: (*account).to_owned(),
+                    site: (*site).to_owned(),
+                    variable: (*variable).to_owned(),
+                })
+            }
             "" => Err(refused(format!("Name a target: {USAGE}"))),
             other => Err(refused(format!(
                 "Unknown target kind '{other}': {USAGE}"
@@ -285,6 +374,29 @@ impl fmt::Display for TargetSpec {
             TargetSpec::Ssm { provider, name } => write!(f, "ssm:{provider}:{name}"),
             TargetSpec::Json { path, key, .. } => write!(f, "json:{path}:{key}"),
             TargetSpec::Toml { path, key, .. } => write!(f, "toml:{path}:{key}"),
+            TargetSpec::Gitlab {
+                provider,
+                project,
+                variable,
+                scope,
+            } => {
+                write!(f, "gitlab:{provider}:{project}:{variable}")?;
+                match scope {
+                    Some(s) => write!(f, ":{s}"),
+                    None => Ok(()),
+                }
+            }
+            TargetSpec::Vercel {
+                provider,
+                project,
+                variable,
+            } => write!(f, "vercel:{provider}:{project}:{variable}"),
+            TargetSpec::Netlify {
+                provider,
+                account,
+                site,
+                variable,
+            } => write!(f, "netlify:{provider}:{account}:{site}:{variable}"),
         }
     }
 }
@@ -344,6 +456,11 @@ mod tests {
             "json:/a/b.json:a.b-c_9",
             r"json:C:\a.json:k",
             "toml:/a/Cargo.toml:x.y",
+            "gitlab:gl:42:API_KEY",
+            "gitlab:gl:group/app:API_KEY:production",
+            "gitlab:gl:42:API_KEY:review/*",
+            "vercel:vc:my-app:API_KEY",
+            "netlify:nf:team-slug:site-id-1:API_KEY",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -379,6 +496,23 @@ mod tests {
             ("json::k", "json:PATH:KEY.PATH"),
             ("json:/x:a..b", "json:PATH:KEY.PATH"),
             ("toml:/x:", "toml:PATH:KEY.PATH"),
+            ("gitlab:gl:42", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab::42:K", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab:gl:42:K:", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab:gl:42:9K", "not a GitLab variable name"),
+            ("vercel:vc:app", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc:app:K:x", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc::K", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc:app:A-B", "not a Vercel variable name"),
+            (
+                "netlify:nf:acct:K",
+                "netlify:PROVIDER:ACCOUNT:SITE:VARIABLE",
+            ),
+            (
+                "netlify:nf::site:K",
+                "netlify:PROVIDER:ACCOUNT:SITE:VARIABLE",
+            ),
+            ("netlify:nf:a:s:K K", "not a Netlify variable name"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");

@@ -305,6 +305,9 @@ impl Vault {
         if service.id == "github" {
             return self.add_github_provider(new);
         }
+        if let Some(kind) = ci_kind(&service.id) {
+            return self.add_ci_provider(new, kind, &service.name);
+        }
         if service.id == "dakora" || service.id == "open-animate" {
             return self.add_api_service_provider(new, &service.id, &service.name);
         }
@@ -397,6 +400,74 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
+    /// A GitLab, Vercel or Netlify connection: its API address (the
+    /// service's own unless `base_url`, e.g. a self-managed GitLab) and a
+    /// token, kept in the keychain, that manages tokens (GitLab, Vercel)
+    /// and writes CI/CD or environment variables (all three).
+    fn add_ci_provider(
+        &self,
+        new: NewServiceProvider,
+        kind: ProviderKind,
+        service_name: &str,
+    ) -> Result<ProviderView> {
+        let name = check_name("name", &new.name)?;
+        let (default_url, dashboard) = match kind {
+            ProviderKind::Gitlab => (
+                crate::providers::gitlab::DEFAULT_BASE_URL,
+                "https://gitlab.com/-/user_settings/personal_access_tokens",
+            ),
+            ProviderKind::Vercel => (
+                crate::providers::vercel::DEFAULT_BASE_URL,
+                "https://vercel.com/account/settings/tokens",
+            ),
+            _ => (
+                crate::providers::netlify::DEFAULT_BASE_URL,
+                "https://app.netlify.com/user/applications#personal-access-tokens",
+            ),
+        };
+        let base_url = new
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .unwrap_or(default_url);
+        check_base_url(base_url)?;
+        let token = new
+            .credential
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "admin_token",
+                    format!("Enter the {service_name} token (from stdin or LATCHKEY_ADMIN_TOKEN)"),
+                )
+            })?;
+        let record = ProviderRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            name,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            project: kind.as_str().into(),
+            is_demo: false,
+            created_at: self.now(),
+            dashboard_url: dashboard.into(),
+        };
+        self.store.put(
+            &provider_account(&record.id),
+            &Secret::new(token.expose_secret().trim()),
+        )?;
+        if let Err(e) = self.catalog().insert_provider(&record) {
+            let _ = self.store.delete(&provider_account(&record.id));
+            return Err(e);
+        }
+        self.audit(
+            "provider_add",
+            None,
+            Some(&record.id),
+            &format!("added {service_name} connection \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
+    }
+
     /// Registers (or re-points) the built-in Demo provider at `base_url`.
     pub fn ensure_demo_provider(
         &self,
@@ -470,5 +541,15 @@ pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
         project: r.project.clone(),
         is_demo: r.is_demo,
         dashboard_url: r.dashboard_url.clone(),
+    }
+}
+
+/// The connection kind a catalogue service with a CI deploy target gets.
+fn ci_kind(service: &str) -> Option<ProviderKind> {
+    match service {
+        "gitlab" => Some(ProviderKind::Gitlab),
+        "vercel" => Some(ProviderKind::Vercel),
+        "netlify" => Some(ProviderKind::Netlify),
+        _ => None,
     }
 }
