@@ -13,6 +13,8 @@
 //! timeout); rotate calls are counted. Include it with
 //! `#[path = "common/fake_gitlab.rs"] mod fake_gitlab;`.
 #![allow(dead_code)]
+// A test server: an error answer is a whole response, by design.
+#![allow(clippy::result_large_err)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -10,6 +10,8 @@
 //! Switches: the next N calls 429 with a Retry-After. Include it with
 //! `#[path = "common/fake_netlify.rs"] mod fake_netlify;`.
 #![allow(dead_code)]
+// A test server: an error answer is a whole response, by design.
+#![allow(clippy::result_large_err)]
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
