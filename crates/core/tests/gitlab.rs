@@ -90,6 +90,10 @@ async fn a_new_variable_is_created_masked_read_back_and_deleted_on_restore() {
         "prepare wrote nothing"
     );
     assert_eq!(state.spec.to_string(), "gitlab:gl:42:API_KEY");
+    assert!(state
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("masks the key in job logs when it can")));
     let new = Secret::new("lk_abcdefgh_0123456789abcdefghijklmn");
     let said = message(
         t.write(&new, &backup(dir.path()), None)

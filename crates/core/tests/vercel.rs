@@ -123,23 +123,31 @@ async fn a_variable_is_upserted_for_every_target_read_back_and_restored() {
 }
 
 #[tokio::test]
-async fn a_sensitive_variable_is_refused_and_never_guessed_at() {
+async fn sensitive_and_per_environment_variables_are_refused_and_never_guessed_at() {
     let (f, conn) = fake().await;
     let dir = tempfile::tempdir().expect("tempdir");
     f.seed("web", "SECRET_KEY", "sk-sensitive-old", "sensitive");
-    let t = open("vercel:vc:web:SECRET_KEY", &conn);
-    let e = t.prepare().await.expect_err("sensitive");
-    assert_eq!(e.code().as_str(), "invalid_input");
-    assert!(e.to_string().contains("sensitive"), "{e}");
+    f.seed_for("web", "SPLIT_KEY", "sk-prod", "production");
+    f.seed_for("web", "SPLIT_KEY", "sk-preview", "preview");
     let new = Secret::new("sk-never-written");
-    t.write(&new, &backup(dir.path()), None)
-        .await
-        .expect_err("sensitive");
+    for (name, says) in [
+        ("SECRET_KEY", "sensitive"),
+        ("SPLIT_KEY", "per environment"),
+    ] {
+        let t = open(&format!("vercel:vc:web:{name}"), &conn);
+        let e = t.prepare().await.expect_err(name);
+        assert_eq!(e.code().as_str(), "invalid_input");
+        assert!(e.to_string().contains(says), "{e}");
+        t.write(&new, &backup(dir.path()), None)
+            .await
+            .expect_err(name);
+        assert!(t.holds(&new.fingerprint()).await.is_err());
+    }
     assert_eq!(
         f.env("web", "SECRET_KEY").unwrap().value,
         "sk-sensitive-old"
     );
-    assert!(t.holds(&new.fingerprint()).await.is_err());
+    assert_eq!(f.count("web"), 3);
 }
 
 #[tokio::test]

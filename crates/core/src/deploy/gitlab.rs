@@ -210,6 +210,14 @@ impl VariableStore for GitlabVariable {
         }
     }
 
+    fn plan_note(&self) -> Option<String> {
+        Some(
+            "GitLab masks the key in job logs when it can (at least 8 characters on one line, \
+             letters, digits and + / = @ : . ~ - _); the deploy says so if it cannot"
+                .into(),
+        )
+    }
+
     async fn delete(&self) -> Result<()> {
         let answer = self.call(Method::DELETE, &self.one(), None).await?;
         match answer.status.as_u16() {

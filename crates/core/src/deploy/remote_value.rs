@@ -72,6 +72,10 @@ pub trait VariableStore: Send + Sync {
     fn after_write(&self) -> Option<String> {
         None
     }
+    /// Said when the deploy is planned (GitLab: when the key is masked).
+    fn plan_note(&self) -> Option<String> {
+        self.after_write()
+    }
 }
 
 /// A [`VariableStore`] as a deploy target.
@@ -124,7 +128,7 @@ impl<S: VariableStore> DeployTarget for VariableTarget<S> {
             status: TargetStatus::Pending,
             digest: None,
             confirmed: vec![],
-            message: self.store.after_write(),
+            message: self.store.plan_note(),
             gitignore_warning: None,
             deployed_digest: None,
         })

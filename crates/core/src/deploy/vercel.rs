@@ -26,6 +26,9 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 const TARGETS: [&str; 3] = ["production", "preview", "development"];
 
+/// `find`'s type for a key the project has more than once.
+const SPLIT: &str = "latchkey:split";
+
 /// One variable of one project.
 pub struct VercelVariable {
     provider: String,
@@ -91,10 +94,16 @@ impl VercelVariable {
         let envs = body["envs"]
             .as_array()
             .ok_or_else(|| Error::BadResponse("a Vercel env list without envs".into()))?;
-        let found = envs
+        let mut found = envs
             .iter()
-            .find(|e| e["key"].as_str() == Some(self.variable.as_str()));
-        Ok(match found {
+            .filter(|e| e["key"].as_str() == Some(self.variable.as_str()));
+        let first = found.next();
+        if first.is_some() && found.next().is_some() {
+            // One value per environment: one key cannot replace them all,
+            // nor could a rollback put them back.
+            return Ok(Some((String::new(), SPLIT.to_owned())));
+        }
+        Ok(match first {
             None => None,
             Some(e) => {
                 let id = e["id"]
@@ -147,6 +156,11 @@ impl VariableStore for VercelVariable {
         let Some((id, kind)) = self.find().await? else {
             return Ok(Held::Absent);
         };
+        if kind == SPLIT {
+            return Ok(Held::Unreadable(
+                "it has a separate value per environment, which one key cannot replace".into(),
+            ));
+        }
         if kind == "sensitive" {
             return Ok(Held::Unreadable(
                 "Vercel keeps it as a sensitive variable, whose value cannot be read".into(),
@@ -194,9 +208,15 @@ impl VariableStore for VercelVariable {
     }
 
     async fn delete(&self) -> Result<()> {
-        let Some((id, _)) = self.find().await? else {
+        let Some((id, kind)) = self.find().await? else {
             return Ok(());
         };
+        if kind == SPLIT {
+            return Err(Error::RollbackFailed(format!(
+                "{} now has a value per environment; it was left as it is",
+                self.describe()
+            )));
+        }
         let path = format!("/v9/projects/{}/env/{}", self.project_path(), segment(&id));
         let answer = self.call(Method::DELETE, &path, None, None).await?;
         match answer.status.as_u16() {

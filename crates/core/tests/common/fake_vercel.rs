@@ -111,6 +111,21 @@ impl FakeVercel {
         });
     }
 
+    /// One more value of `key`, for some targets only (a key the project
+    /// has once per environment).
+    pub fn seed_for(&self, project: &str, key: &str, value: &str, target: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.seq += 1;
+        let id = format!("env_{}", inner.seq);
+        inner.projects.get_mut(project).expect("project").push(Env {
+            id,
+            key: key.into(),
+            value: value.into(),
+            kind: "encrypted".into(),
+            target: vec![target.into()],
+        });
+    }
+
     pub fn env(&self, project: &str, key: &str) -> Option<Env> {
         self.inner.lock().unwrap().projects[project]
             .iter()
