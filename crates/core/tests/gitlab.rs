@@ -5,6 +5,7 @@
 //! used, and the rotate: 30 days ahead, never sent twice — a rotate whose
 //! answer comes too late is "outcome unknown", and the fake saw one call).
 
+mod common;
 #[path = "common/fake_gitlab.rs"]
 mod fake_gitlab;
 
@@ -419,4 +420,78 @@ async fn a_rotate_whose_answer_is_late_is_sent_once_and_reported_as_outcome_unkn
     let newest = f.tokens().into_iter().max_by_key(|t| t.id).unwrap();
     assert_eq!(newest.name, "ci");
     assert!(newest.active && !newest.revoked);
+}
+
+/// A rotation whose GitLab write is refused (the connection's token may
+/// read variables, not write them): the .env file it already wrote and the
+/// variable are rolled back, and the old key still works.
+#[tokio::test]
+async fn a_refused_gitlab_write_rolls_the_rotation_back() {
+    use common::*;
+    use latchkey_core::clipboard::MemoryClipboard;
+    use latchkey_core::rotation::driver::{no_progress, RotationRequest};
+    use latchkey_core::rotation::State;
+    use latchkey_core::vault::NewServiceProvider;
+
+    let service = key_service(false).await;
+    let (f, _) = fake().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    vault.set_http_policy(fast());
+    let provider = add_provider(&vault, &service);
+    vault
+        .add_service_provider(NewServiceProvider {
+            service: "gitlab".into(),
+            name: "gl".into(),
+            base_url: Some(f.base.clone()),
+            project: None,
+            credential: Some(Secret::new(READ_ONLY)),
+            region: None,
+            user: None,
+        })
+        .expect("gitlab connection");
+    let old = vault
+        .create_key(new_key(&provider, "deploy me"))
+        .await
+        .expect("old key");
+    let old_secret = stored_secret(&old.id);
+    f.seed("42", "DEMO_API_KEY", "*", old_secret.expose_secret(), false);
+    let env_path = dir.path().join(".env");
+    std::fs::write(
+        &env_path,
+        format!("DEMO_API_KEY={}\n", old_secret.expose_secret()),
+    )
+    .expect(".env");
+    let before = std::fs::read(&env_path).expect("read");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: old.id.clone(),
+            targets: vec![
+                format!("dotenv:{}:DEMO_API_KEY", env_path.display())
+                    .parse()
+                    .expect("spec"),
+                "gitlab:gl:42:DEMO_API_KEY".parse().expect("spec"),
+            ],
+        })
+        .await
+        .expect("plan: reading the variable is allowed");
+    let e = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect_err("the write is refused");
+    assert_eq!(e.code().as_str(), "provider_forbidden");
+    let view = vault
+        .rollback_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rollback");
+    assert_eq!(view.state, State::RolledBack);
+    assert_eq!(std::fs::read(&env_path).expect("read"), before);
+    assert_eq!(
+        f.var("42", "DEMO_API_KEY", "*").unwrap().value,
+        old_secret.expose_secret()
+    );
+    assert_eq!(service.verify_status(old_secret.expose_secret()).await, 200);
 }

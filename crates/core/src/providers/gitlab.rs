@@ -184,9 +184,22 @@ impl Connector for GitlabProvider {
         }
     }
 
+    /// The tokens of the connection's own user (`user_id`: an admin's
+    /// token would otherwise list every user's tokens).
     async fn list(&self) -> Result<Vec<RemoteKey>> {
+        let own = self
+            .managed(Method::GET, &format!("{TOKENS}/self"), None)
+            .await?
+            .json()?;
+        let user = own["user_id"]
+            .as_u64()
+            .ok_or_else(|| Error::BadResponse("a GitLab token without its user_id".into()))?;
         let answer = self
-            .managed(Method::GET, &format!("{TOKENS}?per_page=100"), None)
+            .managed(
+                Method::GET,
+                &format!("{TOKENS}?user_id={user}&per_page=100"),
+                None,
+            )
             .await?;
         let body = answer.json()?;
         let items = body

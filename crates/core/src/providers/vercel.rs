@@ -22,6 +22,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.vercel.com";
 pub struct VercelProvider {
     http: HttpEngine,
     token: Secret,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for VercelProvider {
@@ -71,9 +72,25 @@ fn failure(answer: Answer) -> Error {
 
 impl VercelProvider {
     pub fn new(base_url: &str, token: Secret, policy: HttpPolicy) -> Result<Self> {
+        Self::with_clock(
+            base_url,
+            token,
+            policy,
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+    }
+
+    /// With the clock an expiry is counted from.
+    pub fn with_clock(
+        base_url: &str,
+        token: Secret,
+        policy: HttpPolicy,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Result<Self> {
         Ok(Self {
             http: HttpEngine::new(base_url, policy)?,
             token,
+            clock,
         })
     }
 
@@ -144,7 +161,7 @@ impl Connector for VercelProvider {
     async fn create(&self, spec: &KeySpec, _idempotency_key: &str) -> Result<(RemoteKey, Secret)> {
         let mut body = json!({ "name": spec.name });
         if let Some(days) = spec.expires_in_days {
-            let now = time::OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let at = now + time::Duration::days(i64::from(days));
             body["expiresAt"] = json!(at.unix_timestamp() * 1000);
         }

@@ -425,12 +425,25 @@ fn token_json(t: &Token) -> Value {
     })
 }
 
-async fn token_list(State(f): State<FakeGitlab>, h: HeaderMap) -> Response {
+/// `?user_id=` lists that user's tokens (all are user 7's here); without
+/// it an admin's token would see every user's, so the fake answers 400 to
+/// make a client that forgets it fail.
+async fn token_list(
+    State(f): State<FakeGitlab>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Response {
     if let Err(r) = gate(&f, &h, false) {
         return r;
     }
     let inner = f.inner.lock().unwrap();
-    Json(Value::Array(inner.tokens.iter().map(token_json).collect())).into_response()
+    match q.get("user_id").map(String::as_str) {
+        Some("7") => {
+            Json(Value::Array(inner.tokens.iter().map(token_json).collect())).into_response()
+        }
+        Some(_) => Json(json!([])).into_response(),
+        None => message(StatusCode::BAD_REQUEST, json!("user_id is missing")),
+    }
 }
 
 /// `self` is the calling token.
