@@ -420,6 +420,36 @@ async fn a_rotate_whose_answer_is_late_is_sent_once_and_reported_as_outcome_unkn
     let newest = f.tokens().into_iter().max_by_key(|t| t.id).unwrap();
     assert_eq!(newest.name, "ci");
     assert!(newest.active && !newest.revoked);
+
+    // A 5xx after GitLab carried the rotate out: also unknown, also once.
+    f.slow_rotate(None);
+    f.rotate_status(Some(502));
+    let e = c.roll("1").await.expect_err("502");
+    assert_eq!(e.code().as_str(), "timeout");
+    assert!(e.to_string().contains("outcome is unknown"), "{e}");
+    assert_eq!(f.rotate_calls(), 2);
+    assert!(f.token(1).revoked, "GitLab did rotate");
+}
+
+#[tokio::test]
+async fn the_fake_refuses_a_masked_value_gitlab_cannot_mask() {
+    let (f, _) = fake().await;
+    let http = reqwest::Client::new();
+    for (value, status) in [
+        ("short", 400),
+        ("has a space", 400),
+        ("maskable-value", 201),
+    ] {
+        let answer = http
+            .post(format!("{}/api/v4/projects/42/variables", f.base))
+            .header("PRIVATE-TOKEN", TOKEN)
+            .json(&serde_json::json!({"key": "K", "value": value, "masked": true}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(answer.status().as_u16(), status, "{value}");
+    }
+    assert!(f.var("42", "K", "*").expect("made").masked);
 }
 
 /// A rotation whose GitLab write is refused (the connection's token may

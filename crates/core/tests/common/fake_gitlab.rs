@@ -63,6 +63,9 @@ struct Inner {
     tokens: Vec<Token>,
     rotate_calls: usize,
     slow_rotate: Option<Duration>,
+    /// Rotates are carried out, then answered with this status (a 502
+    /// from a proxy in front of GitLab).
+    rotate_status: Option<u16>,
     /// The next N calls answer 429 with this Retry-After.
     throttle: Option<(usize, u64)>,
     html: bool,
@@ -179,6 +182,10 @@ impl FakeGitlab {
     /// Rotates are carried out, then answered only after `delay`.
     pub fn slow_rotate(&self, delay: Option<Duration>) {
         self.inner.lock().unwrap().slow_rotate = delay;
+    }
+
+    pub fn rotate_status(&self, status: Option<u16>) {
+        self.inner.lock().unwrap().rotate_status = status;
     }
 
     pub fn throttle(&self, calls: usize, retry_after_secs: u64) {
@@ -517,9 +524,10 @@ async fn token_rotate(
             return r;
         }
     };
-    let (answer, delay) = {
+    let (answer, delay, status) = {
         let mut inner = f.inner.lock().unwrap();
         let delay = inner.slow_rotate;
+        let status = inner.rotate_status;
         let Some(old) = resolve(&inner, &caller, &id) else {
             return message(StatusCode::NOT_FOUND, json!("404 Not Found"));
         };
@@ -555,10 +563,17 @@ async fn token_rotate(
         let mut out = token_json(&new);
         out["token"] = json!(new.value);
         inner.tokens.push(new);
-        (out, delay)
+        (out, delay, status)
     };
     if let Some(d) = delay {
         tokio::time::sleep(d).await;
+    }
+    if let Some(status) = status {
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            "<html>502 Bad Gateway</html>",
+        )
+            .into_response();
     }
     Json(answer).into_response()
 }
