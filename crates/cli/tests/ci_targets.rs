@@ -52,6 +52,17 @@ async fn deploy_a_key_to_gitlab_vercel_and_netlify_variables() {
     cli.add_provider(&service, "acme", "web");
     let key = cli.create("acme", "backend", "API_KEY");
 
+    let no_token = cli.run_with(
+        &["providers", "add", "--service", "gitlab", "--name", "gl"],
+        &[],
+        Some(""),
+    );
+    assert_eq!(no_token.code, Some(2), "{no_token:#?}");
+    assert!(
+        no_token.stderr.contains("Enter the GitLab token"),
+        "{}",
+        no_token.stderr
+    );
     add(&cli, "gitlab", "gl", &gitlab.base, fake_gitlab::TOKEN);
     add(&cli, "vercel", "vc", &vercel.base, fake_vercel::TOKEN);
     add(&cli, "netlify", "nf", &netlify.base, fake_netlify::TOKEN);

@@ -306,7 +306,7 @@ impl Vault {
             return self.add_github_provider(new);
         }
         if let Some(kind) = ci_kind(&service.id) {
-            return self.add_ci_provider(new, kind, &service.name);
+            return self.add_ci_provider(new, kind);
         }
         if service.id == "dakora" || service.id == "open-animate" {
             return self.add_api_service_provider(new, &service.id, &service.name);
@@ -404,23 +404,21 @@ impl Vault {
     /// service's own unless `base_url`, e.g. a self-managed GitLab) and a
     /// token, kept in the keychain, that manages tokens (GitLab, Vercel)
     /// and writes CI/CD or environment variables (all three).
-    fn add_ci_provider(
-        &self,
-        new: NewServiceProvider,
-        kind: ProviderKind,
-        service_name: &str,
-    ) -> Result<ProviderView> {
+    fn add_ci_provider(&self, new: NewServiceProvider, kind: ProviderKind) -> Result<ProviderView> {
         let name = check_name("name", &new.name)?;
-        let (default_url, dashboard) = match kind {
+        let (service_name, default_url, dashboard) = match kind {
             ProviderKind::Gitlab => (
+                "GitLab",
                 crate::providers::gitlab::DEFAULT_BASE_URL,
                 "https://gitlab.com/-/user_settings/personal_access_tokens",
             ),
             ProviderKind::Vercel => (
+                "Vercel",
                 crate::providers::vercel::DEFAULT_BASE_URL,
                 "https://vercel.com/account/settings/tokens",
             ),
             _ => (
+                "Netlify",
                 crate::providers::netlify::DEFAULT_BASE_URL,
                 "https://app.netlify.com/user/applications#personal-access-tokens",
             ),
