@@ -29,7 +29,7 @@ mod spec;
 pub mod toml_file;
 pub mod vercel;
 
-pub use aws_store::{AwsStore, AwsStoreTarget};
+pub use aws_store::{AwsStore, AwsStoreVariable};
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};

@@ -22,7 +22,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{
-    AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
+    AwsStore, AwsStoreVariable, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
     GithubTarget, GitlabVariable, JsonEditor, NetlifyVariable, OpenWith, TomlEditor,
     VariableTarget, VercelVariable,
 };
@@ -76,18 +76,20 @@ impl TargetSpec {
             TargetSpec::AwsSecret {
                 provider,
                 secret_id,
-            } => Box::new(AwsStoreTarget::new(
+            } => Box::new(VariableTarget::new(AwsStoreVariable::new(
                 AwsStore::SecretsManager,
                 provider,
                 secret_id,
                 with.connections.remote("aws", provider),
-            )),
-            TargetSpec::Ssm { provider, name } => Box::new(AwsStoreTarget::new(
-                AwsStore::Ssm,
-                provider,
-                name,
-                with.connections.remote("aws", provider),
-            )),
+            ))),
+            TargetSpec::Ssm { provider, name } => {
+                Box::new(VariableTarget::new(AwsStoreVariable::new(
+                    AwsStore::Ssm,
+                    provider,
+                    name,
+                    with.connections.remote("aws", provider),
+                )))
+            }
             TargetSpec::Json {
                 path,
                 key,

@@ -302,9 +302,6 @@ impl Vault {
         if service.id == "aws" {
             return self.add_aws(new);
         }
-        if service.id == "github" {
-            return self.add_github_provider(new);
-        }
         if let Some(kind) = ci_kind(&service.id) {
             return self.add_ci_provider(new, kind);
         }
@@ -357,56 +354,19 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
-    /// A GitHub connection: its API URL (`https://api.github.com` unless
-    /// GitHub Enterprise's `https://HOST/api/v3`) and a token that may
-    /// write Actions secrets, kept in the keychain.
-    fn add_github_provider(&self, new: NewServiceProvider) -> Result<ProviderView> {
-        let name = check_name("name", &new.name)?;
-        let base_url = new
-            .base_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .unwrap_or(crate::providers::github::DEFAULT_BASE_URL);
-        check_base_url(base_url)?;
-        let token = new
-            .credential
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| Error::invalid("admin_token", "Enter the GitHub token"))?;
-        let record = ProviderRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            kind: ProviderKind::Github,
-            name,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            project: "github".into(),
-            is_demo: false,
-            created_at: self.now(),
-            dashboard_url: "https://github.com/settings/personal-access-tokens".into(),
-        };
-        self.store.put(
-            &provider_account(&record.id),
-            &Secret::new(token.expose_secret().trim()),
-        )?;
-        if let Err(e) = self.catalog().insert_provider(&record) {
-            let _ = self.store.delete(&provider_account(&record.id));
-            return Err(e);
-        }
-        self.audit(
-            "provider_add",
-            None,
-            Some(&record.id),
-            &format!("added GitHub connection \"{}\"", record.name),
-        )?;
-        Ok(provider_view(&record))
-    }
-
-    /// A GitLab, Vercel or Netlify connection: its API address (the
-    /// service's own unless `base_url`, e.g. a self-managed GitLab) and a
-    /// token, kept in the keychain, that manages tokens (GitLab, Vercel)
-    /// and writes CI/CD or environment variables (all three).
+    /// A connection whose token writes CI secrets or variables: GitHub
+    /// (Actions secrets), GitLab and Vercel (also their tokens), Netlify.
+    /// Its API address is the service's own unless `base_url` (GitHub
+    /// Enterprise's `https://HOST/api/v3`, a self-managed GitLab); the
+    /// token is kept in the keychain.
     fn add_ci_provider(&self, new: NewServiceProvider, kind: ProviderKind) -> Result<ProviderView> {
         let name = check_name("name", &new.name)?;
         let (service_name, default_url, dashboard) = match kind {
+            ProviderKind::Github => (
+                "GitHub",
+                crate::providers::github::DEFAULT_BASE_URL,
+                "https://github.com/settings/personal-access-tokens",
+            ),
             ProviderKind::Gitlab => (
                 "GitLab",
                 crate::providers::gitlab::DEFAULT_BASE_URL,
@@ -434,10 +394,7 @@ impl Vault {
             .credential
             .filter(|t| !t.expose_secret().trim().is_empty())
             .ok_or_else(|| {
-                Error::invalid(
-                    "admin_token",
-                    format!("Enter the {service_name} token (from stdin or LATCHKEY_ADMIN_TOKEN)"),
-                )
+                Error::invalid("admin_token", format!("Enter the {service_name} token"))
             })?;
         let record = ProviderRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -545,6 +502,7 @@ pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
 /// The connection kind a catalogue service with a CI deploy target gets.
 fn ci_kind(service: &str) -> Option<ProviderKind> {
     match service {
+        "github" => Some(ProviderKind::Github),
         "gitlab" => Some(ProviderKind::Gitlab),
         "vercel" => Some(ProviderKind::Vercel),
         "netlify" => Some(ProviderKind::Netlify),
