@@ -115,8 +115,10 @@ pub enum Command {
         #[arg(long)]
         provider: Option<String>,
         /// Where the new key goes: dotenv:PATH[:VAR] (VAR defaults to the
-        /// key's --env-var), or github:CONNECTION:OWNER/REPO:SECRET[:ENVIRONMENT]
-        /// (a GitHub Actions secret). Repeat for several targets.
+        /// key's --env-var), github:CONNECTION:OWNER/REPO:SECRET[:ENVIRONMENT]
+        /// (a GitHub Actions secret), gitlab:CONNECTION:PROJECT_ID:VARIABLE[:SCOPE],
+        /// vercel:CONNECTION:PROJECT:VARIABLE or
+        /// netlify:CONNECTION:ACCOUNT:SITE:VARIABLE. Repeat for several targets.
         #[arg(long = "target", value_name = "SPEC")]
         target: Vec<String>,
         /// Shorthand for --target dotenv:PATH[:VAR]. Repeat for several files.

@@ -176,6 +176,14 @@ pub enum ProviderKind {
     /// Open Animate account API keys.
     #[serde(rename = "open-animate")]
     OpenAnimate,
+    /// GitLab: personal access tokens (the connection's own, rotated in
+    /// place) and CI/CD variables (the `gitlab:` deploy target).
+    Gitlab,
+    /// Vercel: account tokens and project environment variables (the
+    /// `vercel:` deploy target).
+    Vercel,
+    /// Netlify: environment variables (the `netlify:` deploy target).
+    Netlify,
 }
 
 impl ProviderKind {
@@ -187,6 +195,9 @@ impl ProviderKind {
         Self::Github,
         Self::Dakora,
         Self::OpenAnimate,
+        Self::Gitlab,
+        Self::Vercel,
+        Self::Netlify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -197,6 +208,9 @@ impl ProviderKind {
             Self::Github => "github",
             Self::Dakora => "dakora",
             Self::OpenAnimate => "open-animate",
+            Self::Gitlab => "gitlab",
+            Self::Vercel => "vercel",
+            Self::Netlify => "netlify",
         }
     }
 
@@ -208,6 +222,9 @@ impl ProviderKind {
             "github" => Some(Self::Github),
             "dakora" => Some(Self::Dakora),
             "open-animate" => Some(Self::OpenAnimate),
+            "gitlab" => Some(Self::Gitlab),
+            "vercel" => Some(Self::Vercel),
+            "netlify" => Some(Self::Netlify),
             _ => None,
         }
     }

@@ -90,8 +90,11 @@ pub enum Error {
     /// to go back to.
     #[error("The new key did not pass verification: {0}. The service already replaced the old key, so nothing was rolled back: fix what the check names, then resume to deploy and check again.")]
     RolledNotVerified(String),
-    /// A roll whose answer was lost: the service may have replaced the key.
-    #[error("The service may have replaced the key, but its answer was lost: {0}")]
+    /// A call that must not be sent twice got no clear answer (a timeout, a
+    /// dropped connection, a 5xx): it may or may not have been carried out.
+    /// Code `outcome_unknown`; the text says what to check before trying
+    /// again.
+    #[error("The outcome is unknown: {0}")]
     OutcomeUnknown(String),
 }
 

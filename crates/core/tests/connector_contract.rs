@@ -42,7 +42,12 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
             ),
             Secret::new(""),
         ),
-        ProviderKind::Github | ProviderKind::Dakora | ProviderKind::OpenAnimate => {
+        ProviderKind::Github
+        | ProviderKind::Dakora
+        | ProviderKind::OpenAnimate
+        | ProviderKind::Gitlab
+        | ProviderKind::Vercel
+        | ProviderKind::Netlify => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -53,11 +58,16 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
 /// the reference service does not serve; github_secrets.rs tests it
 /// against the fake GitHub API. Dakora and Open Animate speak their own
 /// protocols: tests/dakora.rs and tests/open_animate.rs against their fakes.
+/// GitLab, Vercel and Netlify speak their own APIs: tests/gitlab.rs,
+/// tests/vercel.rs and tests/netlify.rs against their fakes.
 /// (AWS has no fixture here either: tests/aws_iam.rs, against moto.)
 const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Github,
     ProviderKind::Dakora,
     ProviderKind::OpenAnimate,
+    ProviderKind::Gitlab,
+    ProviderKind::Vercel,
+    ProviderKind::Netlify,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -231,7 +241,10 @@ fn the_kind_list_is_complete() {
         | ProviderKind::Aws
         | ProviderKind::Github
         | ProviderKind::Dakora
-        | ProviderKind::OpenAnimate => 0,
+        | ProviderKind::OpenAnimate
+        | ProviderKind::Gitlab
+        | ProviderKind::Vercel
+        | ProviderKind::Netlify => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 6);
+    assert_eq!(ProviderKind::ALL.len(), 9);
 }

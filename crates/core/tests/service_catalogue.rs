@@ -14,7 +14,7 @@ use latchkey_core::Secret;
 use regex::Regex;
 
 /// The services of `../shared/services/README.md`, plus the reference one.
-const SHEET: [&str; 21] = [
+const SHEET: [&str; 22] = [
     "keyservice",
     "dakora",
     "open-animate",
@@ -36,6 +36,7 @@ const SHEET: [&str; 21] = [
     "supabase",
     "huggingface",
     "aws",
+    "netlify",
 ];
 
 #[test]

@@ -20,5 +20,11 @@ export function describeTarget(t: TargetSpec): string {
       return `${t.key} in ${t.path}`;
     case "aws_credentials":
       return `AWS profile ${t.profile} in ${t.path}`;
+    case "gitlab":
+      return `GitLab variable ${t.variable}${t.scope ? ` (environment ${t.scope})` : ""} in project ${t.project}`;
+    case "vercel":
+      return `Vercel variable ${t.variable} in project ${t.project}`;
+    case "netlify":
+      return `Netlify variable ${t.variable} of site ${t.site}`;
   }
 }

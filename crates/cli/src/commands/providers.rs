@@ -62,7 +62,8 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             }
             // A GitHub connection's token writes Actions secrets (stdin or
             // LATCHKEY_ADMIN_TOKEN, never an argument).
-            let takes_token = needs_credential || service == "github";
+            let takes_token = needs_credential
+                || matches!(service.as_str(), "github" | "gitlab" | "vercel" | "netlify");
             let credential = if takes_token {
                 Some(read_admin_token()?)
             } else {

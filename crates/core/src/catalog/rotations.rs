@@ -69,6 +69,31 @@ pub enum TargetSpec {
         #[serde(default)]
         follow_symlink: bool,
     },
+    /// A GitLab CI/CD variable of a project (its numeric id or its
+    /// URL-encoded path), for one environment scope (`*` when none),
+    /// through the `gitlab` connection `provider`.
+    Gitlab {
+        provider: String,
+        project: String,
+        variable: String,
+        #[serde(default)]
+        scope: Option<String>,
+    },
+    /// A Vercel project's environment variable (all three targets),
+    /// through the `vercel` connection `provider`.
+    Vercel {
+        provider: String,
+        project: String,
+        variable: String,
+    },
+    /// A Netlify site's environment variable in an account, through the
+    /// `netlify` connection `provider`.
+    Netlify {
+        provider: String,
+        account: String,
+        site: String,
+        variable: String,
+    },
 }
 
 /// How far a target got.

@@ -1,26 +1,25 @@
 //! A team's shared store as a deploy target: an AWS Secrets Manager secret
 //! (`aws-secret:PROVIDER:SECRET_ID`) or an SSM Parameter Store
 //! `SecureString` (`ssm:PROVIDER:PARAMETER_NAME`), reached through the
-//! `aws` connection named `PROVIDER`. A write keeps what the store held in
-//! the rotation's private backup folder (0600; "absent" when there was
-//! nothing), then puts the key (creating the secret or parameter when it
-//! does not exist); `holds` reads the value back and compares
-//! fingerprints; `restore` puts the backup back, or deletes what the
-//! deploy created, only while the store still holds the deployed key.
-
-use std::path::PathBuf;
+//! `aws` connection named `PROVIDER`. It is a [`VariableStore`]: the shared
+//! `remote_value` path keeps what the store held in the rotation's private
+//! backup folder (0600; "absent" when there was nothing), then puts the key
+//! (creating the secret or parameter when it does not exist); `holds`
+//! reads the value back and compares fingerprints; `restore` puts the
+//! backup back, or deletes what the deploy created, only while the store
+//! still holds the deployed key.
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
-use super::file::write_private;
-use super::{Backup, DeployTarget, Remote, Written};
+use super::remote_value::{Held, VariableStore};
+use super::Remote;
 use crate::aws::{AwsClient, Credentials, JsonService};
-use crate::catalog::{TargetSpec, TargetState, TargetStatus};
+use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 use crate::providers::aws::AwsSettings;
-use crate::secret::{Fingerprint, Secret};
+use crate::secret::Secret;
 use crate::untrusted;
 
 /// Which store.
@@ -109,15 +108,16 @@ impl AwsStore {
 
 /// One secret or parameter through one AWS connection. The connection is
 /// looked up when the target is opened; a missing one fails the first call
-/// (describing a target needs none).
-pub struct AwsStoreTarget {
+/// (describing a target needs none). A deploy target as
+/// `VariableTarget<AwsStoreVariable>`.
+pub struct AwsStoreVariable {
     store: AwsStore,
     provider: String,
     id: String,
     reach: Result<(AwsClient, Credentials)>,
 }
 
-impl AwsStoreTarget {
+impl AwsStoreVariable {
     pub fn new(store: AwsStore, provider: &str, id: &str, remote: Result<Remote>) -> Self {
         let reach = remote.and_then(|r| {
             let settings = AwsSettings::parse(&r.project);
@@ -147,7 +147,7 @@ impl AwsStoreTarget {
     }
 
     /// What the store holds now (`None`: no such secret or parameter).
-    async fn read(&self) -> Result<Option<Secret>> {
+    async fn fetch(&self) -> Result<Option<Secret>> {
         let answer = match self.store {
             AwsStore::SecretsManager => {
                 self.call("GetSecretValue", &json!({ "SecretId": self.id }), true)
@@ -182,7 +182,7 @@ impl AwsStoreTarget {
 
     /// Puts `value` in the store, creating the secret or parameter when
     /// `exists` is false.
-    async fn put(&self, value: &Secret, exists: bool) -> Result<()> {
+    async fn write_value(&self, value: &Secret, exists: bool) -> Result<()> {
         let mut body = match (self.store, exists) {
             (AwsStore::SecretsManager, true) => {
                 json!({ "SecretId": self.id, "SecretString": value.expose_secret() })
@@ -209,7 +209,7 @@ impl AwsStoreTarget {
         result.map(|_| ())
     }
 
-    async fn delete(&self) -> Result<()> {
+    async fn remove(&self) -> Result<()> {
         let result = match self.store {
             AwsStore::SecretsManager => {
                 self.call(
@@ -229,116 +229,46 @@ impl AwsStoreTarget {
             Err(e) => Err(e),
         }
     }
-
-    fn backup_path(&self, backup: &Backup<'_>) -> PathBuf {
-        let kind = match self.store {
-            AwsStore::SecretsManager => "aws-secret",
-            AwsStore::Ssm => "ssm",
-        };
-        backup.dir.join(format!("{}-{kind}.backup", backup.index))
-    }
 }
 
-/// The backup file: `absent`, or `value:` and what the store held.
-const ABSENT: &[u8] = b"absent";
-const VALUE: &[u8] = b"value:";
-
 #[async_trait]
-impl DeployTarget for AwsStoreTarget {
+impl VariableStore for AwsStoreVariable {
     fn describe(&self) -> String {
         self.store.describe(&self.provider, &self.id)
     }
 
-    /// Checks the name and the connection, and that AWS answers for it
-    /// (a missing secret or parameter is fine: the deploy creates it).
-    async fn prepare(&self) -> Result<TargetState> {
-        self.store.check_name(&self.id)?;
-        self.read().await?;
-        Ok(TargetState {
-            spec: self.store.spec(&self.provider, &self.id),
-            status: TargetStatus::Pending,
-            digest: None,
-            confirmed: vec![],
-            message: None,
-            gitignore_warning: None,
-            deployed_digest: None,
+    fn spec(&self) -> TargetSpec {
+        self.store.spec(&self.provider, &self.id)
+    }
+
+    fn tag(&self) -> &'static str {
+        match self.store {
+            AwsStore::SecretsManager => "aws-secret",
+            AwsStore::Ssm => "ssm",
+        }
+    }
+
+    fn check(&self, _: Option<&Secret>) -> Result<()> {
+        self.store.check_name(&self.id)
+    }
+
+    async fn read(&self) -> Result<Held> {
+        Ok(match self.fetch().await? {
+            None => Held::Absent,
+            Some(value) => Held::Value(value),
         })
     }
 
-    async fn write(
-        &self,
-        secret: &Secret,
-        backup: &Backup<'_>,
-        _expected_digest: Option<&str>,
-    ) -> Result<Written> {
-        let held = self.read().await?;
-        let path = self.backup_path(backup);
-        if held.as_ref().map(Secret::fingerprint) != Some(secret.fingerprint()) {
-            // What it held goes to the private backup first (a resume
-            // after a crash between the backup and the put keeps the
-            // first backup: it is the one from before this rotation).
-            if !path.exists() {
-                let mut bytes = match &held {
-                    None => ABSENT.to_vec(),
-                    Some(old) => [VALUE, old.expose_secret().as_bytes()].concat(),
-                };
-                let kept = write_private(&path, &bytes);
-                bytes.zeroize();
-                kept?;
-            }
-            self.put(secret, held.is_some()).await?;
-        }
-        Ok(Written::Done {
-            digest: None,
-            message: format!("{} now holds the new key", self.describe()),
-        })
+    async fn put(&self, value: &Secret, exists: bool) -> Result<Option<String>> {
+        self.write_value(value, exists).await.map(|()| None)
     }
 
-    async fn holds(&self, fingerprint: &Fingerprint) -> Result<bool> {
-        Ok(self.read().await?.map(|s| s.fingerprint()).as_ref() == Some(fingerprint))
-    }
-
-    async fn restore(
-        &self,
-        backup: &Backup<'_>,
-        _deployed_digest: Option<&str>,
-        new: Option<&Secret>,
-        old_key: &(dyn Fn() -> Result<Secret> + Sync),
-    ) -> Result<String> {
-        let held = self.read().await?;
-        if let (Some(new), Some(held)) = (new, &held) {
-            if held.fingerprint() != new.fingerprint() {
-                return Err(Error::RollbackFailed(format!(
-                    "{} was changed by someone else since the deploy; it was left as it is",
-                    self.describe()
-                )));
-            }
-        }
-        let path = self.backup_path(backup);
-        let saved = std::fs::read(&path).ok();
-        let result = match saved.as_deref() {
-            Some(ABSENT) => self.delete().await.map(|()| "removed again".to_owned()),
-            Some(bytes) if bytes.starts_with(VALUE) => {
-                let old = Secret::new(String::from_utf8_lossy(&bytes[VALUE.len()..]).into_owned());
-                self.put(&old, held.is_some())
-                    .await
-                    .map(|()| "holds the old key again".to_owned())
-            }
-            _ => {
-                let old = old_key()?;
-                self.put(&old, held.is_some())
-                    .await
-                    .map(|()| "holds the old key again".to_owned())
-            }
-        };
-        if let Some(mut bytes) = saved {
-            bytes.zeroize();
-        }
-        Ok(format!("{} {}", self.describe(), result?))
+    async fn delete(&self) -> Result<()> {
+        self.remove().await
     }
 }
 
-fn wipe(value: &mut Value) {
+pub(crate) fn wipe(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(wipe),

@@ -167,17 +167,11 @@ impl GithubTarget {
 
     /// A non-success answer as the error it means here.
     fn failed(&self, answer: Answer) -> Error {
-        match answer.status.as_u16() {
-            404 => Error::NotFound(format!(
-                "The {} (or the token cannot see it)",
-                self.where_()
-            )),
-            422 => Error::invalid(
-                "target",
-                format!("GitHub refused the secret {} as invalid", self.secret),
-            ),
-            _ => answer.into_error(),
-        }
+        super::remote_value::remote_failure(
+            answer,
+            &format!("The {}", self.where_()),
+            &format!("GitHub refused the secret {} as invalid", self.secret),
+        )
     }
 
     async fn public_key(&self) -> Result<(String, [u8; 32])> {

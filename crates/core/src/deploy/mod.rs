@@ -22,16 +22,24 @@ pub mod dotenv_file;
 pub mod file;
 pub mod github;
 pub mod gitignore;
+pub mod gitlab;
 pub mod json;
+pub mod netlify;
+pub mod remote_value;
 mod spec;
 pub mod toml_file;
+pub mod vercel;
 pub mod yaml;
 
-pub use aws_store::{AwsStore, AwsStoreTarget};
+pub use aws_store::{AwsStore, AwsStoreVariable};
 pub use checklist::ChecklistTarget;
 pub use dotenv::DotenvEditor;
 pub use file::{EditError, EditableFile, Editor, FileTarget};
 pub use github::GithubTarget;
+pub use gitlab::GitlabVariable;
+pub use netlify::NetlifyVariable;
+pub use remote_value::{VariableStore, VariableTarget};
+pub use vercel::VercelVariable;
 
 /// A connection a remote target writes through: its API address, token
 /// and the HTTP policy. Never printed (the token).

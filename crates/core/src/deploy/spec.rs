@@ -15,20 +15,26 @@
 //! `fmt` and `open`, a file kind only adding an `Editor`:
 //! `aws-credentials:PATH:PROFILE`, `yaml:PATH:KEY.PATH`, `json:PATH:KEY.PATH`,
 //! `toml:PATH:KEY.PATH`, `github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT]`,
-//! `gitlab:…`, `vercel:…`, `netlify:…`, `aws-secrets:…`, `ssm:…`.
+//! `gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE]`, `vercel:PROVIDER:PROJECT:VARIABLE`,
+//! `netlify:PROVIDER:ACCOUNT:SITE:VARIABLE`, `aws-secret:…`, `ssm:…`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::{AwsCredentialsEditor, YamlEditor};
 use super::{
-    AwsStore, AwsStoreTarget, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
-    GithubTarget, JsonEditor, OpenWith, TomlEditor,
+    AwsStore, AwsStoreVariable, ChecklistTarget, DeployTarget, DotenvEditor, FileTarget,
+    GithubTarget, GitlabVariable, JsonEditor, NetlifyVariable, OpenWith, TomlEditor,
+    VariableTarget, VercelVariable,
 };
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
 
-const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], aws-secret:PROVIDER:SECRET_ID, ssm:PROVIDER:PARAMETER_NAME, yaml:PATH:KEY.PATH or aws-credentials:PATH:PROFILE";
+const USAGE: &str = "use dotenv:PATH[:VAR], json:PATH:KEY.PATH, toml:PATH:KEY.PATH, yaml:PATH:KEY.PATH, aws-credentials:PATH:PROFILE, github:PROVIDER:OWNER/REPO:SECRET[:ENVIRONMENT], gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE], vercel:PROVIDER:PROJECT:VARIABLE, netlify:PROVIDER:ACCOUNT:SITE:VARIABLE, aws-secret:PROVIDER:SECRET_ID or ssm:PROVIDER:PARAMETER_NAME";
+
+const GITLAB: &str = "use gitlab:PROVIDER:PROJECT_ID:VARIABLE[:SCOPE]";
+const VERCEL: &str = "use vercel:PROVIDER:PROJECT:VARIABLE";
+const NETLIFY: &str = "use netlify:PROVIDER:ACCOUNT:SITE:VARIABLE";
 
 fn refused(message: impl Into<String>) -> Error {
     Error::invalid("target", message)
@@ -71,18 +77,20 @@ impl TargetSpec {
             TargetSpec::AwsSecret {
                 provider,
                 secret_id,
-            } => Box::new(AwsStoreTarget::new(
+            } => Box::new(VariableTarget::new(AwsStoreVariable::new(
                 AwsStore::SecretsManager,
                 provider,
                 secret_id,
                 with.connections.remote("aws", provider),
-            )),
-            TargetSpec::Ssm { provider, name } => Box::new(AwsStoreTarget::new(
-                AwsStore::Ssm,
-                provider,
-                name,
-                with.connections.remote("aws", provider),
-            )),
+            ))),
+            TargetSpec::Ssm { provider, name } => {
+                Box::new(VariableTarget::new(AwsStoreVariable::new(
+                    AwsStore::Ssm,
+                    provider,
+                    name,
+                    with.connections.remote("aws", provider),
+                )))
+            }
             TargetSpec::Json {
                 path,
                 key,
@@ -107,6 +115,40 @@ impl TargetSpec {
                 profile,
                 *follow_symlink,
             )),
+            TargetSpec::Gitlab {
+                provider,
+                project,
+                variable,
+                scope,
+            } => Box::new(VariableTarget::new(GitlabVariable::new(
+                provider,
+                project,
+                variable,
+                scope.as_deref(),
+                with.connections.remote("gitlab", provider),
+            ))),
+            TargetSpec::Vercel {
+                provider,
+                project,
+                variable,
+            } => Box::new(VariableTarget::new(VercelVariable::new(
+                provider,
+                project,
+                variable,
+                with.connections.remote("vercel", provider),
+            ))),
+            TargetSpec::Netlify {
+                provider,
+                account,
+                site,
+                variable,
+            } => Box::new(VariableTarget::new(NetlifyVariable::new(
+                provider,
+                account,
+                site,
+                variable,
+                with.connections.remote("netlify", provider),
+            ))),
         }
     }
 
@@ -295,6 +337,55 @@ impl FromStr for TargetSpec {
                     follow_symlink: false,
                 })
             }
+            "gitlab" => {
+                let parts: Vec<&str> = rest.splitn(4, ':').collect();
+                let (provider, project, variable, scope) = match parts.as_slice() {
+                    [p, i, v] => (*p, *i, *v, None),
+                    [p, i, v, s] => (*p, *i, *v, Some(*s)),
+                    _ => return Err(refused(format!("'{spec}' is not a GitLab target: {GITLAB}"))),
+                };
+                if provider.is_empty() || project.is_empty() || scope.is_some_and(|s| s.is_empty() || s.contains(':')) {
+                    return Err(refused(format!("Name the GitLab connection, the project and the variable: {GITLAB}")));
+                }
+                super::remote_value::check_variable("GitLab", variable, 255)?;
+                Ok(TargetSpec::Gitlab {
+                    provider: provider.to_owned(),
+                    project: project.to_owned(),
+                    variable: variable.to_owned(),
+                    scope: scope.map(str::to_owned),
+                })
+            }
+            "vercel" => {
+                let parts: Vec<&str> = rest.split(':').collect();
+                let [provider, project, variable] = parts.as_slice() else {
+                    return Err(refused(format!("'{spec}' is not a Vercel target: {VERCEL}")));
+                };
+                if provider.is_empty() || project.is_empty() {
+                    return Err(refused(format!("Name the Vercel connection, the project and the variable: {VERCEL}")));
+                }
+                super::remote_value::check_variable("Vercel", variable, 256)?;
+                Ok(TargetSpec::Vercel {
+                    provider: (*provider).to_owned(),
+                    project: (*project).to_owned(),
+                    variable: (*variable).to_owned(),
+                })
+            }
+            "netlify" => {
+                let parts: Vec<&str> = rest.split(':').collect();
+                let [provider, account, site, variable] = parts.as_slice() else {
+                    return Err(refused(format!("'{spec}' is not a Netlify target: {NETLIFY}")));
+                };
+                if provider.is_empty() || account.is_empty() || site.is_empty() {
+                    return Err(refused(format!("Name the Netlify connection, the account, the site and the variable: {NETLIFY}")));
+                }
+                super::remote_value::check_variable("Netlify", variable, 255)?;
+                Ok(TargetSpec::Netlify {
+                    provider: (*provider).to_owned(),
+                    account: (*account).to_owned(),
+                    site: (*site).to_owned(),
+                    variable: (*variable).to_owned(),
+                })
+            }
             "" => Err(refused(format!("Name a target: {USAGE}"))),
             other => Err(refused(format!(
                 "Unknown target kind '{other}': {USAGE}"
@@ -340,6 +431,29 @@ impl fmt::Display for TargetSpec {
             TargetSpec::AwsCredentials { path, profile, .. } => {
                 write!(f, "aws-credentials:{path}:{profile}")
             }
+            TargetSpec::Gitlab {
+                provider,
+                project,
+                variable,
+                scope,
+            } => {
+                write!(f, "gitlab:{provider}:{project}:{variable}")?;
+                match scope {
+                    Some(s) => write!(f, ":{s}"),
+                    None => Ok(()),
+                }
+            }
+            TargetSpec::Vercel {
+                provider,
+                project,
+                variable,
+            } => write!(f, "vercel:{provider}:{project}:{variable}"),
+            TargetSpec::Netlify {
+                provider,
+                account,
+                site,
+                variable,
+            } => write!(f, "netlify:{provider}:{account}:{site}:{variable}"),
         }
     }
 }
@@ -403,6 +517,11 @@ mod tests {
             "yaml:/a/b.yml:a.b-c_9",
             "aws-credentials:~/.aws/credentials:default",
             "aws-credentials:C:\\aws\\credentials:work.dev-1",
+            "gitlab:gl:42:API_KEY",
+            "gitlab:gl:group/app:API_KEY:production",
+            "gitlab:gl:42:API_KEY:review/*",
+            "vercel:vc:my-app:API_KEY",
+            "netlify:nf:team-slug:site-id-1:API_KEY",
         ] {
             let once = parse(spec);
             let printed = once.to_string();
@@ -444,6 +563,23 @@ mod tests {
             ("aws-credentials::default", "aws-credentials:PATH:PROFILE"),
             ("aws-credentials:/x:a b", "aws-credentials:PATH:PROFILE"),
             ("aws-credentials:/x:DEFAULT", "aws-credentials:PATH:PROFILE"),
+            ("gitlab:gl:42", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab::42:K", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab:gl:42:K:", "gitlab:PROVIDER:PROJECT_ID:VARIABLE"),
+            ("gitlab:gl:42:9K", "not a GitLab variable name"),
+            ("vercel:vc:app", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc:app:K:x", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc::K", "vercel:PROVIDER:PROJECT:VARIABLE"),
+            ("vercel:vc:app:A-B", "not a Vercel variable name"),
+            (
+                "netlify:nf:acct:K",
+                "netlify:PROVIDER:ACCOUNT:SITE:VARIABLE",
+            ),
+            (
+                "netlify:nf::site:K",
+                "netlify:PROVIDER:ACCOUNT:SITE:VARIABLE",
+            ),
+            ("netlify:nf:a:s:K K", "not a Netlify variable name"),
         ] {
             let e = spec.parse::<TargetSpec>().expect_err(spec);
             assert_eq!(e.code().as_str(), "invalid_input", "{spec}");

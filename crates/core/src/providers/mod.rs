@@ -13,10 +13,13 @@ use crate::secret::Secret;
 pub mod aws;
 pub mod dakora;
 pub mod github;
+pub mod gitlab;
 pub mod keyservice;
 pub mod manual;
+pub mod netlify;
 pub mod open_animate;
 pub mod registry;
+pub mod vercel;
 
 /// The port's former name, kept for callers written before the split.
 pub use self::Connector as Provider;

@@ -6,9 +6,12 @@ use std::sync::Arc;
 use super::aws::AwsConnector;
 use super::dakora::DakoraProvider;
 use super::github::GithubProvider;
+use super::gitlab::GitlabProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
+use super::netlify::NetlifyProvider;
 use super::open_animate::OpenAnimateProvider;
+use super::vercel::VercelProvider;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -26,6 +29,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         | ProviderKind::OpenAnimate => true,
         ProviderKind::Manual => false,
         ProviderKind::Github => true,
+        ProviderKind::Gitlab | ProviderKind::Vercel | ProviderKind::Netlify => true,
     }
 }
 
@@ -75,5 +79,8 @@ pub fn open(
                 )?),
             }
         }
+        ProviderKind::Gitlab => Arc::new(GitlabProvider::new(&record.base_url, token, policy)?),
+        ProviderKind::Vercel => Arc::new(VercelProvider::new(&record.base_url, token, policy)?),
+        ProviderKind::Netlify => Arc::new(NetlifyProvider::new(&record.base_url, token, policy)?),
     })
 }

@@ -33,6 +33,7 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("keyservice", include_str!("../../services/keyservice.toml")),
     ("mailgun", include_str!("../../services/mailgun.toml")),
+    ("netlify", include_str!("../../services/netlify.toml")),
     ("oaktis", include_str!("../../services/oaktis.toml")),
     (
         "open-animate",

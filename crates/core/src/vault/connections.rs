@@ -302,8 +302,8 @@ impl Vault {
         if service.id == "aws" {
             return self.add_aws(new);
         }
-        if service.id == "github" {
-            return self.add_github_provider(new);
+        if let Some(kind) = ci_kind(&service.id) {
+            return self.add_ci_provider(new, kind);
         }
         if service.id == "dakora" || service.id == "open-animate" {
             return self.add_api_service_provider(new, &service.id, &service.name);
@@ -354,31 +354,57 @@ impl Vault {
         Ok(provider_view(&record))
     }
 
-    /// A GitHub connection: its API URL (`https://api.github.com` unless
-    /// GitHub Enterprise's `https://HOST/api/v3`) and a token that may
-    /// write Actions secrets, kept in the keychain.
-    fn add_github_provider(&self, new: NewServiceProvider) -> Result<ProviderView> {
+    /// A connection whose token writes CI secrets or variables: GitHub
+    /// (Actions secrets), GitLab and Vercel (also their tokens), Netlify.
+    /// Its API address is the service's own unless `base_url` (GitHub
+    /// Enterprise's `https://HOST/api/v3`, a self-managed GitLab); the
+    /// token is kept in the keychain.
+    fn add_ci_provider(&self, new: NewServiceProvider, kind: ProviderKind) -> Result<ProviderView> {
         let name = check_name("name", &new.name)?;
+        let (service_name, default_url, dashboard) = match kind {
+            ProviderKind::Github => (
+                "GitHub",
+                crate::providers::github::DEFAULT_BASE_URL,
+                "https://github.com/settings/personal-access-tokens",
+            ),
+            ProviderKind::Gitlab => (
+                "GitLab",
+                crate::providers::gitlab::DEFAULT_BASE_URL,
+                "https://gitlab.com/-/user_settings/personal_access_tokens",
+            ),
+            ProviderKind::Vercel => (
+                "Vercel",
+                crate::providers::vercel::DEFAULT_BASE_URL,
+                "https://vercel.com/account/settings/tokens",
+            ),
+            _ => (
+                "Netlify",
+                crate::providers::netlify::DEFAULT_BASE_URL,
+                "https://app.netlify.com/user/applications#personal-access-tokens",
+            ),
+        };
         let base_url = new
             .base_url
             .as_deref()
             .map(str::trim)
             .filter(|u| !u.is_empty())
-            .unwrap_or(crate::providers::github::DEFAULT_BASE_URL);
+            .unwrap_or(default_url);
         check_base_url(base_url)?;
         let token = new
             .credential
             .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| Error::invalid("admin_token", "Enter the GitHub token"))?;
+            .ok_or_else(|| {
+                Error::invalid("admin_token", format!("Enter the {service_name} token"))
+            })?;
         let record = ProviderRecord {
             id: uuid::Uuid::new_v4().to_string(),
-            kind: ProviderKind::Github,
+            kind,
             name,
             base_url: base_url.trim_end_matches('/').to_owned(),
-            project: "github".into(),
+            project: kind.as_str().into(),
             is_demo: false,
             created_at: self.now(),
-            dashboard_url: "https://github.com/settings/personal-access-tokens".into(),
+            dashboard_url: dashboard.into(),
         };
         self.store.put(
             &provider_account(&record.id),
@@ -392,7 +418,7 @@ impl Vault {
             "provider_add",
             None,
             Some(&record.id),
-            &format!("added GitHub connection \"{}\"", record.name),
+            &format!("added {service_name} connection \"{}\"", record.name),
         )?;
         Ok(provider_view(&record))
     }
@@ -470,5 +496,16 @@ pub(super) fn provider_view(r: &ProviderRecord) -> ProviderView {
         project: r.project.clone(),
         is_demo: r.is_demo,
         dashboard_url: r.dashboard_url.clone(),
+    }
+}
+
+/// The connection kind a catalogue service with a CI deploy target gets.
+fn ci_kind(service: &str) -> Option<ProviderKind> {
+    match service {
+        "github" => Some(ProviderKind::Github),
+        "gitlab" => Some(ProviderKind::Gitlab),
+        "vercel" => Some(ProviderKind::Vercel),
+        "netlify" => Some(ProviderKind::Netlify),
+        _ => None,
     }
 }

@@ -289,6 +289,8 @@ impl Vault {
                 | Error::NotSupported(_)
                 | Error::RateLimited { .. }),
             ) => return Err(self.step_failed(rec, "roll", e)),
+            // The connector already says the outcome is unknown.
+            Err(e @ Error::OutcomeUnknown(_)) => return Err(self.step_failed(rec, "roll", e)),
             // A timeout, a dropped connection, a 5xx, a garbled answer: the
             // roll may have happened. Never sent again from here.
             Err(e) => {
