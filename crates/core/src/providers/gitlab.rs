@@ -235,6 +235,18 @@ impl Connector for GitlabProvider {
         }
     }
 
+    /// A pasted token says which one it is: `GET /personal_access_tokens/self`
+    /// with the token itself.
+    async fn identify(&self, key: &Secret) -> Result<Option<String>> {
+        let answer = self
+            .send(Method::GET, &format!("{TOKENS}/self"), key, None)
+            .await?;
+        if answer.status.as_u16() != 200 {
+            return Ok(None);
+        }
+        Ok(Some(remote_key(&answer.json()?, &[&self.token, key])?.remote_id))
+    }
+
     /// `GET /personal_access_tokens/self` with the key: 200 works, 401
     /// does not.
     async fn verify(&self, key: &Secret) -> Result<Verification> {

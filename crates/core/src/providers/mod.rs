@@ -107,6 +107,13 @@ pub trait Connector: Send + Sync {
     fn owns(&self, key: &Secret, remote: &RemoteKey) -> bool {
         remote.preview == key.masked()
     }
+    /// Which of the service's keys `key` is, asked with the key itself,
+    /// for a service whose listing shows nothing a pasted key can be
+    /// matched by (GitLab lists no preview; a token can say who it is).
+    /// `Ok(None)`: the service cannot tell.
+    async fn identify(&self, _key: &Secret) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// How many keys the service lets one account (an IAM user, a project)
     /// hold at once, where it has a limit a rotation can run into.
     fn key_limit(&self) -> Option<usize> {

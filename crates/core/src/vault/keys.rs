@@ -335,11 +335,18 @@ impl Vault {
         let connection = self.connect(&provider)?;
         // Which key on the service is it? By preview (prefix + last four),
         // or as the connector knows its keys (an AWS pair's key id).
-        let remote = connection
-            .list()
-            .await
-            .ok()
-            .and_then(|keys| keys.into_iter().find(|k| connection.owns(&secret, k)));
+        let listed = connection.list().await.ok();
+        let mut remote = listed
+            .as_ref()
+            .and_then(|keys| keys.iter().find(|k| connection.owns(&secret, k)).cloned());
+        if remote.is_none() {
+            // A service whose listing shows no preview: the key says itself.
+            if let Ok(Some(id)) = connection.identify(&secret).await {
+                remote = listed
+                    .as_ref()
+                    .and_then(|keys| keys.iter().find(|k| k.remote_id == id).cloned());
+            }
+        }
         let known = match &remote {
             Some(r) => self.catalog().key_by_remote(&provider.id, &r.remote_id)?,
             None => None,
