@@ -192,6 +192,11 @@ impl Connector for AwsConnector {
         }
     }
 
+    /// Access keys have no names: an orphan is found by its creation time.
+    fn names_keys(&self) -> bool {
+        false
+    }
+
     fn owns(&self, key: &Secret, remote: &RemoteKey) -> bool {
         key.expose_secret()
             .split_once(':')

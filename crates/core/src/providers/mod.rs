@@ -107,6 +107,12 @@ pub trait Connector: Send + Sync {
     fn owns(&self, key: &Secret, remote: &RemoteKey) -> bool {
         remote.preview == key.masked()
     }
+    /// Whether keys carry the name Latchkey gives them. A service whose
+    /// keys have none (AWS access keys) has a crash's leftover found by
+    /// when it was made instead (see the rotation's `revoke_orphans`).
+    fn names_keys(&self) -> bool {
+        true
+    }
     /// Which of the service's keys `key` is, asked with the key itself,
     /// for a service whose listing shows nothing a pasted key can be
     /// matched by (GitLab lists no preview; a token can say who it is).

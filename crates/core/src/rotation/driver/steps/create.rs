@@ -15,15 +15,44 @@ impl Vault {
     ) -> Result<()> {
         let listed = connection.list().await;
         let remote = listed.map_err(|e| self.step_failed(rec, "revoke_orphan", e))?;
-        let orphans: Vec<String> = remote
-            .into_iter()
-            .filter(|k| {
-                k.name == rec.new_name
-                    && k.revoked_at.is_none()
-                    && Some(k.remote_id.as_str()) != keep
-            })
-            .map(|k| k.remote_id)
-            .collect();
+        // Keys without names (AWS): a live key made since this rotation's
+        // first create intent, that is not the old key and whose secret
+        // Latchkey does not hold, is this rotation's leftover.
+        let unnamed_since = if connection.names_keys() {
+            None
+        } else {
+            self.catalog()
+                .journal_entries(&rec.id)?
+                .into_iter()
+                .find(|e| e.step == "create" && e.phase == "intent")
+                .and_then(|e| crate::clock::parse_rfc3339(&e.at))
+        };
+        let old_remote = self.key_record(&rec.old_key_id)?.remote_id;
+        let mut orphans = Vec::new();
+        for k in remote {
+            if k.revoked_at.is_some() || Some(k.remote_id.as_str()) == keep {
+                continue;
+            }
+            let ours = if k.name == rec.new_name {
+                true
+            } else if let Some(since) = unnamed_since {
+                let made_since = k
+                    .created_at
+                    .as_deref()
+                    .and_then(crate::clock::parse_rfc3339)
+                    .is_some_and(|at| at.unix_timestamp() >= since.unix_timestamp());
+                let held = self
+                    .catalog()
+                    .key_by_remote(&rec.provider_id, &k.remote_id)?
+                    .is_some_and(|local| local.has_secret);
+                made_since && !held && old_remote.as_deref() != Some(k.remote_id.as_str())
+            } else {
+                false
+            };
+            if ours {
+                orphans.push(k.remote_id);
+            }
+        }
         for orphan in orphans {
             self.journal(rec, "revoke_orphan", "intent", &orphan)?;
             let revoked = connection.revoke(&orphan).await;
@@ -54,9 +83,12 @@ impl Vault {
             let listed = connection.list().await;
             let remote = listed.map_err(|e| self.step_failed(rec, "create", e))?;
             let masked = secret.masked();
-            if let Some(found) = remote
-                .iter()
-                .find(|k| k.name == rec.new_name && k.revoked_at.is_none() && k.preview == masked)
+            let named = connection.names_keys();
+            if let Some(found) = remote.iter().find(|k| {
+                (k.name == rec.new_name || !named)
+                    && k.revoked_at.is_none()
+                    && (k.preview == masked || connection.owns(&secret, k))
+            })
             {
                 rec.new_remote_id = Some(found.remote_id.clone());
                 let detail = format!("adopted {}", found.remote_id);
