@@ -86,7 +86,7 @@ proptest! {
         let text = String::from_utf8(after.clone()).unwrap();
         prop_assert!(text.starts_with(&head), "{}", text);
         prop_assert!(text.ends_with(&tail), "{}", text);
-        prop_assert_eq!(&text[head.len()..text.len() - tail.len()], latchkey_core::deploy::yaml::token(&new));
+        prop_assert_eq!(&text[head.len()..text.len() - tail.len()], latchkey_core::deploy::yaml::token_like(&old_token, &new));
         prop_assert!(YamlEditor::check_edit(before.as_bytes(), &after, "svc.key", Some(&new)));
         // serde_yaml: the new value, and every other value as it was.
         let mut want: serde_yaml::Value = serde_yaml::from_str(&before).unwrap();
@@ -258,7 +258,7 @@ async fn a_yaml_target_round_trips() {
     let file = dir.path().join("config.yml");
     std::fs::write(
         &file,
-        "# settings\nservices:\n  openai:\n    key: sk-old   # rotated by Latchkey\n    model: gpt\nother: 1\n",
+        "# settings\nservices:\n  openai:\n    key: \"sk-old\"   # rotated by Latchkey\n    model: gpt\nother: 1\n",
     )
     .unwrap();
     #[cfg(unix)]

@@ -1,8 +1,11 @@
 //! Lossless YAML editing: set one scalar at a dotted mapping path (`a.b.c`)
 //! of a block-style YAML file and change nothing else. The file is walked
 //! line by line (indentation gives the path); only the old scalar's bytes on
-//! its own line are replaced, by a plain scalar when that reads back as the
-//! same string in every YAML reader, else a double-quoted one with escapes.
+//! its own line are replaced: a quoted value stays quoted the same way
+//! (single quotes where the value needs no escape); otherwise a plain scalar
+//! when that reads back as the same string in every YAML reader, else a
+//! double-quoted one with escapes. So a rollback of a usual key gives the
+//! file back byte for byte.
 //! Anything that cannot be edited that way is refused: flow collections,
 //! anchors, aliases or tags on the path, a block or multi-line scalar at the
 //! key, tabs, CR line breaks, several documents, a key that appears twice or
@@ -64,18 +67,37 @@ pub fn token(value: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            ' '..='~' => out.push(c),
-            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..
-                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') =>
-            {
-                out.push(c)
-            }
+            c if printable(c) => out.push(c),
             c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push_str(&format!("\\U{:08X}", c as u32)),
         }
     }
     out.push('"');
     out
+}
+
+/// Whether YAML prints `c` as itself inside a quoted scalar.
+fn printable(c: char) -> bool {
+    matches!(c, ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// The token for `value` in the style of the token it replaces (`old`):
+/// a quoted value stays quoted the same way where the value allows it (a
+/// single-quoted one needs no escapes), else [`token`].
+pub fn token_like(old: &str, value: &str) -> String {
+    if old.starts_with('"') {
+        let t = token(value);
+        return if t.starts_with('"') {
+            t
+        } else {
+            format!("\"{t}\"")
+        };
+    }
+    if old.starts_with('\'') && value.chars().all(printable) {
+        return format!("'{}'", value.replace('\'', "''"));
+    }
+    token(value)
 }
 
 /// A plain key at the start of `content` (`key:` followed by a space or the
@@ -302,7 +324,8 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
     };
     let mut out = Vec::with_capacity(bytes.len() + value.len() + 2);
     out.extend_from_slice(&bytes[..start]);
-    out.extend_from_slice(token(value).as_bytes());
+    let old = &text[start..end];
+    out.extend_from_slice(token_like(old, value).as_bytes());
     out.extend_from_slice(&bytes[end..]);
     if !check(bytes, &out, key, Some(value)) {
         return Err(cannot(
@@ -424,13 +447,16 @@ mod tests {
                 "a.b",
                 "new"
             ),
-            "# top\na:\n  b:   new  # c\n  x: 1\nb: keep\n"
+            "# top\na:\n  b:   'new'  # c\n  x: 1\nb: keep\n"
         );
         assert_eq!(
             set("---\nl:\n- k: no\nk: \"x\"", "k", "v 1"),
             "---\nl:\n- k: no\nk: \"v 1\""
         );
         assert_eq!(set("k: 12\n", "k", "true"), "k: \"true\"\n");
+        assert_eq!(set("k: \"x\"\n", "k", "plain"), "k: \"plain\"\n");
+        assert_eq!(set("k: 'x'\n", "k", "it's"), "k: 'it''s'\n");
+        assert_eq!(set("k: 'x'\n", "k", "a\u{1}"), "k: \"a\\u0001\"\n");
     }
 
     #[test]
