@@ -244,7 +244,9 @@ impl Connector for GitlabProvider {
         if answer.status.as_u16() != 200 {
             return Ok(None);
         }
-        Ok(Some(remote_key(&answer.json()?, &[&self.token, key])?.remote_id))
+        Ok(Some(
+            remote_key(&answer.json()?, &[&self.token, key])?.remote_id,
+        ))
     }
 
     /// `GET /personal_access_tokens/self` with the key: 200 works, 401

@@ -196,6 +196,15 @@ impl Vault {
                 .await?;
             return self.rotation_view(&rec);
         }
+        if rec.strategy == Strategy::DeactivateFirst
+            && rec.state != State::RollingBack
+            && self.catalog().intents(&rec.id, "deactivate_old")? > 0
+        {
+            // Killed while switching the old key off: it may be off. It
+            // goes back on before anything else is undone.
+            self.switch_old_back_on(&mut rec, connection.as_ref())
+                .await?;
+        }
         if rec.state == State::Planned && rec.strategy != Strategy::RollInPlace {
             // A create may have reached the service before a crash.
             self.revoke_orphans(&mut rec, connection.as_ref(), None)

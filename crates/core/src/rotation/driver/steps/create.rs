@@ -88,8 +88,7 @@ impl Vault {
                 (k.name == rec.new_name || !named)
                     && k.revoked_at.is_none()
                     && (k.preview == masked || connection.owns(&secret, k))
-            })
-            {
+            }) {
                 rec.new_remote_id = Some(found.remote_id.clone());
                 let detail = format!("adopted {}", found.remote_id);
                 self.store_step(rec, &secret, found, &detail)?;

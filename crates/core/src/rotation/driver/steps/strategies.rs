@@ -224,6 +224,37 @@ impl Vault {
         self.rollback_steps(rec, connection, progress).await
     }
 
+    /// Switches the old key on again (a rollback after a kill during the
+    /// deactivation); switching on a key that is on changes nothing.
+    pub(in crate::rotation::driver) async fn switch_old_back_on(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Connector,
+    ) -> Result<()> {
+        let old = self.key_record(&rec.old_key_id)?;
+        let Some(remote_id) = old.remote_id.clone() else {
+            return Ok(());
+        };
+        self.journal(
+            rec,
+            "reactivate_old",
+            "intent",
+            "switch the old key on again",
+        )?;
+        let on = connection.set_active(&remote_id, true).await;
+        on.map_err(|e| self.step_failed(rec, "reactivate_old", e))?;
+        self.journal(rec, "reactivate_old", "ok", "the old key is on")?;
+        self.audit(
+            "reactivate",
+            Some(&old.id),
+            Some(&rec.provider_id),
+            &format!(
+                "switched \"{}\" on again (rotation {} rolled back)",
+                old.name, rec.id
+            ),
+        )
+    }
+
     /// Roll in place: one call replaces the old key; the new key goes to
     /// the keychain before anything else, and a connection that signed in
     /// with the old key switches to it at once (the old one is dead).
