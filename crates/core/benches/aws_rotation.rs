@@ -53,6 +53,66 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The keychain, noting the calls made through it (`get provider`: a
+/// connection's token, `put key`: a key's secret…) and their time.
+struct TimedStore {
+    inner: KeychainStore,
+    calls: Mutex<Vec<(String, Duration)>>,
+}
+
+impl TimedStore {
+    fn timed<T>(&self, op: &str, account: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        let kind = account.split(':').next().unwrap_or_default();
+        self.calls
+            .lock()
+            .expect("calls")
+            .push((format!("{op} {kind}"), t.elapsed()));
+        out
+    }
+
+    /// The calls since the last `take`.
+    fn take(&self) -> Keychain {
+        Keychain(std::mem::take(&mut *self.calls.lock().expect("calls")))
+    }
+}
+
+impl SecretStore for TimedStore {
+    fn put(&self, account: &str, secret: &Secret) -> latchkey_core::Result<()> {
+        self.timed("put", account, || self.inner.put(account, secret))
+    }
+
+    fn get(&self, account: &str) -> latchkey_core::Result<Option<Secret>> {
+        self.timed("get", account, || self.inner.get(account))
+    }
+
+    fn delete(&self, account: &str) -> latchkey_core::Result<()> {
+        self.timed("delete", account, || self.inner.delete(account))
+    }
+}
+
+/// One rotation's keychain calls.
+struct Keychain(Vec<(String, Duration)>);
+
+impl Keychain {
+    fn time(&self) -> Duration {
+        self.0.iter().map(|(_, d)| *d).sum()
+    }
+
+    /// `get provider x4, put key x1` (by kind, in name order).
+    fn summary(&self) -> String {
+        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+        for (what, _) in &self.0 {
+            *by.entry(what).or_default() += 1;
+        }
+        by.iter()
+            .map(|(what, n)| format!("{what} x{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The file replace a deploy cannot do without: temp file, fsync, rename,
 /// fsync of the directory.
 fn replace_file(path: &Path, bytes: &[u8]) {
@@ -100,10 +160,35 @@ async fn key_count(client: &AwsClient, admin: &Credentials, user: &str) -> usize
         .count()
 }
 
-struct RawTimes {
-    total: Duration,
-    /// The UpdateAccessKey call alone (an overlap rotation does without).
-    deactivate: Duration,
+/// The raw parts, each timed (their sum is the figure).
+#[derive(Default)]
+struct Parts(Vec<(&'static str, Duration)>);
+
+impl Parts {
+    fn total(&self) -> Duration {
+        self.0.iter().map(|(_, d)| *d).sum()
+    }
+
+    /// The UpdateAccessKey call (an overlap rotation does without).
+    fn deactivate(&self) -> Duration {
+        self.0
+            .iter()
+            .filter(|(name, _)| *name == DEACTIVATE)
+            .map(|(_, d)| *d)
+            .sum()
+    }
+}
+
+const DEACTIVATE: &str = "UpdateAccessKey Inactive";
+
+/// Runs `$e`, adds its time to `$parts` as `$name`.
+macro_rules! part {
+    ($parts:expr, $name:expr, $e:expr) => {{
+        let t = Instant::now();
+        let out = $e;
+        $parts.0.push(($name, t.elapsed()));
+        out
+    }};
 }
 
 /// The irreducible parts of a deactivate-first rotation of `old`, in the
@@ -111,79 +196,96 @@ struct RawTimes {
 async fn raw_rotation(
     client: &AwsClient,
     admin: &Credentials,
-    store: &KeychainStore,
+    store: &TimedStore,
     env: &Path,
     old: &Credentials,
-) -> (Credentials, RawTimes) {
-    let t = Instant::now();
-    let new = create_access_key(client, admin, RAW_USER).await;
-    store
-        .put("bench:aws-raw", &new.to_secret())
-        .expect("keychain write");
-    let back = store
-        .get("bench:aws-raw")
-        .expect("keychain read")
-        .expect("held");
-    replace_file(
-        env,
-        format!("AWS_KEY_PAIR={}\n", back.expose_secret()).as_bytes(),
+) -> (Credentials, Parts) {
+    let mut p = Parts::default();
+    let new = part!(
+        p,
+        "CreateAccessKey",
+        create_access_key(client, admin, RAW_USER).await
+    );
+    let back = part!(p, "keychain write + read", {
+        store
+            .put("bench:aws-raw", &new.to_secret())
+            .expect("keychain write");
+        store
+            .get("bench:aws-raw")
+            .expect("keychain read")
+            .expect("held")
+    });
+    part!(
+        p,
+        "fsync'd file replace",
+        replace_file(
+            env,
+            format!("AWS_KEY_PAIR={}\n", back.expose_secret()).as_bytes(),
+        )
+    );
+    let accepted = part!(
+        p,
+        "GetCallerIdentity new",
+        client.caller_identity(&new).await
     );
     assert!(
-        client
-            .caller_identity(&new)
-            .await
-            .expect("GetCallerIdentity new")
-            .is_some(),
+        accepted.expect("GetCallerIdentity new").is_some(),
         "moto accepts a new key at once"
     );
     let old_id = old.access_key_id.as_str();
-    let d = Instant::now();
-    client
-        .iam(
-            admin,
-            "UpdateAccessKey",
-            &[
-                ("AccessKeyId", old_id),
-                ("Status", "Inactive"),
-                ("UserName", RAW_USER),
-            ],
-            true,
-        )
-        .await
-        .expect("UpdateAccessKey");
-    let deactivate = d.elapsed();
-    client
-        .iam(
-            admin,
-            "DeleteAccessKey",
-            &[("AccessKeyId", old_id), ("UserName", RAW_USER)],
-            true,
-        )
-        .await
-        .expect("DeleteAccessKey");
-    assert!(
+    part!(
+        p,
+        DEACTIVATE,
         client
-            .caller_identity(old)
+            .iam(
+                admin,
+                "UpdateAccessKey",
+                &[
+                    ("AccessKeyId", old_id),
+                    ("Status", "Inactive"),
+                    ("UserName", RAW_USER),
+                ],
+                true,
+            )
             .await
-            .expect("GetCallerIdentity old")
-            .is_none(),
+            .expect("UpdateAccessKey")
+    );
+    part!(
+        p,
+        "DeleteAccessKey",
+        client
+            .iam(
+                admin,
+                "DeleteAccessKey",
+                &[("AccessKeyId", old_id), ("UserName", RAW_USER)],
+                true,
+            )
+            .await
+            .expect("DeleteAccessKey")
+    );
+    let rejected = part!(
+        p,
+        "GetCallerIdentity old",
+        client.caller_identity(old).await
+    );
+    assert!(
+        rejected.expect("GetCallerIdentity old").is_none(),
         "a deleted key is rejected"
     );
-    let total = t.elapsed();
-    (new, RawTimes { total, deactivate })
+    (new, p)
 }
 
 /// Each progress view's state and when it came (since the rotation began).
 type Marks = Mutex<Vec<(State, Duration)>>;
 
 /// One timed rotation of `key_id` (both runs for deactivate first), its
-/// marks, and the new key's id.
+/// marks, and how it ended.
 async fn vault_rotation(
     vault: &Vault,
     key_id: &str,
     env: &Path,
     strategy: Option<Strategy>,
-) -> (Duration, Vec<(State, Duration)>, String) {
+) -> (Duration, Vec<(State, Duration)>, RotationView) {
     let marks: Marks = Mutex::new(Vec::new());
     let t = Instant::now();
     let trace = |v: &RotationView| marks.lock().expect("marks").push((v.state, t.elapsed()));
@@ -214,7 +316,7 @@ async fn vault_rotation(
     let elapsed = t.elapsed();
     assert_eq!(done.state, State::Done, "{done:?}");
     let marks = marks.into_inner().expect("marks");
-    (elapsed, marks, done.new_key_id)
+    (elapsed, marks, done)
 }
 
 /// The time between consecutive progress views, keyed by position and
@@ -249,8 +351,22 @@ fn verify_phase(marks: &[(State, Duration)]) -> Duration {
     verify
 }
 
+/// The keychain calls, their time and the journal rows of one kind of
+/// rotation (the last round's calls, the median time).
+fn print_costs(name: &str, costs: Vec<(Keychain, usize)>) {
+    let Some((last, rows)) = costs.last() else {
+        return;
+    };
+    println!(
+        "  {name}: {} keychain calls ({}) taking {:.1} ms (median), {rows} journal rows",
+        last.0.len(),
+        last.summary(),
+        ms(median(costs.iter().map(|(k, _)| k.time()).collect()))
+    );
+}
+
 fn print_phases(name: &str, phases: BTreeMap<(usize, String), Vec<Duration>>) {
-    println!("  {name} phases (medians):");
+    println!("  {name} (medians):");
     for ((_, label), v) in phases {
         println!("    {label:<34} {:7.2} ms", ms(median(v)));
     }
@@ -273,7 +389,10 @@ async fn main() {
     let mut raw_old = create_access_key(&client, &admin, RAW_USER).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(KeychainStore::open_service("latchkey-bench").expect("keychain"));
+    let store = Arc::new(TimedStore {
+        inner: KeychainStore::open_service("latchkey-bench").expect("keychain"),
+        calls: Mutex::new(Vec::new()),
+    });
     let vault = Vault::open(
         &dir.path().join("data"),
         store.clone(),
@@ -323,25 +442,39 @@ async fn main() {
     let (mut raw, mut raw_overlap, mut deact, mut overlap) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut deact_phases, mut overlap_phases) = (BTreeMap::new(), BTreeMap::new());
+    let mut raw_parts: BTreeMap<(usize, String), Vec<Duration>> = BTreeMap::new();
+    let (mut deact_costs, mut overlap_costs) = (Vec::new(), Vec::new());
     let mut slowest_verify = Duration::ZERO;
     for n in 0..rounds + WARMUP {
         // Which goes first turns each round.
         for side in (0..3).map(|k| (k + n) % 3) {
             match side {
                 0 => {
-                    let (new, t) = raw_rotation(&client, &admin, &store, &raw_env, &raw_old).await;
+                    let (new, p) = raw_rotation(&client, &admin, &store, &raw_env, &raw_old).await;
                     raw_old = new;
                     if n >= WARMUP {
-                        raw.push(t.total);
-                        raw_overlap.push(t.total - t.deactivate);
+                        raw.push(p.total());
+                        raw_overlap.push(p.total() - p.deactivate());
+                        for (i, (name, d)) in p.0.into_iter().enumerate() {
+                            raw_parts.entry((i, name.to_owned())).or_default().push(d);
+                        }
                     }
                 }
                 _ => {
                     let strategy = (side == 2).then_some(Strategy::Overlap);
-                    let (t, marks, new_key) = vault_rotation(&vault, &key_id, &env, strategy).await;
-                    key_id = new_key;
+                    store.take();
+                    let (t, marks, done) = vault_rotation(&vault, &key_id, &env, strategy).await;
+                    let keychain = store.take();
+                    let rows = vault.rotation_journal(&done.id).expect("journal").len();
+                    key_id = done.new_key_id;
                     slowest_verify = slowest_verify.max(verify_phase(&marks));
                     if n >= WARMUP {
+                        let costs = if side == 1 {
+                            &mut deact_costs
+                        } else {
+                            &mut overlap_costs
+                        };
+                        costs.push((keychain, rows));
                         if side == 1 {
                             deact.push(t);
                             phases(&marks, &mut deact_phases);
@@ -379,6 +512,13 @@ async fn main() {
         "  no propagation wait: slowest verify phase {:.1} ms (a wait is >= 1000 ms)",
         ms(slowest_verify)
     );
-    print_phases("deactivate first", deact_phases);
-    print_phases("overlap", overlap_phases);
+    for (name, costs) in [
+        ("deactivate first", deact_costs),
+        ("overlap", overlap_costs),
+    ] {
+        print_costs(name, costs);
+    }
+    print_phases("deactivate first phases", deact_phases);
+    print_phases("overlap phases", overlap_phases);
+    print_phases("raw parts", raw_parts);
 }

@@ -51,6 +51,66 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// The keychain, noting the calls made through it (`get provider`: a
+/// connection's token, `put key`: a key's secret…) and their time.
+struct TimedStore {
+    inner: KeychainStore,
+    calls: Mutex<Vec<(String, Duration)>>,
+}
+
+impl TimedStore {
+    fn timed<T>(&self, op: &str, account: &str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        let kind = account.split(':').next().unwrap_or_default();
+        self.calls
+            .lock()
+            .expect("calls")
+            .push((format!("{op} {kind}"), t.elapsed()));
+        out
+    }
+
+    /// The calls since the last `take`.
+    fn take(&self) -> Keychain {
+        Keychain(std::mem::take(&mut *self.calls.lock().expect("calls")))
+    }
+}
+
+impl SecretStore for TimedStore {
+    fn put(&self, account: &str, secret: &Secret) -> latchkey_core::Result<()> {
+        self.timed("put", account, || self.inner.put(account, secret))
+    }
+
+    fn get(&self, account: &str) -> latchkey_core::Result<Option<Secret>> {
+        self.timed("get", account, || self.inner.get(account))
+    }
+
+    fn delete(&self, account: &str) -> latchkey_core::Result<()> {
+        self.timed("delete", account, || self.inner.delete(account))
+    }
+}
+
+/// One rotation's keychain calls.
+struct Keychain(Vec<(String, Duration)>);
+
+impl Keychain {
+    fn time(&self) -> Duration {
+        self.0.iter().map(|(_, d)| *d).sum()
+    }
+
+    /// `get provider x4, put key x1` (by kind, in name order).
+    fn summary(&self) -> String {
+        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+        for (what, _) in &self.0 {
+            *by.entry(what).or_default() += 1;
+        }
+        by.iter()
+            .map(|(what, n)| format!("{what} x{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The file replace a deploy cannot do without: temp file, fsync, rename,
 /// fsync of the directory.
 fn replace_file(path: &Path, bytes: &[u8]) {
@@ -73,7 +133,7 @@ struct Raw<'a> {
     github: &'a str,
     aws: &'a AwsClient,
     admin: &'a Credentials,
-    store: &'a KeychainStore,
+    store: &'a TimedStore,
     env: &'a Path,
 }
 
@@ -288,7 +348,7 @@ async fn rotation(
     vault: &Vault,
     key_id: &str,
     targets: Vec<TargetSpec>,
-) -> (Duration, Vec<(State, Duration)>, String) {
+) -> (Duration, Vec<(State, Duration)>, RotationView) {
     let marks = Mutex::new(Vec::new());
     let t = Instant::now();
     let trace = |v: &RotationView| marks.lock().expect("marks").push((v.state, t.elapsed()));
@@ -302,7 +362,7 @@ async fn rotation(
     let done = vault.run_rotation(&plan.id, &trace).await.expect("run");
     let elapsed = t.elapsed();
     assert_eq!(done.state, State::Done, "{done:?}");
-    (elapsed, marks.into_inner().expect("marks"), done.new_key_id)
+    (elapsed, marks.into_inner().expect("marks"), done)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -313,10 +373,21 @@ async fn main() {
         .unwrap_or(20);
     // The key service.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let (addr, _service) =
-        latchkey_keyservice::start(listener, latchkey_keyservice::Config::new(ADMIN))
-            .await
-            .expect("key service");
+    // Its limits stay out of the way: every round verifies a revoked key
+    // twice (failed authentications) and makes a dozen admin calls, faster
+    // than the defaults forgive on a quick machine.
+    let mut config = latchkey_keyservice::Config::new(ADMIN);
+    config.rate_limit = latchkey_keyservice::RateLimit {
+        per_second: 10_000.0,
+        burst: 10_000.0,
+    };
+    config.auth_failure_limit = latchkey_keyservice::AuthFailureLimit {
+        burst: 10_000.0,
+        per_second: 10_000.0,
+    };
+    let (addr, _service) = latchkey_keyservice::start(listener, config)
+        .await
+        .expect("key service");
     let base = format!("http://{addr}");
     // GitHub: the vault's secret and the raw side's, both existing.
     let github = fake_github::FakeGithub::start().await;
@@ -329,7 +400,10 @@ async fn main() {
     let aws = AwsClient::new(Some(&moto.base), "eu-west-1", HttpPolicy::default()).expect("aws");
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(KeychainStore::open_service("latchkey-bench").expect("keychain"));
+    let store = Arc::new(TimedStore {
+        inner: KeychainStore::open_service("latchkey-bench").expect("keychain"),
+        calls: Mutex::new(Vec::new()),
+    });
     let vault = Vault::open(
         &dir.path().join("data"),
         store.clone(),
@@ -435,18 +509,22 @@ async fn main() {
     let (mut ours, mut raws) = (Vec::new(), Vec::new());
     let mut raw_parts: BTreeMap<(usize, &'static str), Vec<Duration>> = BTreeMap::new();
     let mut phases: BTreeMap<(usize, String), Vec<Duration>> = BTreeMap::new();
+    let mut costs = Vec::new();
     for n in 0..rounds + WARMUP {
         let ours_first = n % 2 == 1;
         let mut round = None;
         if ours_first {
-            round = Some(rotation(&vault, &key_id, targets()).await);
+            store.take();
+            round = Some((rotation(&vault, &key_id, targets()).await, store.take()));
         }
         let parts = raw_round(&raw, n).await;
         if !ours_first {
-            round = Some(rotation(&vault, &key_id, targets()).await);
+            store.take();
+            round = Some((rotation(&vault, &key_id, targets()).await, store.take()));
         }
-        let (t, marks, new_key) = round.expect("rotated");
-        key_id = new_key;
+        let ((t, marks, done), keychain) = round.expect("rotated");
+        let rows = vault.rotation_journal(&done.id).expect("journal").len();
+        key_id = done.new_key_id;
         // Every target holds the new key (not timed).
         let new = store
             .get(&key_account(&key_id))
@@ -461,6 +539,7 @@ async fn main() {
         }
         ours.push(t);
         raws.push(parts.total());
+        costs.push((keychain, rows));
         for (i, (name, d)) in parts.0.into_iter().enumerate() {
             raw_parts.entry((i, name)).or_default().push(d);
         }
@@ -484,6 +563,14 @@ async fn main() {
         ms(r),
         o.as_secs_f64() / r.as_secs_f64()
     );
+    if let Some((last, rows)) = costs.last() {
+        println!(
+            "  latchkey: {} keychain calls ({}) taking {:.1} ms (median), {rows} journal rows",
+            last.0.len(),
+            last.summary(),
+            ms(median(costs.iter().map(|(k, _)| k.time()).collect()))
+        );
+    }
     println!("  latchkey phases (medians):");
     for ((_, label), v) in phases {
         println!("    {label:<24} {:7.2} ms", ms(median(v)));
