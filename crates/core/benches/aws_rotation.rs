@@ -14,6 +14,11 @@
 //! second or more (its first pause) fails the run. Rounds rotate which of
 //! the three goes first; each leaves exactly one key on its IAM user.
 //!
+//! Where the gap goes is printed under the figures: the rotation's
+//! keychain calls by kind and their time (the keychain is wrapped to count
+//! them), its journal rows (catalog writes, `synchronous=FULL`), the time
+//! between its progress views, and each raw part's time.
+//!
 //! Needs moto and a Secret Service:
 //! `source scripts/lib.sh; moto_ensure;
 //! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey-core --bench aws_rotation`

@@ -10,6 +10,12 @@
 //! its targets concurrently. Target: ≤ 1.5×. Rounds alternate which side
 //! goes first.
 //!
+//! Where the gap goes is printed under the figure: the rotation's keychain
+//! calls by kind and their time (the keychain is wrapped to count them;
+//! `get provider` is a connection's token), its journal rows (catalog
+//! writes, `synchronous=FULL`), the time between its progress views, and
+//! each raw part's time.
+//!
 //! Needs moto and a Secret Service:
 //! `source scripts/lib.sh; moto_ensure;
 //! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey-core --bench rotation_targets`
