@@ -17,10 +17,7 @@ impl crate::deploy::Connections for Vault {
                     crate::untrusted::clean(provider, 64, &[])
                 ))
             })?;
-        let token = self
-            .store
-            .get(&provider_account(&record.id))?
-            .ok_or(Error::SecretMissing)?;
+        let token = self.provider_token(&record.id)?;
         Ok(crate::deploy::Remote {
             base_url: record.base_url,
             token,
@@ -46,9 +43,7 @@ impl Vault {
             return Ok(c.clone());
         }
         let token = if crate::providers::registry::needs_token(record.kind) {
-            self.store
-                .get(&provider_account(&record.id))?
-                .ok_or(Error::SecretMissing)?
+            self.provider_token(&record.id)?
         } else {
             Secret::new("")
         };
@@ -64,6 +59,24 @@ impl Vault {
     /// Forgets cached connections (a provider's token changed).
     pub(crate) fn forget_connections(&self) {
         self.connections().clear();
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// A connection's token: from memory after the first keychain read.
+    pub(crate) fn provider_token(&self, provider_id: &str) -> Result<Secret> {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = tokens.get(provider_id) {
+            return Ok(t.clone());
+        }
+        let token = self
+            .store
+            .get(&provider_account(provider_id))?
+            .ok_or(Error::SecretMissing)?;
+        tokens.insert(provider_id.to_owned(), token.clone());
+        Ok(token)
     }
 
     /// Adds a reference key service connection; the token goes to the keychain.

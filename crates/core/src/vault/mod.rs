@@ -231,6 +231,11 @@ pub struct Vault {
     /// Rotations being run by this process.
     running: Mutex<HashSet<String>>,
     connections: Mutex<HashMap<String, Arc<dyn Connector>>>,
+    /// Connection tokens read from the keychain, by provider id: a keychain
+    /// read is a D-Bus round trip (12-20 ms under gnome-keyring), and a
+    /// rotation with remote targets opens each one several times. Cleared
+    /// with the connections (`forget_connections`).
+    tokens: Mutex<HashMap<String, Secret>>,
     /// One-time reveal grants handed out by `create_key_revealable`.
     reveal_grants: RevealGrants,
 }
@@ -302,6 +307,7 @@ impl Vault {
             clear_after_override: None,
             running: Mutex::new(HashSet::new()),
             connections: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
             reveal_grants: RevealGrants::default(),
         })
     }

@@ -54,13 +54,17 @@ impl Vault {
             return Ok(None);
         }
         let account = provider_account(&provider.id);
-        let (Some(token), Some(leaving_secret)) = (
-            self.store.get(&account)?,
-            self.store.get(&key_account(leaving))?,
-        ) else {
+        let token = match self.provider_token(&provider.id) {
+            Ok(t) => Some(t),
+            Err(Error::SecretMissing) => None,
+            Err(e) => return Err(e),
+        };
+        // By the catalog's fingerprint: no keychain read for the key.
+        let leaving_fp = self.key_record(leaving)?.fingerprint;
+        let (Some(token), Some(leaving_fp)) = (token, leaving_fp) else {
             return Ok(None);
         };
-        if token.fingerprint() != leaving_secret.fingerprint() {
+        if token.fingerprint().as_str() != leaving_fp {
             return Ok(None);
         }
         let staying_secret = self

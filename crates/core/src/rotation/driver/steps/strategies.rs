@@ -100,16 +100,17 @@ impl Vault {
 
     /// Whether the connection's token is this key (its own key).
     fn connection_signs_in_with(&self, rec: &RotationRecord, key_id: &str) -> Result<bool> {
-        let account = crate::store::provider_account(&rec.provider_id);
-        Ok(
-            match (
-                self.store.get(&account)?,
-                self.store.get(&key_account(key_id))?,
-            ) {
-                (Some(token), Some(key)) => token.fingerprint() == key.fingerprint(),
-                _ => false,
-            },
-        )
+        let token = match self.provider_token(&rec.provider_id) {
+            Ok(t) => Some(t),
+            Err(Error::SecretMissing) => None,
+            Err(e) => return Err(e),
+        };
+        // By the catalog's fingerprint: no keychain read for the key.
+        let key = self.key_record(key_id)?.fingerprint;
+        Ok(match (token, key) {
+            (Some(token), Some(key)) => token.fingerprint().as_str() == key,
+            _ => false,
+        })
     }
 
     /// Deactivate first: the old key is switched off, not deleted. The run
