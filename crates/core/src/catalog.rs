@@ -171,6 +171,8 @@ pub enum ProviderKind {
     /// Open Animate account API keys.
     #[serde(rename = "open-animate")]
     OpenAnimate,
+    /// Cloudflare user API tokens.
+    Cloudflare,
 }
 
 impl ProviderKind {
@@ -182,6 +184,7 @@ impl ProviderKind {
         Self::Github,
         Self::Dakora,
         Self::OpenAnimate,
+        Self::Cloudflare,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -192,6 +195,7 @@ impl ProviderKind {
             Self::Github => "github",
             Self::Dakora => "dakora",
             Self::OpenAnimate => "open-animate",
+            Self::Cloudflare => "cloudflare",
         }
     }
 
@@ -203,6 +207,7 @@ impl ProviderKind {
             "github" => Some(Self::Github),
             "dakora" => Some(Self::Dakora),
             "open-animate" => Some(Self::OpenAnimate),
+            "cloudflare" => Some(Self::Cloudflare),
             _ => None,
         }
     }

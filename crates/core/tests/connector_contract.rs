@@ -42,7 +42,10 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
             ),
             Secret::new(""),
         ),
-        ProviderKind::Github | ProviderKind::Dakora | ProviderKind::OpenAnimate => {
+        ProviderKind::Github
+        | ProviderKind::Dakora
+        | ProviderKind::OpenAnimate
+        | ProviderKind::Cloudflare => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -54,10 +57,13 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
 /// against the fake GitHub API. Dakora and Open Animate speak their own
 /// protocols: tests/dakora.rs and tests/open_animate.rs against their fakes.
 /// (AWS has no fixture here either: tests/aws_iam.rs, against moto.)
+/// Cloudflare, OpenRouter, OpenAI, SendGrid and Twilio likewise: each has
+/// its own file in tests/ against its fake in tests/common/.
 const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Github,
     ProviderKind::Dakora,
     ProviderKind::OpenAnimate,
+    ProviderKind::Cloudflare,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -231,7 +237,8 @@ fn the_kind_list_is_complete() {
         | ProviderKind::Aws
         | ProviderKind::Github
         | ProviderKind::Dakora
-        | ProviderKind::OpenAnimate => 0,
+        | ProviderKind::OpenAnimate
+        | ProviderKind::Cloudflare => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 6);
+    assert_eq!(ProviderKind::ALL.len(), 7);
 }

@@ -44,10 +44,11 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             user,
         } => {
             let service = service.or(kind).unwrap_or_default();
-            let needs_credential = matches!(
-                service.as_str(),
-                "keyservice" | "aws" | "dakora" | "open-animate"
-            );
+            let needs_credential =
+                matches!(
+                    service.as_str(),
+                    "keyservice" | "aws" | "dakora" | "open-animate"
+                ) || latchkey_core::providers::registry::is_api_service(&service);
             if service == "dakora" && project.is_none() {
                 return Err(Error::invalid(
                     "project",

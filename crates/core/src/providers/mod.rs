@@ -11,12 +11,14 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub mod aws;
+pub mod cloudflare;
 pub mod dakora;
 pub mod github;
 pub mod keyservice;
 pub mod manual;
 pub mod open_animate;
 pub mod registry;
+pub(crate) mod rest;
 
 /// The port's former name, kept for callers written before the split.
 pub use self::Connector as Provider;

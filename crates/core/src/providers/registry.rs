@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::aws::AwsConnector;
+use super::cloudflare::CloudflareConnector;
 use super::dakora::DakoraProvider;
 use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
@@ -26,6 +27,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         | ProviderKind::OpenAnimate => true,
         ProviderKind::Manual => false,
         ProviderKind::Github => true,
+        ProviderKind::Cloudflare => true,
     }
 }
 
@@ -75,5 +77,34 @@ pub fn open(
                 )?),
             }
         }
+        ProviderKind::Cloudflare => {
+            Arc::new(CloudflareConnector::new(&record.base_url, token, policy)?)
+        }
     })
+}
+
+/// Catalogue services whose connections are API connections through a
+/// connector of their own (beyond Dakora and Open Animate, which the
+/// vault names itself), by catalogue id.
+const API_SERVICES: &[(&str, ProviderKind)] = &[("cloudflare", ProviderKind::Cloudflare)];
+
+/// Whether `service_id` names a catalogue service in [`API_SERVICES`].
+pub fn is_api_service(service_id: &str) -> bool {
+    API_SERVICES.iter().any(|(id, _)| *id == service_id)
+}
+
+/// The kind, default base URL and checked project of a new connection to
+/// one of [`API_SERVICES`]; `None` for any other service.
+pub fn api_service(
+    service_id: &str,
+    project: Option<&str>,
+) -> Result<Option<(ProviderKind, &'static str, String)>> {
+    let Some(&(_, kind)) = API_SERVICES.iter().find(|(id, _)| *id == service_id) else {
+        return Ok(None);
+    };
+    let _ = project;
+    Ok(Some(match kind {
+        ProviderKind::Cloudflare => (kind, super::cloudflare::DEFAULT_BASE_URL, String::new()),
+        _ => return Ok(None),
+    }))
 }

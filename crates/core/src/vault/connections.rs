@@ -159,6 +159,10 @@ impl Vault {
                 dakora::DEFAULT_BASE_URL,
                 dakora::check_project(project)?,
             )
+        } else if let Some((kind, default_url, project)) =
+            crate::providers::registry::api_service(service_id, new.project.as_deref())?
+        {
+            (kind, default_url, project)
         } else {
             (
                 ProviderKind::OpenAnimate,
@@ -305,7 +309,10 @@ impl Vault {
         if service.id == "github" {
             return self.add_github_provider(new);
         }
-        if service.id == "dakora" || service.id == "open-animate" {
+        if service.id == "dakora"
+            || service.id == "open-animate"
+            || crate::providers::registry::is_api_service(&service.id)
+        {
             return self.add_api_service_provider(new, &service.id, &service.name);
         }
         let name = check_name("name", &new.name)?;

@@ -1,0 +1,71 @@
+//! `latchkey providers add --service cloudflare|openrouter|openai|sendgrid|twilio`
+//! end to end: the management credential on stdin, then create, list
+//! --json and revoke through the real binary, the real keychain and the
+//! fake servers of core's tests. No secret lands in a file.
+
+mod common;
+#[path = "../../core/tests/common/fake_cloudflare.rs"]
+mod fake_cloudflare;
+
+use common::*;
+use fake_cloudflare::FakeCloudflare;
+
+fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: &str) -> Run {
+    let mut args = vec![
+        "providers",
+        "add",
+        "--service",
+        service,
+        "--name",
+        name,
+        "--base-url",
+        base,
+    ];
+    args.extend_from_slice(extra);
+    cli.run_with(&args, &[], Some(token))
+}
+
+/// Creates a key without scopes; returns its secret (printed once).
+fn create(cli: &Cli, provider: &str, name: &str, env_var: &str) -> String {
+    let run = cli.run(&[
+        "create",
+        "--provider",
+        provider,
+        "--name",
+        name,
+        "--env-var",
+        env_var,
+    ]);
+    run.ok();
+    run.stdout.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudflare_from_the_shell() {
+    let fake = FakeCloudflare::start().await;
+    let admin = fake.seed_token("latchkey", true);
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let added = add(&cli, "cloudflare", "cf", &fake.base, &[], &admin);
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    assert!(!added.stderr.contains(&admin));
+    let key = create(&cli, "cf", "deploy", "CLOUDFLARE_API_TOKEN");
+    assert!(key.starts_with("cfut_"), "{key}");
+    assert_eq!(fake.token_count(), 2);
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    assert_eq!(list.json()["keys"][0]["name"], "deploy");
+    assert!(!list.stdout.contains(&key));
+    cli.run(&["revoke", "deploy"]).ok();
+    assert_eq!(
+        fake.token_count(),
+        1,
+        "only the connection's own token left"
+    );
+    assert!(files_containing(root.path(), &key).is_empty());
+    assert!(files_containing(root.path(), &admin).is_empty());
+}
