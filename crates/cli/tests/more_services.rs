@@ -6,9 +6,12 @@
 mod common;
 #[path = "../../core/tests/common/fake_cloudflare.rs"]
 mod fake_cloudflare;
+#[path = "../../core/tests/common/fake_openrouter.rs"]
+mod fake_openrouter;
 
 use common::*;
 use fake_cloudflare::FakeCloudflare;
+use fake_openrouter::FakeOpenRouter;
 
 fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: &str) -> Run {
     let mut args = vec![
@@ -66,6 +69,30 @@ async fn cloudflare_from_the_shell() {
         1,
         "only the connection's own token left"
     );
+    assert!(files_containing(root.path(), &key).is_empty());
+    assert!(files_containing(root.path(), &admin).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openrouter_from_the_shell() {
+    let fake = FakeOpenRouter::start().await;
+    let admin = fake.seed_management_key();
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let added = add(&cli, "openrouter", "or", &fake.base, &[], &admin);
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    let key = create(&cli, "or", "agent", "OPENROUTER_API_KEY");
+    assert!(key.starts_with("sk-or-v1-"), "{key}");
+    assert_eq!(fake.key_count(), 1);
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    assert_eq!(list.json()["keys"][0]["name"], "agent");
+    cli.run(&["revoke", "agent"]).ok();
+    assert_eq!(fake.key_count(), 0);
     assert!(files_containing(root.path(), &key).is_empty());
     assert!(files_containing(root.path(), &admin).is_empty());
 }

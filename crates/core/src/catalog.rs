@@ -173,6 +173,9 @@ pub enum ProviderKind {
     OpenAnimate,
     /// Cloudflare user API tokens.
     Cloudflare,
+    /// OpenRouter API keys (a management key manages them).
+    #[serde(rename = "openrouter")]
+    OpenRouter,
 }
 
 impl ProviderKind {
@@ -185,6 +188,7 @@ impl ProviderKind {
         Self::Dakora,
         Self::OpenAnimate,
         Self::Cloudflare,
+        Self::OpenRouter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -196,6 +200,7 @@ impl ProviderKind {
             Self::Dakora => "dakora",
             Self::OpenAnimate => "open-animate",
             Self::Cloudflare => "cloudflare",
+            Self::OpenRouter => "openrouter",
         }
     }
 
@@ -208,6 +213,7 @@ impl ProviderKind {
             "dakora" => Some(Self::Dakora),
             "open-animate" => Some(Self::OpenAnimate),
             "cloudflare" => Some(Self::Cloudflare),
+            "openrouter" => Some(Self::OpenRouter),
             _ => None,
         }
     }

@@ -45,7 +45,8 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
         ProviderKind::Github
         | ProviderKind::Dakora
         | ProviderKind::OpenAnimate
-        | ProviderKind::Cloudflare => {
+        | ProviderKind::Cloudflare
+        | ProviderKind::OpenRouter => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -64,6 +65,7 @@ const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Dakora,
     ProviderKind::OpenAnimate,
     ProviderKind::Cloudflare,
+    ProviderKind::OpenRouter,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -238,7 +240,8 @@ fn the_kind_list_is_complete() {
         | ProviderKind::Github
         | ProviderKind::Dakora
         | ProviderKind::OpenAnimate
-        | ProviderKind::Cloudflare => 0,
+        | ProviderKind::Cloudflare
+        | ProviderKind::OpenRouter => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 7);
+    assert_eq!(ProviderKind::ALL.len(), 8);
 }

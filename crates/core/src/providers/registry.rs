@@ -10,6 +10,7 @@ use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
 use super::open_animate::OpenAnimateProvider;
+use super::openrouter::OpenRouterConnector;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -28,6 +29,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         ProviderKind::Manual => false,
         ProviderKind::Github => true,
         ProviderKind::Cloudflare => true,
+        ProviderKind::OpenRouter => true,
     }
 }
 
@@ -80,13 +82,19 @@ pub fn open(
         ProviderKind::Cloudflare => {
             Arc::new(CloudflareConnector::new(&record.base_url, token, policy)?)
         }
+        ProviderKind::OpenRouter => {
+            Arc::new(OpenRouterConnector::new(&record.base_url, token, policy)?)
+        }
     })
 }
 
 /// Catalogue services whose connections are API connections through a
 /// connector of their own (beyond Dakora and Open Animate, which the
 /// vault names itself), by catalogue id.
-const API_SERVICES: &[(&str, ProviderKind)] = &[("cloudflare", ProviderKind::Cloudflare)];
+const API_SERVICES: &[(&str, ProviderKind)] = &[
+    ("cloudflare", ProviderKind::Cloudflare),
+    ("openrouter", ProviderKind::OpenRouter),
+];
 
 /// Whether `service_id` names a catalogue service in [`API_SERVICES`].
 pub fn is_api_service(service_id: &str) -> bool {
@@ -105,6 +113,7 @@ pub fn api_service(
     let _ = project;
     Ok(Some(match kind {
         ProviderKind::Cloudflare => (kind, super::cloudflare::DEFAULT_BASE_URL, String::new()),
+        ProviderKind::OpenRouter => (kind, super::openrouter::DEFAULT_BASE_URL, String::new()),
         _ => return Ok(None),
     }))
 }
