@@ -6,11 +6,14 @@
 mod common;
 #[path = "../../core/tests/common/fake_cloudflare.rs"]
 mod fake_cloudflare;
+#[path = "../../core/tests/common/fake_openai.rs"]
+mod fake_openai;
 #[path = "../../core/tests/common/fake_openrouter.rs"]
 mod fake_openrouter;
 
 use common::*;
 use fake_cloudflare::FakeCloudflare;
+use fake_openai::{FakeOpenAi, PROJECT};
 use fake_openrouter::FakeOpenRouter;
 
 fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: &str) -> Run {
@@ -95,4 +98,39 @@ async fn openrouter_from_the_shell() {
     assert_eq!(fake.key_count(), 0);
     assert!(files_containing(root.path(), &key).is_empty());
     assert!(files_containing(root.path(), &admin).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_from_the_shell() {
+    let fake = FakeOpenAi::start().await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let bad = add(&cli, "openai", "oa", &fake.base, &[], &fake.admin);
+    assert!(
+        bad.stderr.contains("[invalid_input]") && bad.stderr.contains("--project"),
+        "{bad:#?}"
+    );
+    let added = add(
+        &cli,
+        "openai",
+        "oa",
+        &fake.base,
+        &["--project", PROJECT],
+        &fake.admin,
+    );
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    let key = create(&cli, "oa", "worker", "OPENAI_API_KEY");
+    assert!(key.starts_with("sk-svcacct-"), "{key}");
+    assert_eq!((fake.key_count(), fake.account_count()), (1, 1));
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    assert_eq!(list.json()["keys"][0]["name"], "worker");
+    cli.run(&["revoke", "worker"]).ok();
+    assert_eq!((fake.key_count(), fake.account_count()), (0, 0));
+    assert!(files_containing(root.path(), &key).is_empty());
+    assert!(files_containing(root.path(), &fake.admin).is_empty());
 }

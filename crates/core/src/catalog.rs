@@ -176,6 +176,9 @@ pub enum ProviderKind {
     /// OpenRouter API keys (a management key manages them).
     #[serde(rename = "openrouter")]
     OpenRouter,
+    /// OpenAI project service-account keys (`project` is the project id).
+    #[serde(rename = "openai")]
+    OpenAi,
 }
 
 impl ProviderKind {
@@ -189,6 +192,7 @@ impl ProviderKind {
         Self::OpenAnimate,
         Self::Cloudflare,
         Self::OpenRouter,
+        Self::OpenAi,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -201,6 +205,7 @@ impl ProviderKind {
             Self::OpenAnimate => "open-animate",
             Self::Cloudflare => "cloudflare",
             Self::OpenRouter => "openrouter",
+            Self::OpenAi => "openai",
         }
     }
 
@@ -214,6 +219,7 @@ impl ProviderKind {
             "open-animate" => Some(Self::OpenAnimate),
             "cloudflare" => Some(Self::Cloudflare),
             "openrouter" => Some(Self::OpenRouter),
+            "openai" => Some(Self::OpenAi),
             _ => None,
         }
     }

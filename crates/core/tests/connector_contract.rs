@@ -46,7 +46,8 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
         | ProviderKind::Dakora
         | ProviderKind::OpenAnimate
         | ProviderKind::Cloudflare
-        | ProviderKind::OpenRouter => {
+        | ProviderKind::OpenRouter
+        | ProviderKind::OpenAi => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -66,6 +67,7 @@ const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::OpenAnimate,
     ProviderKind::Cloudflare,
     ProviderKind::OpenRouter,
+    ProviderKind::OpenAi,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -241,7 +243,8 @@ fn the_kind_list_is_complete() {
         | ProviderKind::Dakora
         | ProviderKind::OpenAnimate
         | ProviderKind::Cloudflare
-        | ProviderKind::OpenRouter => 0,
+        | ProviderKind::OpenRouter
+        | ProviderKind::OpenAi => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 8);
+    assert_eq!(ProviderKind::ALL.len(), 9);
 }

@@ -17,6 +17,7 @@ pub mod github;
 pub mod keyservice;
 pub mod manual;
 pub mod open_animate;
+pub mod openai;
 pub mod openrouter;
 pub mod registry;
 pub(crate) mod rest;

@@ -10,6 +10,7 @@ use super::github::GithubProvider;
 use super::keyservice::KeyserviceProvider;
 use super::manual::ManualProvider;
 use super::open_animate::OpenAnimateProvider;
+use super::openai::OpenAiConnector;
 use super::openrouter::OpenRouterConnector;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
@@ -30,6 +31,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         ProviderKind::Github => true,
         ProviderKind::Cloudflare => true,
         ProviderKind::OpenRouter => true,
+        ProviderKind::OpenAi => true,
     }
 }
 
@@ -85,6 +87,12 @@ pub fn open(
         ProviderKind::OpenRouter => {
             Arc::new(OpenRouterConnector::new(&record.base_url, token, policy)?)
         }
+        ProviderKind::OpenAi => Arc::new(OpenAiConnector::new(
+            &record.base_url,
+            &record.project,
+            token,
+            policy,
+        )?),
     })
 }
 
@@ -94,6 +102,7 @@ pub fn open(
 const API_SERVICES: &[(&str, ProviderKind)] = &[
     ("cloudflare", ProviderKind::Cloudflare),
     ("openrouter", ProviderKind::OpenRouter),
+    ("openai", ProviderKind::OpenAi),
 ];
 
 /// Whether `service_id` names a catalogue service in [`API_SERVICES`].
@@ -110,10 +119,14 @@ pub fn api_service(
     let Some(&(_, kind)) = API_SERVICES.iter().find(|(id, _)| *id == service_id) else {
         return Ok(None);
     };
-    let _ = project;
     Ok(Some(match kind {
         ProviderKind::Cloudflare => (kind, super::cloudflare::DEFAULT_BASE_URL, String::new()),
         ProviderKind::OpenRouter => (kind, super::openrouter::DEFAULT_BASE_URL, String::new()),
+        ProviderKind::OpenAi => (
+            kind,
+            super::openai::DEFAULT_BASE_URL,
+            super::openai::check_project(project.unwrap_or(""))?,
+        ),
         _ => return Ok(None),
     }))
 }

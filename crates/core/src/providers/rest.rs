@@ -91,7 +91,6 @@ pub(crate) fn timestamp(v: &Value, field: &str, secrets: &[&Secret]) -> Result<O
 }
 
 /// An optional time in unix seconds, as RFC 3339 UTC.
-#[allow(dead_code)]
 pub(crate) fn unix_seconds(v: &Value, field: &str) -> Result<Option<String>> {
     match &v[field] {
         Value::Null => Ok(None),
