@@ -10,11 +10,14 @@ mod fake_cloudflare;
 mod fake_openai;
 #[path = "../../core/tests/common/fake_openrouter.rs"]
 mod fake_openrouter;
+#[path = "../../core/tests/common/fake_sendgrid.rs"]
+mod fake_sendgrid;
 
 use common::*;
 use fake_cloudflare::FakeCloudflare;
 use fake_openai::{FakeOpenAi, PROJECT};
 use fake_openrouter::FakeOpenRouter;
+use fake_sendgrid::FakeSendgrid;
 
 fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: &str) -> Run {
     let mut args = vec![
@@ -133,4 +136,34 @@ async fn openai_from_the_shell() {
     assert_eq!((fake.key_count(), fake.account_count()), (0, 0));
     assert!(files_containing(root.path(), &key).is_empty());
     assert!(files_containing(root.path(), &fake.admin).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sendgrid_from_the_shell() {
+    let fake = FakeSendgrid::start().await;
+    let admin = fake.seed_admin_key();
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let added = add(&cli, "sendgrid", "sg", &fake.base, &[], &admin);
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    let key = create(&cli, "sg", "mailer", "SENDGRID_API_KEY");
+    assert!(key.starts_with("SG."), "{key}");
+    assert_eq!(fake.key_count(), 2);
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    let names: Vec<String> = list.json()["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.contains(&"mailer".to_owned()), "{names:?}");
+    cli.run(&["revoke", "mailer"]).ok();
+    assert_eq!(fake.key_count(), 1);
+    assert!(files_containing(root.path(), &key).is_empty());
+    assert!(files_containing(root.path(), &admin).is_empty());
 }

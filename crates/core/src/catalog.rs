@@ -179,6 +179,8 @@ pub enum ProviderKind {
     /// OpenAI project service-account keys (`project` is the project id).
     #[serde(rename = "openai")]
     OpenAi,
+    /// SendGrid API keys.
+    Sendgrid,
 }
 
 impl ProviderKind {
@@ -193,6 +195,7 @@ impl ProviderKind {
         Self::Cloudflare,
         Self::OpenRouter,
         Self::OpenAi,
+        Self::Sendgrid,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -206,6 +209,7 @@ impl ProviderKind {
             Self::Cloudflare => "cloudflare",
             Self::OpenRouter => "openrouter",
             Self::OpenAi => "openai",
+            Self::Sendgrid => "sendgrid",
         }
     }
 
@@ -220,6 +224,7 @@ impl ProviderKind {
             "cloudflare" => Some(Self::Cloudflare),
             "openrouter" => Some(Self::OpenRouter),
             "openai" => Some(Self::OpenAi),
+            "sendgrid" => Some(Self::Sendgrid),
             _ => None,
         }
     }

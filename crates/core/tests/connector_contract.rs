@@ -47,7 +47,8 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
         | ProviderKind::OpenAnimate
         | ProviderKind::Cloudflare
         | ProviderKind::OpenRouter
-        | ProviderKind::OpenAi => {
+        | ProviderKind::OpenAi
+        | ProviderKind::Sendgrid => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -68,6 +69,7 @@ const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Cloudflare,
     ProviderKind::OpenRouter,
     ProviderKind::OpenAi,
+    ProviderKind::Sendgrid,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -244,7 +246,8 @@ fn the_kind_list_is_complete() {
         | ProviderKind::OpenAnimate
         | ProviderKind::Cloudflare
         | ProviderKind::OpenRouter
-        | ProviderKind::OpenAi => 0,
+        | ProviderKind::OpenAi
+        | ProviderKind::Sendgrid => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 9);
+    assert_eq!(ProviderKind::ALL.len(), 10);
 }

@@ -21,6 +21,7 @@ pub mod openai;
 pub mod openrouter;
 pub mod registry;
 pub(crate) mod rest;
+pub mod sendgrid;
 
 /// The port's former name, kept for callers written before the split.
 pub use self::Connector as Provider;

@@ -12,6 +12,7 @@ use super::manual::ManualProvider;
 use super::open_animate::OpenAnimateProvider;
 use super::openai::OpenAiConnector;
 use super::openrouter::OpenRouterConnector;
+use super::sendgrid::SendgridConnector;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -32,6 +33,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         ProviderKind::Cloudflare => true,
         ProviderKind::OpenRouter => true,
         ProviderKind::OpenAi => true,
+        ProviderKind::Sendgrid => true,
     }
 }
 
@@ -93,6 +95,9 @@ pub fn open(
             token,
             policy,
         )?),
+        ProviderKind::Sendgrid => {
+            Arc::new(SendgridConnector::new(&record.base_url, token, policy)?)
+        }
     })
 }
 
@@ -103,6 +108,7 @@ const API_SERVICES: &[(&str, ProviderKind)] = &[
     ("cloudflare", ProviderKind::Cloudflare),
     ("openrouter", ProviderKind::OpenRouter),
     ("openai", ProviderKind::OpenAi),
+    ("sendgrid", ProviderKind::Sendgrid),
 ];
 
 /// Whether `service_id` names a catalogue service in [`API_SERVICES`].
@@ -127,6 +133,7 @@ pub fn api_service(
             super::openai::DEFAULT_BASE_URL,
             super::openai::check_project(project.unwrap_or(""))?,
         ),
+        ProviderKind::Sendgrid => (kind, super::sendgrid::DEFAULT_BASE_URL, String::new()),
         _ => return Ok(None),
     }))
 }
