@@ -12,12 +12,15 @@ mod fake_openai;
 mod fake_openrouter;
 #[path = "../../core/tests/common/fake_sendgrid.rs"]
 mod fake_sendgrid;
+#[path = "../../core/tests/common/fake_twilio.rs"]
+mod fake_twilio;
 
 use common::*;
 use fake_cloudflare::FakeCloudflare;
 use fake_openai::{FakeOpenAi, PROJECT};
 use fake_openrouter::FakeOpenRouter;
 use fake_sendgrid::FakeSendgrid;
+use fake_twilio::FakeTwilio;
 
 fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: &str) -> Run {
     let mut args = vec![
@@ -166,4 +169,29 @@ async fn sendgrid_from_the_shell() {
     assert_eq!(fake.key_count(), 1);
     assert!(files_containing(root.path(), &key).is_empty());
     assert!(files_containing(root.path(), &admin).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twilio_from_the_shell() {
+    let fake = FakeTwilio::start().await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    let added = add(&cli, "twilio", "tw", &fake.base, &[], &fake.credential);
+    added.ok();
+    assert!(
+        added.stderr.contains("Connection test passed"),
+        "{added:#?}"
+    );
+    let key = create(&cli, "tw", "sms", "TWILIO_API_KEY");
+    let (sid, secret) = key.split_once(':').expect("SKSID:SECRET");
+    assert!(sid.starts_with("SK"), "{sid}");
+    assert_eq!(fake.key_count(), 1);
+    let list = cli.run(&["list", "--json"]);
+    list.ok();
+    assert_eq!(list.json()["keys"][0]["name"], "sms");
+    cli.run(&["revoke", "sms"]).ok();
+    assert_eq!(fake.key_count(), 0);
+    assert!(files_containing(root.path(), secret).is_empty());
+    let token = fake.credential.split_once(':').expect("pair").1;
+    assert!(files_containing(root.path(), token).is_empty());
 }

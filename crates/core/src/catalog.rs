@@ -181,6 +181,8 @@ pub enum ProviderKind {
     OpenAi,
     /// SendGrid API keys.
     Sendgrid,
+    /// Twilio API keys (the token is `ACCOUNT_SID:AUTH_TOKEN`).
+    Twilio,
 }
 
 impl ProviderKind {
@@ -196,6 +198,7 @@ impl ProviderKind {
         Self::OpenRouter,
         Self::OpenAi,
         Self::Sendgrid,
+        Self::Twilio,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -210,6 +213,7 @@ impl ProviderKind {
             Self::OpenRouter => "openrouter",
             Self::OpenAi => "openai",
             Self::Sendgrid => "sendgrid",
+            Self::Twilio => "twilio",
         }
     }
 
@@ -225,6 +229,7 @@ impl ProviderKind {
             "openrouter" => Some(Self::OpenRouter),
             "openai" => Some(Self::OpenAi),
             "sendgrid" => Some(Self::Sendgrid),
+            "twilio" => Some(Self::Twilio),
             _ => None,
         }
     }

@@ -22,6 +22,7 @@ pub mod openrouter;
 pub mod registry;
 pub(crate) mod rest;
 pub mod sendgrid;
+pub mod twilio;
 
 /// The port's former name, kept for callers written before the split.
 pub use self::Connector as Provider;

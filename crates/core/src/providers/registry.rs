@@ -13,6 +13,7 @@ use super::open_animate::OpenAnimateProvider;
 use super::openai::OpenAiConnector;
 use super::openrouter::OpenRouterConnector;
 use super::sendgrid::SendgridConnector;
+use super::twilio::TwilioConnector;
 use super::Connector;
 use crate::catalog::{ProviderKind, ProviderRecord};
 use crate::error::Result;
@@ -34,6 +35,7 @@ pub fn needs_token(kind: ProviderKind) -> bool {
         ProviderKind::OpenRouter => true,
         ProviderKind::OpenAi => true,
         ProviderKind::Sendgrid => true,
+        ProviderKind::Twilio => true,
     }
 }
 
@@ -98,6 +100,7 @@ pub fn open(
         ProviderKind::Sendgrid => {
             Arc::new(SendgridConnector::new(&record.base_url, token, policy)?)
         }
+        ProviderKind::Twilio => Arc::new(TwilioConnector::new(&record.base_url, &token, policy)?),
     })
 }
 
@@ -109,6 +112,7 @@ const API_SERVICES: &[(&str, ProviderKind)] = &[
     ("openrouter", ProviderKind::OpenRouter),
     ("openai", ProviderKind::OpenAi),
     ("sendgrid", ProviderKind::Sendgrid),
+    ("twilio", ProviderKind::Twilio),
 ];
 
 /// Whether `service_id` names a catalogue service in [`API_SERVICES`].
@@ -134,6 +138,7 @@ pub fn api_service(
             super::openai::check_project(project.unwrap_or(""))?,
         ),
         ProviderKind::Sendgrid => (kind, super::sendgrid::DEFAULT_BASE_URL, String::new()),
+        ProviderKind::Twilio => (kind, super::twilio::DEFAULT_BASE_URL, String::new()),
         _ => return Ok(None),
     }))
 }

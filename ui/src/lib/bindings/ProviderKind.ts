@@ -3,4 +3,4 @@
 /**
  * The kinds of provider Latchkey can talk to.
  */
-export type ProviderKind = "keyservice" | "manual" | "aws" | "github" | "dakora" | "open-animate" | "cloudflare" | "openrouter" | "openai" | "sendgrid";
+export type ProviderKind = "keyservice" | "manual" | "aws" | "github" | "dakora" | "open-animate" | "cloudflare" | "openrouter" | "openai" | "sendgrid" | "twilio";
