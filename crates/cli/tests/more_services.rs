@@ -58,6 +58,13 @@ async fn cloudflare_from_the_shell() {
     let admin = fake.seed_token("latchkey", true);
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
+    // Without a credential it is a manual connection, as before.
+    let manual = add(&cli, "cloudflare", "cf by hand", &fake.base, &[], "");
+    manual.ok();
+    assert!(
+        manual.stderr.contains("keys are made and revoked at"),
+        "{manual:#?}"
+    );
     let added = add(&cli, "cloudflare", "cf", &fake.base, &[], &admin);
     added.ok();
     assert!(
