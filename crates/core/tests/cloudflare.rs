@@ -7,12 +7,19 @@ mod common;
 #[path = "common/fake_cloudflare.rs"]
 mod fake_cloudflare;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use common::*;
 use fake_cloudflare::FakeCloudflare;
+use latchkey_core::catalog::TargetSpec;
+use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::cloudflare::CloudflareConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
+use latchkey_core::rotation::driver::{no_progress, RotationRequest};
+use latchkey_core::rotation::State;
+use latchkey_core::vault::{NewKey, NewServiceProvider};
 use latchkey_core::Secret;
 
 fn quick() -> HttpPolicy {
@@ -257,4 +264,85 @@ async fn the_rate_limit_is_honoured() {
         other => panic!("{other}"),
     }
     assert_eq!(fake.call_count() - before, 1, "no retry into the block");
+}
+
+#[tokio::test]
+async fn a_rotation_through_the_vault() {
+    let fake = FakeCloudflare::start().await;
+    let admin = fake.seed_token("latchkey", true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "cloudflare".into(),
+            name: "Cloudflare".into(),
+            base_url: Some(fake.base.clone()),
+            project: None,
+            credential: Some(Secret::new(&admin)),
+            region: None,
+            user: None,
+        })
+        .expect("provider");
+    vault
+        .test_provider(&provider.id)
+        .await
+        .expect("connection test");
+    let old = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "deploy".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: "dev".into(),
+            env_var: "CLOUDFLARE_API_TOKEN".into(),
+        })
+        .await
+        .expect("create");
+    let old_secret = stored_secret(&old.id);
+    assert!(files_containing(dir.path(), old_secret.expose_secret()).is_empty());
+    assert!(files_containing(dir.path(), &admin).is_empty());
+    let env_path = dir.path().join(".env");
+    std::fs::write(
+        &env_path,
+        format!("CLOUDFLARE_API_TOKEN={}\n", old_secret.expose_secret()),
+    )
+    .expect("env");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: old.id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env_path.display().to_string(),
+                var: "CLOUDFLARE_API_TOKEN".into(),
+                follow_symlink: false,
+            }],
+        })
+        .await
+        .expect("planned");
+    let done = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done);
+    let new_secret = stored_secret(&done.new_key_id);
+    let env = std::fs::read_to_string(&env_path).expect("env");
+    assert_eq!(
+        env,
+        format!("CLOUDFLARE_API_TOKEN={}\n", new_secret.expose_secret())
+    );
+    let conn = CloudflareConnector::new(&fake.base, Secret::new(&admin), quick()).expect("open");
+    assert!(rejected(
+        conn.verify(&old_secret).await.expect("verify old")
+    ));
+    assert_eq!(
+        conn.verify(&new_secret).await.expect("verify new"),
+        Verification::Accepted
+    );
+    assert!(files_containing(
+        dir.path().join("data").as_path(),
+        new_secret.expose_secret()
+    )
+    .is_empty());
 }

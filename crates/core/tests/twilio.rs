@@ -4,10 +4,19 @@
 //! their SID, a restricted key's 403 kept as an error (unknown, never
 //! accepted), typed errors and 429 honoured.
 
+mod common;
 #[path = "common/fake_twilio.rs"]
 mod fake_twilio;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use common::*;
+use latchkey_core::catalog::TargetSpec;
+use latchkey_core::clipboard::MemoryClipboard;
+use latchkey_core::rotation::driver::{no_progress, RotationRequest};
+use latchkey_core::rotation::State;
+use latchkey_core::vault::{NewKey, NewServiceProvider};
 
 use fake_twilio::FakeTwilio;
 use latchkey_core::http::HttpPolicy;
@@ -154,4 +163,70 @@ async fn pages_restricted_keys_and_errors() {
         1,
         "a create is never sent twice"
     );
+}
+
+#[tokio::test]
+async fn a_rotation_through_the_vault() {
+    let fake = FakeTwilio::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "twilio".into(),
+            name: "Twilio".into(),
+            base_url: Some(fake.base.clone()),
+            project: None,
+            credential: Some(Secret::new(&fake.credential)),
+            region: None,
+            user: None,
+        })
+        .expect("provider");
+    let old = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "sms".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: "dev".into(),
+            env_var: "TWILIO_API_KEY".into(),
+        })
+        .await
+        .expect("create");
+    let old_secret = stored_secret(&old.id);
+    let env_path = dir.path().join(".env");
+    std::fs::write(
+        &env_path,
+        format!("TWILIO_API_KEY={}\n", old_secret.expose_secret()),
+    )
+    .expect("env");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: old.id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env_path.display().to_string(),
+                var: "TWILIO_API_KEY".into(),
+                follow_symlink: false,
+            }],
+        })
+        .await
+        .expect("planned");
+    let done = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done);
+    let new_secret = stored_secret(&done.new_key_id);
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("env"),
+        format!("TWILIO_API_KEY={}\n", new_secret.expose_secret())
+    );
+    assert_eq!(fake.key_count(), 1, "the old key was deleted");
+    let token = fake.credential.split_once(':').expect("pair").1;
+    let data = dir.path().join("data");
+    assert!(files_containing(&data, token).is_empty());
+    let secret_part = new_secret.expose_secret().split_once(':').expect("pair").1;
+    assert!(files_containing(&data, secret_part).is_empty());
 }
