@@ -184,6 +184,18 @@ pub enum ProviderKind {
     Vercel,
     /// Netlify: environment variables (the `netlify:` deploy target).
     Netlify,
+    /// Cloudflare user API tokens.
+    Cloudflare,
+    /// OpenRouter API keys (a management key manages them).
+    #[serde(rename = "openrouter")]
+    OpenRouter,
+    /// OpenAI project service-account keys (`project` is the project id).
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// SendGrid API keys.
+    Sendgrid,
+    /// Twilio API keys (the token is `ACCOUNT_SID:AUTH_TOKEN`).
+    Twilio,
 }
 
 impl ProviderKind {
@@ -198,6 +210,11 @@ impl ProviderKind {
         Self::Gitlab,
         Self::Vercel,
         Self::Netlify,
+        Self::Cloudflare,
+        Self::OpenRouter,
+        Self::OpenAi,
+        Self::Sendgrid,
+        Self::Twilio,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -211,6 +228,11 @@ impl ProviderKind {
             Self::Gitlab => "gitlab",
             Self::Vercel => "vercel",
             Self::Netlify => "netlify",
+            Self::Cloudflare => "cloudflare",
+            Self::OpenRouter => "openrouter",
+            Self::OpenAi => "openai",
+            Self::Sendgrid => "sendgrid",
+            Self::Twilio => "twilio",
         }
     }
 
@@ -225,6 +247,11 @@ impl ProviderKind {
             "gitlab" => Some(Self::Gitlab),
             "vercel" => Some(Self::Vercel),
             "netlify" => Some(Self::Netlify),
+            "cloudflare" => Some(Self::Cloudflare),
+            "openrouter" => Some(Self::OpenRouter),
+            "openai" => Some(Self::OpenAi),
+            "sendgrid" => Some(Self::Sendgrid),
+            "twilio" => Some(Self::Twilio),
             _ => None,
         }
     }

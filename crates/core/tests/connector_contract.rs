@@ -47,7 +47,12 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
         | ProviderKind::OpenAnimate
         | ProviderKind::Gitlab
         | ProviderKind::Vercel
-        | ProviderKind::Netlify => {
+        | ProviderKind::Netlify
+        | ProviderKind::Cloudflare
+        | ProviderKind::OpenRouter
+        | ProviderKind::OpenAi
+        | ProviderKind::Sendgrid
+        | ProviderKind::Twilio => {
             unreachable!("excluded: see EXCLUDED")
         }
     })
@@ -61,6 +66,8 @@ fn fixture(kind: ProviderKind, service: &Service) -> Option<(ProviderRecord, Sec
 /// GitLab, Vercel and Netlify speak their own APIs: tests/gitlab.rs,
 /// tests/vercel.rs and tests/netlify.rs against their fakes.
 /// (AWS has no fixture here either: tests/aws_iam.rs, against moto.)
+/// Cloudflare, OpenRouter, OpenAI, SendGrid and Twilio likewise: each has
+/// its own file in tests/ against its fake in tests/common/.
 const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Github,
     ProviderKind::Dakora,
@@ -68,6 +75,11 @@ const EXCLUDED: &[ProviderKind] = &[
     ProviderKind::Gitlab,
     ProviderKind::Vercel,
     ProviderKind::Netlify,
+    ProviderKind::Cloudflare,
+    ProviderKind::OpenRouter,
+    ProviderKind::OpenAi,
+    ProviderKind::Sendgrid,
+    ProviderKind::Twilio,
 ];
 
 fn refused(what: &str, e: &latchkey_core::Error) {
@@ -244,7 +256,12 @@ fn the_kind_list_is_complete() {
         | ProviderKind::OpenAnimate
         | ProviderKind::Gitlab
         | ProviderKind::Vercel
-        | ProviderKind::Netlify => 0,
+        | ProviderKind::Netlify
+        | ProviderKind::Cloudflare
+        | ProviderKind::OpenRouter
+        | ProviderKind::OpenAi
+        | ProviderKind::Sendgrid
+        | ProviderKind::Twilio => 0,
     };
-    assert_eq!(ProviderKind::ALL.len(), 9);
+    assert_eq!(ProviderKind::ALL.len(), 14);
 }

@@ -44,10 +44,11 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             user,
         } => {
             let service = service.or(kind).unwrap_or_default();
-            let needs_credential = matches!(
-                service.as_str(),
-                "keyservice" | "aws" | "dakora" | "open-animate"
-            );
+            let needs_credential =
+                matches!(
+                    service.as_str(),
+                    "keyservice" | "aws" | "dakora" | "open-animate"
+                ) || latchkey_core::providers::registry::is_api_service(&service);
             if service == "dakora" && project.is_none() {
                 return Err(Error::invalid(
                     "project",
@@ -69,6 +70,12 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             } else {
                 None
             };
+            // A service with its own connector given no credential is a
+            // manual connection, as before its connector existed.
+            let credential = credential.filter(|c| {
+                !(c.is_empty() && latchkey_core::providers::registry::is_api_service(&service))
+            });
+            let takes_token = takes_token && credential.is_some();
             let p = vault.add_service_provider(NewServiceProvider {
                 service,
                 name,

@@ -381,6 +381,15 @@ impl Catalog {
         })
     }
 
+    /// A key rolled in place keeps its id on the service (Cloudflare): the
+    /// old, dead generation gives the id up to the new one.
+    pub fn unlink_remote(&mut self, key_id: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE keys SET remote_id = NULL WHERE id = ?1", [key_id])?;
+            Ok(())
+        })
+    }
+
     /// Records a rotation's new key (pending). A row the list sync made for
     /// it meanwhile (same remote id, no secret) gives way.
     pub fn upsert_pending_key(&mut self, k: &crate::catalog::KeyRecord) -> Result<()> {

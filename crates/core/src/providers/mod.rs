@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub mod aws;
+pub mod cloudflare;
 pub mod dakora;
 pub mod github;
 pub mod gitlab;
@@ -18,7 +19,12 @@ pub mod keyservice;
 pub mod manual;
 pub mod netlify;
 pub mod open_animate;
+pub mod openai;
+pub mod openrouter;
 pub mod registry;
+pub(crate) mod rest;
+pub mod sendgrid;
+pub mod twilio;
 pub mod vercel;
 
 /// The port's former name, kept for callers written before the split.

@@ -172,6 +172,10 @@ impl Vault {
                 dakora::DEFAULT_BASE_URL,
                 dakora::check_project(project)?,
             )
+        } else if let Some((kind, default_url, project)) =
+            crate::providers::registry::api_service(service_id, new.project.as_deref())?
+        {
+            (kind, default_url, project)
         } else {
             (
                 ProviderKind::OpenAnimate,
@@ -283,7 +287,10 @@ impl Vault {
 
     /// Adds a connection to a catalogue service. The reference key service
     /// is an API connection (base URL, project and admin token needed);
-    /// every other service is, until its connector lands, a manual one:
+    /// Dakora and Open Animate are API connections; Cloudflare, OpenRouter,
+    /// OpenAI, SendGrid and Twilio are when given their management
+    /// credential; every other service, or one of those five given no
+    /// credential, is a manual one:
     /// keys are made and revoked in its dashboard and checked the
     /// catalogue's way, at its own address or `base_url` (self-hosted, an
     /// emulator). A service that publishes no check needs `base_url`: the
@@ -318,7 +325,16 @@ impl Vault {
         if let Some(kind) = ci_kind(&service.id) {
             return self.add_ci_provider(new, kind);
         }
-        if service.id == "dakora" || service.id == "open-animate" {
+        // A service with its own connector given no credential stays a
+        // manual connection (dashboard + checks), as before the connector.
+        let has_credential = new
+            .credential
+            .as_ref()
+            .is_some_and(|c| !c.expose_secret().trim().is_empty());
+        if service.id == "dakora"
+            || service.id == "open-animate"
+            || (crate::providers::registry::is_api_service(&service.id) && has_credential)
+        {
             return self.add_api_service_provider(new, &service.id, &service.name);
         }
         let name = check_name("name", &new.name)?;

@@ -3,4 +3,4 @@
 /**
  * The kinds of provider Latchkey can talk to.
  */
-export type ProviderKind = "keyservice" | "manual" | "aws" | "github" | "dakora" | "open-animate" | "gitlab" | "vercel" | "netlify";
+export type ProviderKind = "keyservice" | "manual" | "aws" | "github" | "dakora" | "open-animate" | "gitlab" | "vercel" | "netlify" | "cloudflare" | "openrouter" | "openai" | "sendgrid" | "twilio";

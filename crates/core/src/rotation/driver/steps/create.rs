@@ -207,6 +207,9 @@ impl Vault {
                 c.journal(&mut after, now, made_step, "ok", created)?;
                 stored.stored_state = after.stored_state;
             }
+            if after.strategy == Strategy::RollInPlace && old.remote_id == record.remote_id {
+                c.unlink_remote(&old.id)?;
+            }
             c.upsert_pending_key(&record)?;
             c.journal(
                 &mut stored,
