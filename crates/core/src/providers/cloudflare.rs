@@ -105,21 +105,14 @@ fn token_shape(k: &str) -> bool {
 
 impl CloudflareConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        if credential.is_empty() {
-            return Err(Error::invalid(
-                "admin_token",
-                "Enter a Cloudflare API token made from the \"Create additional tokens\" template",
-            ));
-        }
-        let base = if base_url.trim().is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            base_url
-        };
-        Ok(Self {
-            http: HttpEngine::new(base, policy)?,
-            credential,
-        })
+        let http = rest::engine(
+            base_url,
+            DEFAULT_BASE_URL,
+            &credential,
+            "Enter a Cloudflare API token made from the \"Create additional tokens\" template",
+            policy,
+        )?;
+        Ok(Self { http, credential })
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {

@@ -121,19 +121,15 @@ impl OpenAiConnector {
         policy: HttpPolicy,
     ) -> Result<Self> {
         let project = check_project(project)?;
-        if credential.is_empty() {
-            return Err(Error::invalid(
-                "admin_token",
-                "Enter an OpenAI admin key (sk-admin-…)",
-            ));
-        }
-        let base = if base_url.trim().is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            base_url
-        };
+        let http = rest::engine(
+            base_url,
+            DEFAULT_BASE_URL,
+            &credential,
+            "Enter an OpenAI admin key (sk-admin-…)",
+            policy,
+        )?;
         Ok(Self {
-            http: HttpEngine::new(base, policy)?,
+            http,
             project,
             credential,
         })

@@ -85,21 +85,14 @@ fn key_shape(k: &str) -> bool {
 
 impl OpenRouterConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        if credential.is_empty() {
-            return Err(Error::invalid(
-                "admin_token",
-                "Enter an OpenRouter management key (Settings → Management keys)",
-            ));
-        }
-        let base = if base_url.trim().is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            base_url
-        };
-        Ok(Self {
-            http: HttpEngine::new(base, policy)?,
-            credential,
-        })
+        let http = rest::engine(
+            base_url,
+            DEFAULT_BASE_URL,
+            &credential,
+            "Enter an OpenRouter management key (Settings → Management keys)",
+            policy,
+        )?;
+        Ok(Self { http, credential })
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {

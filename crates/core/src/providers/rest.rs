@@ -45,6 +45,27 @@ pub(crate) async fn call(
 }
 
 /// Zeroizes every string in a JSON value (an answer that held a new key).
+/// The HTTP engine of a connection to `base_url` (empty: the service's
+/// own `default`), refused with `ask` (what to enter) when there is no
+/// credential.
+pub(crate) fn engine(
+    base_url: &str,
+    default: &str,
+    credential: &Secret,
+    ask: &str,
+    policy: crate::http::HttpPolicy,
+) -> Result<HttpEngine> {
+    if credential.is_empty() {
+        return Err(Error::invalid("admin_token", ask));
+    }
+    let base = if base_url.trim().is_empty() {
+        default
+    } else {
+        base_url
+    };
+    HttpEngine::new(base, policy)
+}
+
 pub(crate) fn wipe(value: &mut Value) {
     match value {
         Value::String(s) => s.zeroize(),

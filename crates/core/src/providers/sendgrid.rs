@@ -102,21 +102,14 @@ fn key_shape(k: &str) -> bool {
 
 impl SendgridConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        if credential.is_empty() {
-            return Err(Error::invalid(
-                "admin_token",
-                "Enter a SendGrid API key with the API Keys permission",
-            ));
-        }
-        let base = if base_url.trim().is_empty() {
-            DEFAULT_BASE_URL
-        } else {
-            base_url
-        };
-        Ok(Self {
-            http: HttpEngine::new(base, policy)?,
-            credential,
-        })
+        let http = rest::engine(
+            base_url,
+            DEFAULT_BASE_URL,
+            &credential,
+            "Enter a SendGrid API key with the API Keys permission",
+            policy,
+        )?;
+        Ok(Self { http, credential })
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {

@@ -242,6 +242,18 @@ fn check(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
     want == got
 }
 
+/// A dotted key path (`services.openai.key`), as the JSON, TOML and YAML
+/// editors take it.
+pub(crate) fn check_key_path(key: &str) -> Result<String> {
+    if !valid_key_path(key) {
+        return Err(Error::invalid(
+            "key_path",
+            "Name the key as a dotted path of letters, digits, '_' and '-' (services.openai.key)",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
 /// JSON files as a file target's [`Editor`]: the key is a dotted object path.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonEditor;
@@ -269,13 +281,7 @@ impl Editor for JsonEditor {
     }
 
     fn check_key(key: &str) -> Result<String> {
-        if !valid_key_path(key) {
-            return Err(Error::invalid(
-                "key_path",
-                "Name the key as a dotted path of letters, digits, '_' and '-' (services.openai.key)",
-            ));
-        }
-        Ok(key.to_owned())
+        check_key_path(key)
     }
 
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec {

@@ -19,7 +19,7 @@ use std::path::Path;
 use super::file::{EditError, Editor};
 use super::json::valid_key_path;
 use crate::catalog::TargetSpec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::secret::Secret;
 
 fn parse(bytes: &[u8]) -> Option<serde_yaml::Value> {
@@ -403,13 +403,7 @@ impl Editor for YamlEditor {
     }
 
     fn check_key(key: &str) -> Result<String> {
-        if !valid_key_path(key) {
-            return Err(Error::invalid(
-                "key_path",
-                "Name the key as a dotted path of letters, digits, '_' and '-' (services.openai.key)",
-            ));
-        }
-        Ok(key.to_owned())
+        super::json::check_key_path(key)
     }
 
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec {
