@@ -133,9 +133,11 @@ impl Vault {
         });
         let results = futures_util::future::join_all(writes).await;
         failpoint("rotation::deploy::after");
-        let mut first_error = None;
+        // The writes that worked are journaled together (one commit, one
+        // fsync); a failure after them, on its own.
+        let mut ok_rows = Vec::new();
+        let mut failures = Vec::new();
         for ((i, t), result) in opened.iter().zip(results) {
-            let step = format!("deploy:{i}");
             match result {
                 Ok(written) => {
                     let (digest, message) = match written {
@@ -145,21 +147,28 @@ impl Vault {
                     rec.targets[*i].deployed_digest = digest;
                     rec.targets[*i].status = TargetStatus::Deployed;
                     rec.targets[*i].message = Some(message);
-                    self.journal(rec, &step, "ok", &t.describe())?;
+                    ok_rows.push((format!("deploy:{i}"), t.describe()));
                 }
-                Err(e) => {
-                    let e = self.target_failed(rec, *i, &step, e);
-                    first_error.get_or_insert(e);
-                }
+                Err(e) => failures.push((*i, e)),
             }
         }
-        match first_error {
-            Some(e) => Err(e),
-            None => {
-                rec.error = None;
+        if failures.is_empty() {
+            rec.error = None;
+        }
+        if !ok_rows.is_empty() {
+            self.commit(|c, now| {
+                for (step, what) in &ok_rows {
+                    c.journal(rec, now, step, "ok", what)?;
+                }
                 Ok(())
-            }
+            })?;
         }
+        let mut first_error = None;
+        for (i, e) in failures {
+            let e = self.target_failed(rec, i, &format!("deploy:{i}"), e);
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Temp files a kill left beside this rotation's files go.
