@@ -275,6 +275,8 @@ pub enum ProvidersCommand {
         name: String,
         #[arg(long)]
         base_url: Option<String>,
+        /// The project whose keys are managed (GitLab: its id or path,
+        /// for its project access tokens instead of personal ones).
         #[arg(long)]
         project: Option<String>,
         /// AWS: the region for regional calls (default us-east-1).

@@ -3,7 +3,10 @@
 //! variables refused, read back, restored, typed errors and limits) and
 //! personal access tokens as a connector (list, get, verify, revoke, last
 //! used, and the rotate: 30 days ahead, never sent twice — a rotate whose
-//! answer comes too late is "outcome unknown", and the fake saw one call).
+//! answer comes too late is "outcome unknown", and the fake saw one call);
+//! and, for a connection with a project, that project's access tokens
+//! (list with revoked ones, get, revoke, roll; the project's own token
+//! rolled through `self`; a rotation through the vault).
 
 mod common;
 #[path = "common/fake_gitlab.rs"]
@@ -12,7 +15,10 @@ mod fake_gitlab;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fake_gitlab::{FakeGitlab, CI_TOKEN, READ_ONLY, TOKEN, VARIABLE_LIMIT};
+use fake_gitlab::{
+    FakeGitlab, CI_TOKEN, PROJECT_CI_TOKEN, PROJECT_ID, PROJECT_PATH, PROJECT_TOKEN, READ_ONLY,
+    TOKEN, VARIABLE_LIMIT,
+};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
 use latchkey_core::clock::ManualClock;
 use latchkey_core::deploy::{Backup, Connections, DeployTarget, OpenWith, Remote, Written};
@@ -524,4 +530,232 @@ async fn a_refused_gitlab_write_rolls_the_rotation_back() {
         old_secret.expose_secret()
     );
     assert_eq!(service.verify_status(old_secret.expose_secret()).await, 200);
+}
+
+fn project_connector(f: &FakeGitlab, token: &str, project: &str) -> GitlabProvider {
+    connector(f, token)
+        .for_project(project)
+        .expect("a project connector")
+}
+
+#[tokio::test]
+async fn a_project_connection_lists_gets_and_revokes_the_projects_access_tokens() {
+    let (f, _) = fake().await;
+    let record = ProviderRecord {
+        id: "gl".into(),
+        kind: ProviderKind::Gitlab,
+        name: "gl".into(),
+        base_url: f.base.clone(),
+        project: PROJECT_PATH.into(),
+        is_demo: false,
+        created_at: "2026-01-01T00:00:00Z".into(),
+        dashboard_url: String::new(),
+    };
+    let opened = registry::open(&record, Secret::new(PROJECT_TOKEN), fast()).expect("open");
+    opened.test().await.expect("the connection works");
+    let keys = opened.list().await.expect("list");
+    let ids: Vec<&str> = keys.iter().map(|k| k.remote_id.as_str()).collect();
+    assert_eq!(ids, ["10", "11"], "the project's tokens, not personal ones");
+    assert_eq!(keys[1].name, "project-ci");
+    let one = opened.get("11").await.expect("get").expect("exists");
+    assert_eq!(one.scopes, ["api"]);
+    assert_eq!(
+        one.last_used_at.as_deref(),
+        Some("2026-11-29T10:00:00.000Z")
+    );
+    // A personal token is not one of the project's.
+    assert!(opened.get("2").await.expect("get").is_none());
+    assert_eq!(
+        opened
+            .identify(&Secret::new(PROJECT_CI_TOKEN))
+            .await
+            .expect("identify")
+            .as_deref(),
+        Some("11")
+    );
+    opened.revoke("11").await.expect("revoke");
+    opened.revoke("11").await.expect("already revoked");
+    assert!(f.token(11).revoked);
+    assert!(!f.token(2).revoked, "the personal token was left alone");
+    // Revoked tokens stay listed, as revoked.
+    let keys = opened.list().await.expect("list");
+    let revoked = keys.iter().find(|k| k.remote_id == "11").expect("listed");
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(
+        opened
+            .verify(&Secret::new(PROJECT_CI_TOKEN))
+            .await
+            .expect("verify"),
+        Verification::Rejected {
+            code: "HTTP 401".into()
+        }
+    );
+    let e = opened
+        .create(
+            &KeySpec {
+                name: "x".into(),
+                scopes: vec![],
+                expires_in_days: None,
+            },
+            "idem",
+        )
+        .await
+        .expect_err("no create");
+    assert_eq!(e.code().as_str(), "not_supported");
+    // The same project by id and URL-encoded path; another project is
+    // not found; a project that is not an id or a path is refused.
+    for project in [PROJECT_ID, "acme%2Fapp"] {
+        let c = project_connector(&f, PROJECT_TOKEN, project);
+        assert_eq!(c.list().await.expect("list").len(), 2, "{project}");
+    }
+    let other = project_connector(&f, PROJECT_TOKEN, "77");
+    assert_eq!(
+        other
+            .test()
+            .await
+            .expect_err("no such project")
+            .code()
+            .as_str(),
+        "not_found"
+    );
+    let e = connector(&f, TOKEN)
+        .for_project("no spaces here")
+        .expect_err("refused");
+    assert_eq!(e.code().as_str(), "invalid_input");
+    assert!(
+        !format!("{:?}", project_connector(&f, PROJECT_TOKEN, PROJECT_ID)).contains(PROJECT_TOKEN)
+    );
+}
+
+#[tokio::test]
+async fn a_project_token_rolls_once_and_the_projects_own_token_rolls_through_self() {
+    let (f, _) = fake().await;
+    let c = project_connector(&f, PROJECT_TOKEN, PROJECT_PATH);
+    let (key, secret) = c.roll("11").await.expect("roll");
+    assert_eq!(f.rotate_calls(), 1);
+    assert_eq!(key.name, "project-ci");
+    assert_eq!(key.expires_at.as_deref(), Some("2027-01-03"));
+    let new = f.token(key.remote_id.parse().unwrap());
+    assert_eq!(new.value, secret.expose_secret());
+    assert_eq!(new.project.as_deref(), Some(PROJECT_ID));
+    assert_eq!(new.access_level, 30);
+    assert!(!format!("{key:?}").contains(secret.expose_secret()));
+    assert!(f.token(11).revoked, "the old token died at once");
+    assert_eq!(
+        c.verify(&secret).await.expect("verify"),
+        Verification::Accepted
+    );
+    // Reuse: rolling the rotated token again is refused and GitLab revokes
+    // the newest of the family.
+    let e = c.roll("11").await.expect_err("reuse");
+    assert_eq!(e.code().as_str(), "invalid_input");
+    assert!(f.token(key.remote_id.parse().unwrap()).revoked);
+    // A personal token is not the project's to roll.
+    assert_eq!(
+        c.roll("2").await.expect_err("not here").code().as_str(),
+        "not_found"
+    );
+    assert!(!f.token(2).revoked);
+
+    // The connection's own project token: /access_tokens/self/rotate.
+    let calls = f.rotate_calls();
+    let (own, own_secret) = c.roll("10").await.expect("roll self");
+    assert_eq!(f.rotate_calls(), calls + 1);
+    assert!(f.token(10).revoked);
+    let rolled = f.token(own.remote_id.parse().unwrap());
+    assert_eq!(rolled.value, own_secret.expose_secret());
+    assert_eq!(rolled.name, "project-bot");
+    assert_eq!(rolled.project.as_deref(), Some(PROJECT_ID));
+    // The old connection token is dead; the new one manages the project.
+    assert_eq!(
+        c.test().await.expect_err("old token").code().as_str(),
+        "provider_unauthorized"
+    );
+    let next = project_connector(&f, own_secret.expose_secret(), PROJECT_ID);
+    assert_eq!(next.list().await.expect("list").len(), 4);
+
+    // A lost answer: sent once, outcome unknown.
+    f.rotate_status(Some(502));
+    let e = next.roll(&own.remote_id).await.expect_err("502");
+    assert_eq!(e.code().as_str(), "outcome_unknown");
+    assert_eq!(f.rotate_calls(), calls + 2, "never sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_token_is_rolled_in_place_through_the_vault() {
+    use latchkey_core::clipboard::MemoryClipboard;
+    use latchkey_core::rotation::driver::RotationRequest;
+    use latchkey_core::rotation::{State, Strategy};
+    use latchkey_core::vault::{ExistingKey, NewServiceProvider};
+
+    let gitlab = FakeGitlab::start().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let vault = common::open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "gitlab".into(),
+            name: "gl".into(),
+            base_url: Some(gitlab.base.clone()),
+            project: Some("acme%2Fapp".into()),
+            credential: Some(Secret::new(PROJECT_TOKEN)),
+            region: None,
+            user: None,
+        })
+        .expect("connection");
+    assert_eq!(provider.project, PROJECT_PATH);
+    assert_eq!(
+        provider.dashboard_url,
+        format!("{}/acme/app/-/settings/access_tokens", gitlab.base)
+    );
+    vault.test_provider(&provider.id).await.expect("works");
+    let env = dir.path().join(".env");
+    std::fs::write(&env, format!("# ci\nGITLAB_TOKEN={PROJECT_CI_TOKEN}\n")).expect("env");
+    let key = vault
+        .add_existing_key(ExistingKey {
+            provider_id: provider.id.clone(),
+            name: "project ci token".into(),
+            secret: Secret::new(PROJECT_CI_TOKEN),
+            environment: String::new(),
+            env_var: "GITLAB_TOKEN".into(),
+            replace: false,
+        })
+        .await
+        .expect("pasted")
+        .id;
+    let choices = vault.rotation_strategies(&key).expect("strategies");
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert_eq!(choices[0].strategy, Strategy::RollInPlace);
+    let request = RotationRequest {
+        key_id: key.clone(),
+        targets: vec![TargetSpec::Dotenv {
+            path: env.display().to_string(),
+            var: "GITLAB_TOKEN".into(),
+            follow_symlink: false,
+        }],
+    };
+    let plan = vault.plan_rotation(request).await.expect("plan");
+    assert_eq!(plan.strategy, Strategy::RollInPlace);
+    let done = vault.run_rotation(&plan.id, &|_| {}).await.expect("rolled");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    assert_eq!(gitlab.rotate_calls(), 1);
+    let new = common::stored_secret(&done.new_key_id);
+    let text = std::fs::read_to_string(&env).expect("read");
+    let in_env = text
+        .lines()
+        .find_map(|l| l.strip_prefix("GITLAB_TOKEN="))
+        .expect("var");
+    assert_eq!(in_env, new.expose_secret());
+    assert_ne!(new.expose_secret(), PROJECT_CI_TOKEN);
+    assert!(gitlab.token(11).revoked, "the old token died with the roll");
+    let newest = gitlab
+        .tokens()
+        .into_iter()
+        .find(|t| t.value == new.expose_secret())
+        .expect("new");
+    assert!(newest.active && !newest.revoked);
+    assert_eq!(newest.project.as_deref(), Some(PROJECT_ID));
+    assert!(!gitlab.token(2).revoked, "no personal token was touched");
 }

@@ -1,5 +1,11 @@
-//! Connector for GitLab personal access tokens, with the connection's own
-//! token (`PRIVATE-TOKEN`) and the personal access tokens API:
+//! Connector for GitLab personal or project access tokens, with the
+//! connection's own token (`PRIVATE-TOKEN`). A connection without a
+//! project manages its user's personal access tokens; one with a project
+//! (its numeric id or its path, `group/app` or `group%2Fapp`) manages that
+//! project's access tokens instead, through the same calls under
+//! `/api/v4/projects/{id}/access_tokens` (list, get, revoke, rotate and
+//! `self/rotate`; listed active and revoked alike). The personal access
+//! tokens API:
 //! `GET /api/v4/personal_access_tokens` (the tokens the connection's user
 //! owns), `GET …/{id}`, `DELETE …/{id}` (revoke, final),
 //! `GET …/self` (verify: 200 works, 401 does not) and
@@ -32,18 +38,64 @@ pub const DEFAULT_BASE_URL: &str = "https://gitlab.com";
 /// How long a rolled token lives (GitLab's default is one week).
 pub const ROLL_EXPIRY_DAYS: i64 = 30;
 
+/// The personal access tokens API; its `self` describes any token, a
+/// project bot's too (how the connection finds its own token's id).
 const TOKENS: &str = "/api/v4/personal_access_tokens";
+
+/// Which tokens a connection manages: its user's personal access tokens
+/// or one project's access tokens. Chosen once; every call is made under
+/// its base path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Scope {
+    Personal,
+    /// The project's path segment as sent (`42`, `group%2Fapp`).
+    Project(String),
+}
 
 pub struct GitlabProvider {
     http: HttpEngine,
     token: Secret,
     clock: Arc<dyn Clock>,
+    scope: Scope,
+    /// `/api/v4/personal_access_tokens` or `/api/v4/projects/{id}/access_tokens`.
+    base: String,
+}
+
+/// A connection record's project as a GitLab project, `None` for a
+/// personal-token connection (no project, or the `gitlab` marker older
+/// connections carry: a project path always has a namespace). A numeric
+/// id, or a path (`group/sub/app` or URL-encoded `group%2Fsub%2Fapp`) of
+/// GitLab's path characters, kept decoded (`group/sub/app`).
+pub fn check_project(project: &str) -> Result<Option<String>> {
+    let project = project.trim();
+    if project.is_empty() || project == "gitlab" {
+        return Ok(None);
+    }
+    let decoded = project.replace("%2F", "/").replace("%2f", "/");
+    let numeric = decoded.bytes().all(|b| b.is_ascii_digit()) && decoded.len() <= 20;
+    let path = decoded.len() <= 255
+        && decoded.contains('/')
+        && decoded.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+    if numeric || path {
+        Ok(Some(decoded))
+    } else {
+        Err(Error::invalid(
+            "project",
+            "Give the GitLab project as its numeric id or its path (group/project)",
+        ))
+    }
 }
 
 impl std::fmt::Debug for GitlabProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GitlabProvider")
             .field("base", &self.http.base_url().as_str())
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +163,41 @@ impl GitlabProvider {
             http: HttpEngine::new(base_url, policy)?,
             token,
             clock,
+            scope: Scope::Personal,
+            base: TOKENS.to_owned(),
         })
+    }
+
+    /// Manages `project`'s access tokens instead of the user's personal
+    /// ones (`project` as [`check_project`] takes it; `None`: personal).
+    pub fn for_project(mut self, project: &str) -> Result<Self> {
+        if let Some(project) = check_project(project)? {
+            let segment: String =
+                url::form_urlencoded::byte_serialize(project.as_bytes()).collect();
+            self.base = format!("/api/v4/projects/{segment}/access_tokens");
+            self.scope = Scope::Project(segment);
+        } else {
+            self.scope = Scope::Personal;
+            self.base = TOKENS.to_owned();
+        }
+        Ok(self)
+    }
+
+    /// The list call: a project's tokens (active and revoked), or the
+    /// personal tokens of the connection's own user (`user_id`: an admin's
+    /// token would otherwise list every user's tokens).
+    async fn list_path(&self) -> Result<String> {
+        if let Scope::Project(_) = self.scope {
+            return Ok(format!("{}?per_page=100", self.base));
+        }
+        let own = self
+            .managed(Method::GET, &format!("{TOKENS}/self"), None)
+            .await?
+            .json()?;
+        let user = own["user_id"]
+            .as_u64()
+            .ok_or_else(|| Error::BadResponse("a GitLab token without its user_id".into()))?;
+        Ok(format!("{}?user_id={user}&per_page=100", self.base))
     }
 
     async fn send(
@@ -184,23 +270,10 @@ impl Connector for GitlabProvider {
         }
     }
 
-    /// The tokens of the connection's own user (`user_id`: an admin's
-    /// token would otherwise list every user's tokens).
+    /// The tokens of the connection's own user, or of its project.
     async fn list(&self) -> Result<Vec<RemoteKey>> {
-        let own = self
-            .managed(Method::GET, &format!("{TOKENS}/self"), None)
-            .await?
-            .json()?;
-        let user = own["user_id"]
-            .as_u64()
-            .ok_or_else(|| Error::BadResponse("a GitLab token without its user_id".into()))?;
-        let answer = self
-            .managed(
-                Method::GET,
-                &format!("{TOKENS}?user_id={user}&per_page=100"),
-                None,
-            )
-            .await?;
+        let path = self.list_path().await?;
+        let answer = self.managed(Method::GET, &path, None).await?;
         let body = answer.json()?;
         let items = body
             .as_array()
@@ -212,13 +285,14 @@ impl Connector for GitlabProvider {
     }
 
     async fn create(&self, _: &KeySpec, _: &str) -> Result<(RemoteKey, Secret)> {
-        Err(not_supported(
-            "creating a GitLab personal access token (make one in GitLab's settings, then roll it here)",
-        ))
+        Err(not_supported(match self.scope {
+            Scope::Personal => "creating a GitLab personal access token (make one in GitLab's settings, then roll it here)",
+            Scope::Project(_) => "creating a GitLab project access token (make one in the project's settings, then roll it here)",
+        }))
     }
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
-        let path = format!("{TOKENS}/{}", id_of(remote_id)?);
+        let path = format!("{}/{}", self.base, id_of(remote_id)?);
         match self.managed(Method::GET, &path, None).await {
             Ok(answer) => remote_key(&answer.json()?, &[&self.token]).map(Some),
             Err(Error::NotFound(_)) => Ok(None),
@@ -228,7 +302,7 @@ impl Connector for GitlabProvider {
 
     /// Revoked for good; one already gone (404) counts as revoked.
     async fn revoke(&self, remote_id: &str) -> Result<()> {
-        let path = format!("{TOKENS}/{}", id_of(remote_id)?);
+        let path = format!("{}/{}", self.base, id_of(remote_id)?);
         match self.managed(Method::DELETE, &path, None).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
@@ -264,11 +338,20 @@ impl Connector for GitlabProvider {
         }
     }
 
+    /// The token works, and (for a project) the project's tokens can be
+    /// read with it.
     async fn test(&self) -> Result<()> {
-        self.own().await.map(|_| ())
+        self.own().await?;
+        if let Scope::Project(_) = self.scope {
+            self.managed(Method::GET, &format!("{}?per_page=1", self.base), None)
+                .await?;
+        }
+        Ok(())
     }
 
-    /// Rotates the token once (`/self/rotate` for the connection's own).
+    /// Rotates the token once (`/self/rotate` for the connection's own,
+    /// found with `GET /personal_access_tokens/self`, which describes a
+    /// project bot's token too).
     /// Sent exactly once: a rotate without a clear answer may have been
     /// carried out, and a second one would make GitLab revoke the newest
     /// token of the family, so it is `OutcomeUnknown`.
@@ -276,9 +359,9 @@ impl Connector for GitlabProvider {
         let id = id_of(remote_id)?;
         let own = self.own().await?;
         let path = if own.remote_id == id {
-            format!("{TOKENS}/self/rotate")
+            format!("{}/self/rotate", self.base)
         } else {
-            format!("{TOKENS}/{id}/rotate")
+            format!("{}/{id}/rotate", self.base)
         };
         let body = json!({ "expires_at": self.roll_expiry() });
         let unknown = || {

@@ -89,7 +89,11 @@ pub fn open(
                 )?),
             }
         }
-        ProviderKind::Gitlab => Arc::new(GitlabProvider::new(&record.base_url, token, policy)?),
+        // A project (its id or path) in the record: that project's access
+        // tokens; none: the user's personal access tokens.
+        ProviderKind::Gitlab => Arc::new(
+            GitlabProvider::new(&record.base_url, token, policy)?.for_project(&record.project)?,
+        ),
         ProviderKind::Vercel => Arc::new(VercelProvider::new(&record.base_url, token, policy)?),
         ProviderKind::Netlify => Arc::new(NetlifyProvider::new(&record.base_url, token, policy)?),
         ProviderKind::Cloudflare => {

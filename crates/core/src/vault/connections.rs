@@ -425,15 +425,36 @@ impl Vault {
             .ok_or_else(|| {
                 Error::invalid("admin_token", format!("Enter the {service_name} token"))
             })?;
+        let base_url = base_url.trim_end_matches('/');
+        // A GitLab connection given a project manages that project's
+        // access tokens (the project kept in `project`, its settings page
+        // as the dashboard); the others keep their kind there.
+        let gitlab_project = match kind {
+            ProviderKind::Gitlab => {
+                crate::providers::gitlab::check_project(new.project.as_deref().unwrap_or(""))?
+            }
+            _ => None,
+        };
+        let (project, dashboard) = match gitlab_project {
+            Some(p) if p.contains('/') => {
+                let dashboard = format!("{base_url}/{p}/-/settings/access_tokens");
+                (p, dashboard)
+            }
+            Some(p) => {
+                let dashboard = format!("{base_url}/projects/{p}");
+                (p, dashboard)
+            }
+            None => (kind.as_str().to_owned(), dashboard.to_owned()),
+        };
         let record = ProviderRecord {
             id: uuid::Uuid::new_v4().to_string(),
             kind,
             name,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            project: kind.as_str().into(),
+            base_url: base_url.to_owned(),
+            project,
             is_demo: false,
             created_at: self.now(),
-            dashboard_url: dashboard.into(),
+            dashboard_url: dashboard,
         };
         self.store.put(
             &provider_account(&record.id),

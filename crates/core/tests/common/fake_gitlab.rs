@@ -7,7 +7,11 @@
 //! limit (400), 404 "Project Not Found" / "Variable Not Found"; and
 //! personal access tokens (`/api/v4/personal_access_tokens[/{id|self}]`,
 //! `…/rotate` with reuse detection: rotating a token that was already
-//! rotated revokes the newest token of its family). Switches: answer the
+//! rotated revokes the newest token of its family); and project access
+//! tokens of project 42 (path `acme/app`, given as `acme%2Fapp`):
+//! `/api/v4/projects/{id}/access_tokens[/{id|self}[/rotate]]` with the same
+//! rotate and reuse rules, held by the project's bot (user 50), whose
+//! token `GET /personal_access_tokens/self` describes too. Switches: answer the
 //! next N calls 429 with a Retry-After, answer HTML, and a "slow" rotate
 //! that is carried out but answered only after a delay (past a client's
 //! timeout); rotate calls are counted. Include it with
@@ -31,6 +35,14 @@ use serde_json::{json, Value};
 pub const TOKEN: &str = "glpat-connectiontoken000001";
 /// A second token of the same user (id 2).
 pub const CI_TOKEN: &str = "glpat-citokenforpipeline0002";
+/// Project 42's access token the connection signs in with (id 10, bot
+/// user 50, Maintainer).
+pub const PROJECT_TOKEN: &str = "glpat-projectbottoken0000010";
+/// A second access token of project 42 (id 11, Developer).
+pub const PROJECT_CI_TOKEN: &str = "glpat-projectcitoken00000011";
+/// Project 42's numeric id and its path.
+pub const PROJECT_ID: &str = "42";
+pub const PROJECT_PATH: &str = "acme/app";
 /// A token that may read but not write variables (403 on writes).
 pub const READ_ONLY: &str = "glpat-reporterreadonly000003";
 
@@ -54,6 +66,9 @@ pub struct Token {
     pub family: u64,
     pub expires_at: String,
     pub last_used_at: Option<String>,
+    /// The project whose access token this is (`None`: a personal one).
+    pub project: Option<String>,
+    pub access_level: u64,
 }
 
 #[derive(Default)]
@@ -102,9 +117,29 @@ impl FakeGitlab {
                     family: id,
                     expires_at: "2027-01-01".into(),
                     last_used_at: Some("2026-11-30T10:00:00.000Z".into()),
+                    project: None,
+                    access_level: 0,
                 });
             }
-            inner.seq = 2;
+            for (id, name, value, level) in [
+                (10, "project-bot", PROJECT_TOKEN, 40),
+                (11, "project-ci", PROJECT_CI_TOKEN, 30),
+            ] {
+                inner.tokens.push(Token {
+                    id,
+                    name: name.into(),
+                    value: value.into(),
+                    active: true,
+                    revoked: false,
+                    rotated_into: None,
+                    family: id,
+                    expires_at: "2027-01-01".into(),
+                    last_used_at: Some("2026-11-29T10:00:00.000Z".into()),
+                    project: Some(PROJECT_ID.into()),
+                    access_level: level,
+                });
+            }
+            inner.seq = 11;
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -124,6 +159,18 @@ impl FakeGitlab {
             .route(
                 "/api/v4/personal_access_tokens/{id}/rotate",
                 post(token_rotate),
+            )
+            .route(
+                "/api/v4/projects/{project}/access_tokens",
+                get(project_token_list),
+            )
+            .route(
+                "/api/v4/projects/{project}/access_tokens/{id}",
+                get(project_token_get).delete(project_token_revoke),
+            )
+            .route(
+                "/api/v4/projects/{project}/access_tokens/{id}/rotate",
+                post(project_token_rotate),
             )
             .with_state(fake.clone());
         tokio::spawn(async move {
@@ -232,6 +279,8 @@ fn gate(fake: &FakeGitlab, headers: &HeaderMap, write: bool) -> Result<Token, Re
             family: 99,
             expires_at: "2027-01-01".into(),
             last_used_at: None,
+            project: None,
+            access_level: 0,
         });
     }
     match inner
@@ -418,18 +467,22 @@ async fn var_delete(
 }
 
 fn token_json(t: &Token) -> Value {
-    json!({
+    let mut out = json!({
         "id": t.id,
         "name": t.name,
         "revoked": t.revoked,
         "created_at": "2026-11-01T00:00:00.000Z",
         "description": null,
         "scopes": ["api"],
-        "user_id": 7,
+        "user_id": if t.project.is_some() { 50 } else { 7 },
         "last_used_at": t.last_used_at,
         "active": t.active,
         "expires_at": t.expires_at,
-    })
+    });
+    if t.project.is_some() {
+        out["access_level"] = json!(t.access_level);
+    }
+    out
 }
 
 /// `?user_id=` lists that user's tokens (all are user 7's here); without
@@ -445,30 +498,65 @@ async fn token_list(
     }
     let inner = f.inner.lock().unwrap();
     match q.get("user_id").map(String::as_str) {
-        Some("7") => {
-            Json(Value::Array(inner.tokens.iter().map(token_json).collect())).into_response()
-        }
+        Some("7") => Json(Value::Array(
+            inner
+                .tokens
+                .iter()
+                .filter(|t| t.project.is_none())
+                .map(token_json)
+                .collect(),
+        ))
+        .into_response(),
         Some(_) => Json(json!([])).into_response(),
         None => message(StatusCode::BAD_REQUEST, json!("user_id is missing")),
     }
 }
 
-/// `self` is the calling token.
-fn resolve(inner: &Inner, caller: &Token, id: &str) -> Option<Token> {
-    if id == "self" {
-        return Some(caller.clone());
+/// `self` is the calling token. `project`: the project whose tokens the
+/// call is about (`None`: personal tokens, where `self` is any token).
+fn resolve(inner: &Inner, caller: &Token, id: &str, project: Option<&str>) -> Option<Token> {
+    let found = if id == "self" {
+        if project.is_some() && caller.project.as_deref() != project {
+            return None;
+        }
+        Some(caller.clone())
+    } else {
+        let id: u64 = id.parse().ok()?;
+        inner.tokens.iter().find(|t| t.id == id).cloned()
+    }?;
+    match project {
+        Some(p) => (found.project.as_deref() == Some(p)).then_some(found),
+        None => (id == "self" || found.project.is_none()).then_some(found),
     }
-    let id: u64 = id.parse().ok()?;
-    inner.tokens.iter().find(|t| t.id == id).cloned()
+}
+
+/// A project as the route gives it (decoded): its id or its path.
+fn project_of(given: &str) -> Option<&'static str> {
+    (given == PROJECT_ID || given == PROJECT_PATH).then_some(PROJECT_ID)
 }
 
 async fn token_get(State(f): State<FakeGitlab>, Path(id): Path<String>, h: HeaderMap) -> Response {
+    get_in(f, None, id, h)
+}
+
+async fn project_token_get(
+    State(f): State<FakeGitlab>,
+    Path((project, id)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
+    match project_of(&project) {
+        Some(p) => get_in(f, Some(p), id, h),
+        None => project_missing(),
+    }
+}
+
+fn get_in(f: FakeGitlab, project: Option<&str>, id: String, h: HeaderMap) -> Response {
     let caller = match gate(&f, &h, false) {
         Ok(t) => t,
         Err(r) => return r,
     };
     let inner = f.inner.lock().unwrap();
-    match resolve(&inner, &caller, &id) {
+    match resolve(&inner, &caller, &id, project) {
         Some(t) => Json(token_json(&t)).into_response(),
         None => message(StatusCode::NOT_FOUND, json!("404 Not Found")),
     }
@@ -479,12 +567,27 @@ async fn token_revoke(
     Path(id): Path<String>,
     h: HeaderMap,
 ) -> Response {
+    revoke_in(f, None, id, h)
+}
+
+async fn project_token_revoke(
+    State(f): State<FakeGitlab>,
+    Path((project, id)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
+    match project_of(&project) {
+        Some(p) => revoke_in(f, Some(p), id, h),
+        None => project_missing(),
+    }
+}
+
+fn revoke_in(f: FakeGitlab, project: Option<&str>, id: String, h: HeaderMap) -> Response {
     let caller = match gate(&f, &h, true) {
         Ok(t) => t,
         Err(r) => return r,
     };
     let mut inner = f.inner.lock().unwrap();
-    let Some(t) = resolve(&inner, &caller, &id) else {
+    let Some(t) = resolve(&inner, &caller, &id, project) else {
         return message(StatusCode::NOT_FOUND, json!("404 Not Found"));
     };
     let t = inner.tokens.iter_mut().find(|x| x.id == t.id).unwrap();
@@ -499,6 +602,28 @@ async fn token_revoke(
 async fn token_rotate(
     State(f): State<FakeGitlab>,
     Path(id): Path<String>,
+    h: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    rotate_in(f, None, id, h, body).await
+}
+
+async fn project_token_rotate(
+    State(f): State<FakeGitlab>,
+    Path((project, id)): Path<(String, String)>,
+    h: HeaderMap,
+    body: Option<Json<Value>>,
+) -> Response {
+    match project_of(&project) {
+        Some(p) => rotate_in(f, Some(p), id, h, body).await,
+        None => project_missing(),
+    }
+}
+
+async fn rotate_in(
+    f: FakeGitlab,
+    project: Option<&str>,
+    id: String,
     h: HeaderMap,
     body: Option<Json<Value>>,
 ) -> Response {
@@ -528,7 +653,7 @@ async fn token_rotate(
         let mut inner = f.inner.lock().unwrap();
         let delay = inner.slow_rotate;
         let status = inner.rotate_status;
-        let Some(old) = resolve(&inner, &caller, &id) else {
+        let Some(old) = resolve(&inner, &caller, &id, project) else {
             return message(StatusCode::NOT_FOUND, json!("404 Not Found"));
         };
         if old.rotated_into.is_some() || old.revoked {
@@ -555,6 +680,8 @@ async fn token_rotate(
             family: old.family,
             expires_at,
             last_used_at: None,
+            project: old.project.clone(),
+            access_level: old.access_level,
         };
         let o = inner.tokens.iter_mut().find(|t| t.id == old.id).unwrap();
         o.revoked = true;
@@ -576,6 +703,38 @@ async fn token_rotate(
             .into_response();
     }
     Json(answer).into_response()
+}
+
+/// `GET /projects/{id}/access_tokens`: active and revoked alike (the
+/// `state` filter, `active` or `inactive`, narrows it).
+async fn project_token_list(
+    State(f): State<FakeGitlab>,
+    Path(project): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    h: HeaderMap,
+) -> Response {
+    if let Err(r) = gate(&f, &h, false) {
+        return r;
+    }
+    let Some(project) = project_of(&project) else {
+        return project_missing();
+    };
+    let inner = f.inner.lock().unwrap();
+    let state = q.get("state").map(String::as_str);
+    Json(Value::Array(
+        inner
+            .tokens
+            .iter()
+            .filter(|t| t.project.as_deref() == Some(project))
+            .filter(|t| match state {
+                Some("active") => t.active,
+                Some("inactive") => !t.active,
+                _ => true,
+            })
+            .map(token_json)
+            .collect(),
+    ))
+    .into_response()
 }
 
 fn revoke_newest(inner: &mut Inner, family: u64) {
