@@ -176,8 +176,9 @@ pub enum ProviderKind {
     /// Open Animate account API keys.
     #[serde(rename = "open-animate")]
     OpenAnimate,
-    /// GitLab: personal access tokens (the connection's own, rotated in
-    /// place) and CI/CD variables (the `gitlab:` deploy target).
+    /// GitLab: personal access tokens, or a project's access tokens when
+    /// `project` holds its id or path (`gitlab` or empty: personal), rolled
+    /// in place; and CI/CD variables (the `gitlab:` deploy target).
     Gitlab,
     /// Vercel: account tokens and project environment variables (the
     /// `vercel:` deploy target).
