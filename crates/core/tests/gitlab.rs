@@ -706,6 +706,19 @@ async fn a_project_token_is_rolled_in_place_through_the_vault() {
         })
         .expect("connection");
     assert_eq!(provider.project, PROJECT_PATH);
+    // A project that is neither an id nor a path is refused up front.
+    let refused = vault
+        .add_service_provider(NewServiceProvider {
+            service: "gitlab".into(),
+            name: "bad".into(),
+            base_url: Some(gitlab.base.clone()),
+            project: Some("acme app".into()),
+            credential: Some(Secret::new(PROJECT_TOKEN)),
+            region: None,
+            user: None,
+        })
+        .expect_err("refused");
+    assert_eq!(refused.code().as_str(), "invalid_input");
     assert_eq!(
         provider.dashboard_url,
         format!("{}/acme/app/-/settings/access_tokens", gitlab.base)
