@@ -47,6 +47,7 @@ pub use activity::{activity_csv, ActivityRow, ExportFormat};
 pub use deploy::DeployedTarget;
 pub use details::{KeyDetails, RotationSummary};
 pub use health::{Health, UNUSED_DAYS};
+pub(crate) use keys::ReadAhead;
 pub use room::{describe_in_the_way, KeyInTheWay};
 use views::record_from_remote;
 

@@ -33,7 +33,19 @@ impl Vault {
         let mut checked_here = false;
         let by_hand = !connection.capabilities().create && rec.strategy != Strategy::RollInPlace;
         let rolls = rec.strategy == Strategy::RollInPlace;
+        // The old key is read from the keychain while the targets are
+        // written and checked, for the check that the service rejects it
+        // once revoked (the read's D-Bus round trip costs as much as the
+        // deploy's calls).
+        let mut old_read = None;
         loop {
+            if old_read.is_none()
+                && rec.strategy == Strategy::Overlap
+                && connection.capabilities().revoke
+                && matches!(rec.state, State::Stored | State::Deployed)
+            {
+                old_read = Some(self.read_ahead(&rec.old_key_id));
+            }
             let view = self.rotation_view(&rec)?;
             progress(&view);
             if view.needs.is_some() {
@@ -102,7 +114,8 @@ impl Vault {
                         progress(&view);
                         return Ok(view);
                     }
-                    self.revoke_old_step(&mut rec, connection.as_ref()).await?
+                    self.revoke_old_step(&mut rec, connection.as_ref(), old_read.take())
+                        .await?
                 }
                 State::OldDeactivated => {
                     // The connection may have moved to the new key.

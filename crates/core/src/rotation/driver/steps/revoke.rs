@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use super::super::*;
 use crate::store::provider_account;
+use crate::vault::ReadAhead;
 
 impl Vault {
     pub(in crate::rotation::driver) async fn revoke_old_step(
         &self,
         rec: &mut RotationRecord,
         connection: &dyn Connector,
+        read_ahead: Option<ReadAhead>,
     ) -> Result<()> {
         let old = self.key_record(&rec.old_key_id)?;
         let (leaving, staying) = (rec.old_key_id.clone(), rec.new_key_id.clone());
@@ -17,7 +19,9 @@ impl Vault {
         let connection: &dyn Connector = switched.as_deref().unwrap_or(connection);
         self.intent(rec, "revoke_old", "revoke the old key")?;
         failpoint("rotation::revoke_old::before");
-        let revoked = self.revoke_confirmed(connection, &old).await;
+        let revoked = self
+            .revoke_confirmed_with(connection, &old, read_ahead)
+            .await;
         if revoked.is_err() {
             // By hand: the person confirms again after fixing it.
             rec.confirmed_by_hand = false;
