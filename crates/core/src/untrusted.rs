@@ -27,8 +27,22 @@ pub const MAX_TIMESTAMP: usize = 64;
 /// consecutive characters of any of `secrets` replaced by `[redacted]`, and
 /// at most `max` characters long (an ellipsis marks a cut).
 pub fn clean(s: &str, max: usize, secrets: &[&Secret]) -> String {
-    let visible: Vec<char> = s.chars().filter(|&c| !is_hidden(c)).collect();
-    let redacted = redact(&visible, secrets);
+    // Most fields (a key list's names, times and ids) hold nothing to drop
+    // and echo no secret: they are copied once, without the char-by-char
+    // redaction scan.
+    let visible: String = if s.chars().any(is_hidden) {
+        s.chars().filter(|&c| !is_hidden(c)).collect()
+    } else {
+        s.to_owned()
+    };
+    let redacted = if secrets
+        .iter()
+        .any(|k| may_echo(&visible, k.expose_secret()))
+    {
+        redact(&visible.chars().collect::<Vec<char>>(), secrets)
+    } else {
+        visible
+    };
     if redacted.chars().count() <= max {
         return redacted;
     }
@@ -85,6 +99,17 @@ fn is_hidden(c: char) -> bool {
             c,
             '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
         )
+}
+
+/// Whether `text` holds a run of more than `MAX_ECHO` characters found in
+/// `key`, i.e. whether [`redact`] would change it: some window of
+/// `MAX_ECHO + 1` characters of `text` occurs in `key`.
+fn may_echo(text: &str, key: &str) -> bool {
+    let starts: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+    (0..starts.len().saturating_sub(MAX_ECHO)).any(|w| {
+        let end = starts.get(w + MAX_ECHO + 1).copied().unwrap_or(text.len());
+        key.contains(&text[starts[w]..end])
+    })
 }
 
 fn redact(text: &[char], secrets: &[&Secret]) -> String {
@@ -192,5 +217,29 @@ mod tests {
             "permissions_must_be_a_non_empty_list"
         );
         assert_eq!(clean_message("\u{1b}[2Jbad", 200, &[]), "[2Jbad");
+    }
+
+    proptest::proptest! {
+        /// The quick check decides exactly when the full scan would redact:
+        /// texts built from pieces of the key (runs of every length around
+        /// the 8-character limit), other letters and multi-byte characters.
+        #[test]
+        fn the_quick_echo_check_agrees_with_the_full_scan(
+            pieces in proptest::collection::vec((0usize..30, 0usize..12, "[a-zé€ _]{0,4}"), 0..6)
+        ) {
+            let key = Secret::new("lk_abcdefgh_0123456789ABCDEFGHIJKLMN");
+            let k: Vec<char> = key.expose_secret().chars().collect();
+            let mut text = String::new();
+            for (start, len, other) in &pieces {
+                let start = (*start).min(k.len());
+                let end = (start + len).min(k.len());
+                text.extend(&k[start..end]);
+                text.push_str(other);
+            }
+            let chars: Vec<char> = text.chars().collect();
+            let full = redact(&chars, &[&key]);
+            proptest::prop_assert_eq!(may_echo(&text, key.expose_secret()), full != text);
+            proptest::prop_assert_eq!(clean(&text, 1000, &[&key]), full);
+        }
     }
 }

@@ -90,6 +90,18 @@ impl Catalog {
 
     /// The service lists the key (not revoked) again: marks that were only
     /// inferred go.
+    /// A provider's keys that carry a mark [`clear_inferred`](Self::clear_inferred)
+    /// takes away (missing, or revoked by inference).
+    pub fn marked_keys_of(&self, provider_id: &str) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM keys WHERE provider_id = ?1
+             AND (missing_since IS NOT NULL OR revoked_inferred = 1)",
+        )?;
+        let rows = stmt.query_map([provider_id], |r| r.get::<_, String>(0))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
+    }
+
     pub fn clear_inferred(&self, id: &str) -> Result<()> {
         // Cached: a listing asks this once per live key.
         self.conn

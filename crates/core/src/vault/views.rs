@@ -1,6 +1,8 @@
 //! What the UI and CLI list: key views with their marks and rotations, lookups by name,
 //! and the sync that keeps local and remote in agreement.
 
+use std::collections::{HashMap, HashSet};
+
 use super::*;
 use crate::rotation::driver::display_name;
 use crate::rotation::State;
@@ -235,22 +237,43 @@ impl Vault {
 
     pub(super) async fn sync_provider(&self, provider: &ProviderRecord) -> Result<()> {
         let connection = self.connect(provider)?;
-        let remote = connection.list().await?;
+        // The answer is read and parsed on a task of its own: the services
+        // of one listing are awaited together, and their answers are parsed
+        // on every worker at once instead of one after another in this task.
+        let listing = Arc::clone(&connection);
+        let remote = tokio::spawn(async move { listing.list().await })
+            .await
+            .map_err(|_| Error::Network("the service's answer could not be read".into()))??;
         let now = self.now();
         let absent: Vec<KeyRecord> = {
             let mut catalog = self.catalog();
             // One transaction for the whole listing: with synchronous=FULL
             // each statement on its own would wait for its own fsync (a
             // hundred keys, a hundred waits; measured by benches/list_many).
+            // The provider's keys and its marked ones are read once, not
+            // once per listed key.
             catalog.batch(|catalog| {
+                let known = catalog.keys_of(&provider.id)?;
+                let marked = catalog.marked_keys_of(&provider.id)?;
+                let mut by_remote: HashMap<&str, &KeyRecord> = HashMap::new();
+                for k in &known {
+                    if let Some(id) = k.remote_id.as_deref() {
+                        by_remote.entry(id).or_insert(k);
+                    }
+                }
+                let mut listed: HashSet<&str> = HashSet::new();
                 for r in &remote {
-                    match catalog.key_by_remote(&provider.id, &r.remote_id)? {
-                        Some(local) => {
+                    if !listed.insert(r.remote_id.as_str()) {
+                        // Listed twice: the first stands.
+                        continue;
+                    }
+                    match by_remote.get(r.remote_id.as_str()) {
+                        Some(&local) => {
                             let merged = merge_remote(local.clone(), r);
-                            if merged != local {
+                            if &merged != local {
                                 catalog.update_remote_fields(&merged)?;
                             }
-                            if r.revoked_at.is_none() {
+                            if r.revoked_at.is_none() && marked.contains(&local.id) {
                                 // Listed and live: a mark we only inferred goes.
                                 catalog.clear_inferred(&local.id)?;
                             }
@@ -258,18 +281,17 @@ impl Vault {
                         None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
                     }
                 }
-                Ok(())
-            })?;
-            catalog
-                .keys_of(&provider.id)?
-                .into_iter()
-                .filter(|k| k.revoked_at.is_none())
-                .filter(|k| {
-                    k.remote_id
-                        .as_ref()
-                        .is_some_and(|id| !remote.iter().any(|r| &r.remote_id == id))
-                })
-                .collect()
+                Ok(known
+                    .iter()
+                    .filter(|k| k.revoked_at.is_none())
+                    .filter(|k| {
+                        k.remote_id
+                            .as_deref()
+                            .is_some_and(|id| !listed.contains(id))
+                    })
+                    .cloned()
+                    .collect())
+            })?
         };
         // Absent is not revoked: ask the service about each one.
         for local in absent {
