@@ -116,6 +116,17 @@ pub fn or_dash(v: &Option<String>) -> String {
 
 /// One line per step of a running rotation, on stderr.
 pub fn print_progress(view: &RotationView) {
+    if let Some(w) = &view.waiting {
+        eprintln!(
+            "[{}] The service has not accepted the new key yet (new keys can take a while to work there): attempt {} after {} s of up to {} s; asking again in {} s",
+            view.state.as_str(),
+            w.attempt,
+            w.waited_secs,
+            w.up_to_secs,
+            w.next_in_secs
+        );
+        return;
+    }
     let targets: Vec<String> = view
         .targets
         .iter()

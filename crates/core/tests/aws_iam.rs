@@ -483,6 +483,7 @@ async fn slow_sts(refusals: usize) -> (String, Arc<std::sync::atomic::AtomicUsiz
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_key_aws_is_slow_to_accept_is_waited_for_within_bounds() {
     use latchkey_core::providers::aws::AwsConnector;
+    use latchkey_core::providers::{verify_new, PropagationWait};
     use std::sync::atomic::Ordering;
     let pair = Secret::new("AKIAABCDEFGHIJKLMNOP:secret");
     // Refused twice, then accepted: verify_new asks again and succeeds.
@@ -491,12 +492,25 @@ async fn a_new_key_aws_is_slow_to_accept_is_waited_for_within_bounds() {
         .expect("open")
         .with_propagation_wait(std::time::Duration::from_secs(10));
     let started = std::time::Instant::now();
+    let waits = std::sync::Mutex::new(Vec::new());
+    let note = |w: &PropagationWait| waits.lock().expect("waits").push(w.clone());
     assert_eq!(
-        conn.verify_new(&pair).await.expect("verify"),
+        verify_new(&conn, &pair, &note).await.expect("verify"),
         Verification::Accepted
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     assert!(started.elapsed() >= std::time::Duration::from_secs(3));
+    // Each pause was reported: attempt, time waited, the longest wait and
+    // the next pause (growing by a second).
+    let waits = waits.into_inner().expect("waits");
+    assert_eq!(
+        waits
+            .iter()
+            .map(|w| (w.attempt, w.up_to_secs, w.next_in_secs))
+            .collect::<Vec<_>>(),
+        vec![(1, 10, 1), (2, 10, 2)]
+    );
+    assert!(waits[1].waited_secs >= 1, "{waits:?}");
     // A plain verify (a revoke's confirmation) asks once.
     let (base, calls) = slow_sts(usize::MAX).await;
     let conn = AwsConnector::new(&base, "", &pair, HttpPolicy::default())
@@ -510,7 +524,7 @@ async fn a_new_key_aws_is_slow_to_accept_is_waited_for_within_bounds() {
     // Never accepted: rejected once the wait is over, not forever.
     let started = std::time::Instant::now();
     assert!(matches!(
-        conn.verify_new(&pair).await.expect("verify"),
+        verify_new(&conn, &pair, &|_| {}).await.expect("verify"),
         Verification::Rejected { .. }
     ));
     assert!(calls.load(Ordering::SeqCst) >= 2);

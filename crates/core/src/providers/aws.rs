@@ -8,7 +8,7 @@
 //! live in its record's `project` as `region=R[ user=NAME]` (see
 //! [`AwsSettings`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use zeroize::Zeroize;
@@ -105,7 +105,7 @@ impl AwsConnector {
         })
     }
 
-    /// How long `verify_new` waits for a new key to work (tests shorten it).
+    /// How long `providers::verify_new` waits for a new key to work (tests shorten it).
     pub fn with_propagation_wait(mut self, wait: Duration) -> Self {
         self.propagation = wait;
         self
@@ -285,17 +285,8 @@ impl Connector for AwsConnector {
 
     /// A new key can be refused for a while after it is made: asked again
     /// (after 1, 2, 3… s) until it works or `PROPAGATION_WAIT` is over.
-    async fn verify_new(&self, key: &Secret) -> Result<Verification> {
-        let deadline = Instant::now() + self.propagation;
-        let mut pause = Duration::from_secs(1);
-        loop {
-            let verdict = self.verify(key).await?;
-            if verdict == Verification::Accepted || Instant::now() + pause > deadline {
-                return Ok(verdict);
-            }
-            tokio::time::sleep(pause).await;
-            pause += Duration::from_secs(1);
-        }
+    fn propagation(&self) -> Option<Duration> {
+        Some(self.propagation)
     }
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {

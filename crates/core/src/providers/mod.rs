@@ -131,11 +131,11 @@ pub trait Connector: Send + Sync {
     fn key_limit(&self) -> Option<usize> {
         None
     }
-    /// Checks a key that was just made. A service whose new keys take a
-    /// while to work (AWS: 10-20 s) asks again here until it accepts the
-    /// key or its wait is over; the others check once.
-    async fn verify_new(&self, key: &Secret) -> Result<Verification> {
-        self.verify(key).await
+    /// How long a key that was just made may take to work everywhere on
+    /// the service (AWS: 10-20 s, up to about 30): [`verify_new`] asks
+    /// again until then. `None`: a new key works at once.
+    fn propagation(&self) -> Option<std::time::Duration> {
+        None
     }
     /// One key by its id: `Ok(None)` when the service says it does not
     /// exist (404). Confirms a key missing from a listing before Latchkey
@@ -167,4 +167,55 @@ pub trait Connector: Send + Sync {
     async fn last_used(&self, _remote_id: &str) -> Result<Option<String>> {
         Err(not_supported("telling when a key was last used"))
     }
+}
+
+/// One pause in the wait for a new key to work (see
+/// [`Connector::propagation`]): the wizard and the CLI show each one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct PropagationWait {
+    /// The attempts made so far (each one rejected the key).
+    pub attempt: u32,
+    /// Seconds since the first attempt.
+    pub waited_secs: u32,
+    /// How long the service may take, in seconds.
+    pub up_to_secs: u32,
+    /// The pause before the next attempt, in seconds.
+    pub next_in_secs: u32,
+}
+
+/// Checks a key that was just made. Where the service's new keys take a
+/// while to work ([`Connector::propagation`]) it asks again, with pauses
+/// growing by a second, until the key is accepted or the wait is over,
+/// telling `on_wait` before each pause; elsewhere it asks once.
+pub async fn verify_new(
+    connection: &dyn Connector,
+    key: &Secret,
+    on_wait: &(dyn Fn(&PropagationWait) + Send + Sync),
+) -> Result<Verification> {
+    let Some(limit) = connection.propagation() else {
+        return connection.verify(key).await;
+    };
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_secs(1);
+    let mut attempt = 1;
+    loop {
+        let verdict = connection.verify(key).await?;
+        if verdict == Verification::Accepted || started.elapsed() + pause > limit {
+            return Ok(verdict);
+        }
+        on_wait(&PropagationWait {
+            attempt,
+            waited_secs: secs(started.elapsed()),
+            up_to_secs: secs(limit),
+            next_in_secs: secs(pause),
+        });
+        tokio::time::sleep(pause).await;
+        pause += std::time::Duration::from_secs(1);
+        attempt += 1;
+    }
+}
+
+fn secs(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
 }

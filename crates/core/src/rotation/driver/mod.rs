@@ -97,6 +97,11 @@ pub struct RotationView {
     pub held_elsewhere: bool,
     /// How this rotation swaps the keys.
     pub strategy: Strategy,
+    /// Set while the service is given time for the new key to work (AWS):
+    /// the attempt, the time waited and the longest wait.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<crate::providers::PropagationWait>,
 }
 
 /// Called after every journaled step.
@@ -275,6 +280,7 @@ impl Vault {
                 .map(|p| p.dashboard_url),
             held_elsewhere: !rec.state.is_terminal() && self.held_elsewhere(&rec.id),
             strategy: rec.strategy,
+            waiting: None,
         })
     }
 

@@ -72,7 +72,7 @@ impl Vault {
                 State::Deployed => {
                     let secret = self.new_secret(&rec, &mut new_secret)?;
                     if let Err(reason) = self
-                        .verify_step(&mut rec, connection.as_ref(), &secret)
+                        .verify_step(&mut rec, connection.as_ref(), &secret, progress)
                         .await?
                     {
                         if rolls {
@@ -90,7 +90,7 @@ impl Vault {
                     if !checked_here {
                         let secret = self.new_secret(&rec, &mut new_secret)?;
                         if let Err(reason) = self
-                            .reverify_step(&mut rec, connection.as_ref(), &secret)
+                            .reverify_step(&mut rec, connection.as_ref(), &secret, progress)
                             .await?
                         {
                             self.rollback_steps(&mut rec, connection.as_ref(), progress)

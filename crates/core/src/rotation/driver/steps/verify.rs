@@ -2,6 +2,7 @@
 //! right before the old key is revoked).
 
 use super::super::*;
+use crate::providers::PropagationWait;
 
 impl Vault {
     /// Checks the new key: the service accepts it and every `.env` target
@@ -13,9 +14,18 @@ impl Vault {
         connection: &dyn Connector,
         secret: &Secret,
         step: &str,
+        progress: Progress<'_>,
     ) -> Result<std::result::Result<(), String>> {
         let new_fp = secret.fingerprint();
-        let verdict = connection.verify_new(secret).await;
+        // Each pause of a service's wait for the new key to work is shown.
+        let at = rec.clone();
+        let on_wait = |wait: &PropagationWait| {
+            if let Ok(mut view) = self.rotation_view(&at) {
+                view.waiting = Some(wait.clone());
+                progress(&view);
+            }
+        };
+        let verdict = crate::providers::verify_new(connection, secret, &on_wait).await;
         let mut reason = match verdict.map_err(|e| self.step_failed(rec, step, e))? {
             Verification::Accepted => None,
             Verification::Rejected { code } => {
@@ -63,11 +73,12 @@ impl Vault {
         rec: &mut RotationRecord,
         connection: &dyn Connector,
         secret: &Secret,
+        progress: Progress<'_>,
     ) -> Result<std::result::Result<(), String>> {
         self.intent(rec, "verify", "verify the new key")?;
         failpoint("rotation::verify::before");
         if let Err(reason) = self
-            .check_new_key(rec, connection, secret, "verify")
+            .check_new_key(rec, connection, secret, "verify", progress)
             .await?
         {
             self.verify_failed(rec, "verify", &reason)?;
@@ -94,10 +105,11 @@ impl Vault {
         rec: &mut RotationRecord,
         connection: &dyn Connector,
         secret: &Secret,
+        progress: Progress<'_>,
     ) -> Result<std::result::Result<(), String>> {
         self.journal(rec, "reverify", "intent", "check the new key again")?;
         if let Err(reason) = self
-            .check_new_key(rec, connection, secret, "reverify")
+            .check_new_key(rec, connection, secret, "reverify", progress)
             .await?
         {
             self.verify_failed(rec, "reverify", &reason)?;
