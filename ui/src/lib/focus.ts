@@ -6,6 +6,20 @@ const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), ' +
   'textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])';
 
+/**
+ * Call while a dialog is being created (before it takes focus); the returned
+ * function, run when it goes away, gives focus back to where it was (the
+ * row or button that opened it), once the dialog has left the page.
+ */
+export function returnFocus(): () => void {
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  return () => {
+    setTimeout(() => {
+      if (opener?.isConnected && !document.querySelector("dialog[open]")) opener.focus();
+    }, 0);
+  };
+}
+
 /** The controls Tab can reach inside `root`, in document order. */
 export function tabbables(root: HTMLElement): HTMLElement[] {
   return Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE)).filter(
