@@ -150,7 +150,7 @@ async fn keys_screen_and_dialogs_by_keyboard() {
     while focused(&app).await != first {
         app.press(keys::TAB).await;
     }
-    app.press_with_shift(keys::TAB).await;
+    app.press_with(keys::SHIFT, keys::TAB).await;
     let last = focused(&app).await;
     assert_eq!(
         last["in_dialog"],
@@ -162,6 +162,27 @@ async fn keys_screen_and_dialogs_by_keyboard() {
     assert_eq!(focused(&app).await, first, "Tab from the last control");
     app.press(keys::ESCAPE).await;
     dialog_gone(&app, "New key").await;
+    let opener = focus_becomes(&app, "New key again", |f| f["label"] == "New key").await;
+
+    // Quick copy (Ctrl+K) too: Tab stays in it, Esc closes it.
+    app.press_with(keys::CONTROL, "k").await;
+    app.wait_for(
+        By::xpath("//dialog[@aria-label='Quick copy']//li[@role='option']"),
+        WAIT,
+    )
+    .await;
+    focus_becomes(&app, "the quick copy search", |f| {
+        f["label"] == "Quick copy search"
+    })
+    .await;
+    for _ in 0..4 {
+        app.press(keys::TAB).await;
+        let now = focused(&app).await;
+        assert_eq!(now["in_dialog"], json!(true), "Tab left quick copy: {now}");
+    }
+    app.press(keys::ESCAPE).await;
+    dialog_gone(&app, "Quick copy").await;
+    focus_becomes(&app, "New key again", |f| *f == opener).await;
 
     app.close().await;
 }

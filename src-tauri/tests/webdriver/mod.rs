@@ -66,6 +66,7 @@ pub mod keys {
     pub const TAB: &str = "\u{E004}";
     pub const ENTER: &str = "\u{E007}";
     pub const SHIFT: &str = "\u{E008}";
+    pub const CONTROL: &str = "\u{E009}";
     pub const ESCAPE: &str = "\u{E00C}";
     pub const ARROW_UP: &str = "\u{E013}";
     pub const ARROW_DOWN: &str = "\u{E015}";
@@ -575,14 +576,14 @@ impl App {
         self.perform_keys(actions).await;
     }
 
-    /// Presses `key` while Shift is held (Shift+Tab).
-    pub async fn press_with_shift(&self, key: &str) {
-        let shift = keys::SHIFT.to_string();
+    /// Presses `key` while `modifier` is held (`keys::SHIFT` and Tab,
+    /// `keys::CONTROL` and "k").
+    pub async fn press_with(&self, modifier: &str, key: &str) {
         self.perform_keys(vec![
-            json!({ "type": "keyDown", "value": shift }),
+            json!({ "type": "keyDown", "value": modifier }),
             json!({ "type": "keyDown", "value": key }),
             json!({ "type": "keyUp", "value": key }),
-            json!({ "type": "keyUp", "value": shift }),
+            json!({ "type": "keyUp", "value": modifier }),
         ])
         .await;
     }
