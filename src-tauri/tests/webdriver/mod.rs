@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod input;
 #[path = "../../../crates/core/tests/common/process.rs"]
 mod process;
+#[allow(unused_imports)]
+pub use input::keys;
 #[allow(unused_imports)]
 pub use process::{output_within, wait_within};
 
