@@ -771,4 +771,23 @@ async fn a_project_token_is_rolled_in_place_through_the_vault() {
     assert!(newest.active && !newest.revoked);
     assert_eq!(newest.project.as_deref(), Some(PROJECT_ID));
     assert!(!gitlab.token(2).revoked, "no personal token was touched");
+    // GitLab lists the dead token as revoked without a time: the vault
+    // keeps a time (when it first saw it), the same at every sync.
+    let revoked_at = || async {
+        let listing = vault.list_keys().await.expect("list");
+        let old = listing
+            .keys
+            .iter()
+            .find(|k| k.id == key)
+            .expect("the old generation is kept")
+            .clone();
+        old.revoked_at.expect("revoked")
+    };
+    let first = revoked_at().await;
+    assert!(
+        latchkey_core::clock::parse_rfc3339(&first).is_some(),
+        "revoked_at is a time, not {first:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(revoked_at().await, first, "a later sync moved it");
 }

@@ -261,6 +261,13 @@ impl Vault {
                         by_remote.entry(id).or_insert(k);
                     }
                 }
+                let remote: Vec<RemoteKey> = remote
+                    .iter()
+                    .map(|r| {
+                        let local = by_remote.get(r.remote_id.as_str()).copied();
+                        with_revoked_time(r.clone(), local, &now)
+                    })
+                    .collect();
                 let mut listed: HashSet<&str> = HashSet::new();
                 for r in &remote {
                     if !listed.insert(r.remote_id.as_str()) {
@@ -299,6 +306,7 @@ impl Vault {
             match connection.get(&remote_id).await {
                 Ok(None) => self.catalog().set_revoked_inferred(&local.id, &now)?,
                 Ok(Some(r)) => {
+                    let r = with_revoked_time(r, Some(&local), &now);
                     let merged = merge_remote(local.clone(), &r);
                     let catalog = self.catalog();
                     catalog.update_remote_fields(&merged)?;
@@ -335,6 +343,23 @@ pub(super) fn record_from_remote(
         has_secret: secret.is_some(),
         pending_rotation: None,
     }
+}
+
+/// A service that says a key is revoked but not when (GitLab) gives no
+/// time: the first sync that saw it stands (the one already kept, else
+/// now), never a word where a time belongs.
+fn with_revoked_time(mut r: RemoteKey, local: Option<&KeyRecord>, now: &str) -> RemoteKey {
+    if r.revoked_at
+        .as_deref()
+        .is_some_and(|at| crate::clock::parse_rfc3339(at).is_none())
+    {
+        r.revoked_at = Some(
+            local
+                .and_then(|l| l.revoked_at.clone())
+                .unwrap_or_else(|| now.to_owned()),
+        );
+    }
+    r
 }
 
 pub(super) fn merge_remote(local: KeyRecord, r: &RemoteKey) -> KeyRecord {
