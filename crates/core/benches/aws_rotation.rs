@@ -26,8 +26,10 @@
 #[path = "../tests/common/moto.rs"]
 mod moto;
 
+mod common;
+
+use common::{median, ms, replace_file, Keychain, TimedStore};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,90 +50,6 @@ use latchkey_core::{Secret, Vault};
 const USER: &str = "app";
 const RAW_USER: &str = "raw";
 const WARMUP: usize = 2;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// The keychain, noting the calls made through it (`get provider`: a
-/// connection's token, `put key`: a key's secret…) and their time.
-struct TimedStore {
-    inner: KeychainStore,
-    calls: Mutex<Vec<(String, Duration)>>,
-}
-
-impl TimedStore {
-    fn timed<T>(&self, op: &str, account: &str, f: impl FnOnce() -> T) -> T {
-        let t = Instant::now();
-        let out = f();
-        let kind = account.split(':').next().unwrap_or_default();
-        self.calls
-            .lock()
-            .expect("calls")
-            .push((format!("{op} {kind}"), t.elapsed()));
-        out
-    }
-
-    /// The calls since the last `take`.
-    fn take(&self) -> Keychain {
-        Keychain(std::mem::take(&mut *self.calls.lock().expect("calls")))
-    }
-}
-
-impl SecretStore for TimedStore {
-    fn put(&self, account: &str, secret: &Secret) -> latchkey_core::Result<()> {
-        self.timed("put", account, || self.inner.put(account, secret))
-    }
-
-    fn get(&self, account: &str) -> latchkey_core::Result<Option<Secret>> {
-        self.timed("get", account, || self.inner.get(account))
-    }
-
-    fn delete(&self, account: &str) -> latchkey_core::Result<()> {
-        self.timed("delete", account, || self.inner.delete(account))
-    }
-}
-
-/// One rotation's keychain calls.
-struct Keychain(Vec<(String, Duration)>);
-
-impl Keychain {
-    fn time(&self) -> Duration {
-        self.0.iter().map(|(_, d)| *d).sum()
-    }
-
-    /// `get provider x4, put key x1` (by kind, in name order).
-    fn summary(&self) -> String {
-        let mut by: BTreeMap<&str, usize> = BTreeMap::new();
-        for (what, _) in &self.0 {
-            *by.entry(what).or_default() += 1;
-        }
-        by.iter()
-            .map(|(what, n)| format!("{what} x{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-/// The file replace a deploy cannot do without: temp file, fsync, rename,
-/// fsync of the directory.
-fn replace_file(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("bench-tmp");
-    let mut f = std::fs::File::create(&tmp).expect("tmp");
-    f.write_all(bytes).expect("write");
-    f.sync_all().expect("fsync");
-    drop(f);
-    std::fs::rename(&tmp, path).expect("rename");
-    std::fs::File::open(path.parent().expect("dir"))
-        .expect("dir")
-        .sync_all()
-        .expect("dir fsync");
-}
 
 /// CreateAccessKey for `user`: its pair.
 async fn create_access_key(client: &AwsClient, admin: &Credentials, user: &str) -> Credentials {
