@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Answer, Auth, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -27,8 +27,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 /// A connection to one Cloudflare user's API tokens.
 #[derive(Debug)]
 pub struct CloudflareConnector {
-    http: HttpEngine,
-    credential: Secret,
+    api: rest::Bearer,
 }
 
 /// The first error of an envelope: its code and cleaned message.
@@ -105,26 +104,19 @@ fn token_shape(k: &str) -> bool {
 
 impl CloudflareConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        let http = rest::engine(
+        let api = rest::Bearer::new(
             base_url,
             DEFAULT_BASE_URL,
-            &credential,
+            credential,
             "Enter a Cloudflare API token made from the \"Create additional tokens\" template",
             policy,
+            error_of,
         )?;
-        Ok(Self { http, credential })
+        Ok(Self { api })
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
-        let answer = rest::call(
-            &self.http,
-            method,
-            path,
-            Auth::Bearer(&self.credential),
-            body,
-            error_of,
-        )
-        .await?;
+        let answer = self.api.call(method, path, body).await?;
         result_of(&answer)
     }
 
@@ -139,7 +131,7 @@ impl CloudflareConnector {
         let result = self
             .managed(Method::GET, "/user/tokens/verify", None)
             .await?;
-        rest::text(&result, "id", MAX_ID, &[&self.credential])
+        rest::text(&result, "id", MAX_ID, &[&self.api.credential])
     }
 }
 
@@ -161,7 +153,7 @@ impl Connector for CloudflareConnector {
             .as_array()
             .ok_or_else(|| Error::BadResponse("a token list that is not a list".into()))?
             .iter()
-            .map(|k| remote_key(k, &[&self.credential]))
+            .map(|k| remote_key(k, &[&self.api.credential]))
             .collect()
     }
 
@@ -181,19 +173,14 @@ impl Connector for CloudflareConnector {
         if let Some(days) = spec.expires_in_days {
             body["expires_on"] = json!(rest::days_from_now(days));
         }
-        let answer = rest::call(
-            &self.http,
-            Method::POST,
-            "/user/tokens",
-            Auth::Bearer(&self.credential),
-            Some(&body),
-            error_of,
-        )
-        .await?;
+        let answer = self
+            .api
+            .call(Method::POST, "/user/tokens", Some(&body))
+            .await?;
         let mut result = result_of(&answer)?;
         drop(answer);
         let key = rest::take_secret(&mut result, "/value", token_shape)?;
-        let parsed = remote_key(&result, &[&self.credential, &key]);
+        let parsed = remote_key(&result, &[&self.api.credential, &key]);
         rest::wipe(&mut result);
         let mut remote = parsed?;
         remote.preview = key.masked();
@@ -202,7 +189,7 @@ impl Connector for CloudflareConnector {
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
         match self.token(remote_id).await {
-            Ok(v) => remote_key(&v, &[&self.credential]).map(Some),
+            Ok(v) => remote_key(&v, &[&self.api.credential]).map(Some),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -249,15 +236,7 @@ impl Connector for CloudflareConnector {
             .await?
             .ok_or_else(|| Error::NotFound(format!("Token {remote_id}")))?;
         let path = format!("/user/tokens/{}/value", rest::path_id(remote_id)?);
-        let answer = rest::call(
-            &self.http,
-            Method::PUT,
-            &path,
-            Auth::Bearer(&self.credential),
-            Some(&json!({})),
-            error_of,
-        )
-        .await?;
+        let answer = self.api.call(Method::PUT, &path, Some(&json!({}))).await?;
         let mut body = answer.json()?;
         drop(answer);
         if body["success"] != Value::Bool(true) {
@@ -288,6 +267,7 @@ impl Connector for CloudflareConnector {
     /// rejected; anything else is an error (never taken as accepted).
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
+            .api
             .http
             .send(Call {
                 method: Method::GET,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Answer, Auth, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_PREVIEW};
 
@@ -28,9 +28,8 @@ const MAX_PAGES: usize = 100;
 /// A connection to one OpenAI project's keys.
 #[derive(Debug)]
 pub struct OpenAiConnector {
-    http: HttpEngine,
+    api: rest::Bearer,
     project: String,
-    credential: Secret,
 }
 
 /// Checks a project id (`proj_…` as shown in the project's settings).
@@ -121,34 +120,19 @@ impl OpenAiConnector {
         policy: HttpPolicy,
     ) -> Result<Self> {
         let project = check_project(project)?;
-        let http = rest::engine(
+        let api = rest::Bearer::new(
             base_url,
             DEFAULT_BASE_URL,
-            &credential,
+            credential,
             "Enter an OpenAI admin key (sk-admin-…)",
             policy,
+            error_of,
         )?;
-        Ok(Self {
-            http,
-            project,
-            credential,
-        })
+        Ok(Self { api, project })
     }
 
     fn project_path(&self, rest: &str) -> String {
         format!("/organization/projects/{}{rest}", self.project)
-    }
-
-    async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {
-        rest::call(
-            &self.http,
-            method,
-            path,
-            Auth::Bearer(&self.credential),
-            body,
-            error_of,
-        )
-        .await
     }
 
     /// Every key record of the project, raw (owners included).
@@ -161,7 +145,8 @@ impl OpenAiConnector {
                 None => "/api_keys?limit=100".into(),
             };
             let mut body = self
-                .managed(Method::GET, &self.project_path(&query), None)
+                .api
+                .call(Method::GET, &self.project_path(&query), None)
                 .await?
                 .json()?;
             let Some(Value::Array(page)) = body.get_mut("data").map(Value::take) else {
@@ -184,7 +169,7 @@ impl OpenAiConnector {
     /// One key record, raw: `None` on 404.
     async fn record(&self, remote_id: &str) -> Result<Option<Value>> {
         let path = self.project_path(&format!("/api_keys/{}", rest::path_id(remote_id)?));
-        match self.managed(Method::GET, &path, None).await {
+        match self.api.call(Method::GET, &path, None).await {
             Ok(answer) => answer.json().map(Some),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -218,7 +203,7 @@ impl Connector for OpenAiConnector {
         self.records()
             .await?
             .iter()
-            .map(|k| remote_key(k, &[&self.credential]))
+            .map(|k| remote_key(k, &[&self.api.credential]))
             .collect()
     }
 
@@ -233,7 +218,8 @@ impl Connector for OpenAiConnector {
         }
         let body = json!({ "name": spec.name });
         let answer = self
-            .managed(
+            .api
+            .call(
                 Method::POST,
                 &self.project_path("/service_accounts"),
                 Some(&body),
@@ -242,7 +228,7 @@ impl Connector for OpenAiConnector {
         let mut value = answer.json()?;
         drop(answer);
         let key = rest::take_secret(&mut value, "/api_key/value", key_shape)?;
-        let secrets = [&self.credential, &key];
+        let secrets = [&self.api.credential, &key];
         let api_key = &value["api_key"];
         let parsed = rest::text(api_key, "id", MAX_ID, &secrets).and_then(|id| {
             Ok(RemoteKey {
@@ -262,7 +248,7 @@ impl Connector for OpenAiConnector {
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
         match self.record(remote_id).await? {
-            Some(v) => remote_key(&v, &[&self.credential]).map(Some),
+            Some(v) => remote_key(&v, &[&self.api.credential]).map(Some),
             None => Ok(None),
         }
     }
@@ -282,7 +268,7 @@ impl Connector for OpenAiConnector {
         };
         let account = service_account_of(&record);
         let path = self.project_path(&format!("/api_keys/{}", rest::path_id(remote_id)?));
-        match self.managed(Method::DELETE, &path, None).await {
+        match self.api.call(Method::DELETE, &path, None).await {
             Ok(_) | Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
@@ -294,7 +280,7 @@ impl Connector for OpenAiConnector {
                 .any(|k| service_account_of(k).as_deref() == Some(account.as_str()));
             if !others {
                 let path = self.project_path(&format!("/service_accounts/{account}"));
-                match self.managed(Method::DELETE, &path, None).await {
+                match self.api.call(Method::DELETE, &path, None).await {
                     Ok(_) | Err(Error::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
@@ -307,6 +293,7 @@ impl Connector for OpenAiConnector {
     /// accepted, 401 rejected, anything else an error.
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
+            .api
             .http
             .send(Call {
                 method: Method::GET,
@@ -340,7 +327,8 @@ impl Connector for OpenAiConnector {
     }
 
     async fn test(&self) -> Result<()> {
-        self.managed(Method::GET, &self.project_path("/api_keys?limit=1"), None)
+        self.api
+            .call(Method::GET, &self.project_path("/api_keys?limit=1"), None)
             .await
             .map(|_| ())
     }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Answer, Auth, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -27,8 +27,7 @@ const MAX_PAGES: usize = 100;
 /// A connection to one OpenRouter account's keys.
 #[derive(Debug)]
 pub struct OpenRouterConnector {
-    http: HttpEngine,
-    credential: Secret,
+    api: rest::Bearer,
 }
 
 /// `{"error": {"code", "message"}}`, cleaned.
@@ -85,26 +84,15 @@ fn key_shape(k: &str) -> bool {
 
 impl OpenRouterConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        let http = rest::engine(
+        let api = rest::Bearer::new(
             base_url,
             DEFAULT_BASE_URL,
-            &credential,
+            credential,
             "Enter an OpenRouter management key (Settings → Management keys)",
             policy,
-        )?;
-        Ok(Self { http, credential })
-    }
-
-    async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {
-        rest::call(
-            &self.http,
-            method,
-            path,
-            Auth::Bearer(&self.credential),
-            body,
             error_of,
-        )
-        .await
+        )?;
+        Ok(Self { api })
     }
 
     fn key_path(remote_id: &str) -> Result<String> {
@@ -126,12 +114,12 @@ impl Connector for OpenRouterConnector {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
             let path = format!("/keys?include_disabled=true&offset={}", page * PAGE);
-            let body = self.managed(Method::GET, &path, None).await?.json()?;
+            let body = self.api.call(Method::GET, &path, None).await?.json()?;
             let keys = body["data"]
                 .as_array()
                 .ok_or_else(|| Error::BadResponse("a key list without 'data'".into()))?;
             for k in keys {
-                all.push(remote_key(k, &[&self.credential])?);
+                all.push(remote_key(k, &[&self.api.credential])?);
             }
             if keys.len() < PAGE {
                 return Ok(all);
@@ -149,11 +137,11 @@ impl Connector for OpenRouterConnector {
         if let Some(days) = spec.expires_in_days {
             body["expires_at"] = json!(rest::days_from_now(days));
         }
-        let answer = self.managed(Method::POST, "/keys", Some(&body)).await?;
+        let answer = self.api.call(Method::POST, "/keys", Some(&body)).await?;
         let mut value = answer.json()?;
         drop(answer);
         let key = rest::take_secret(&mut value, "/key", key_shape)?;
-        let parsed = remote_key(&value["data"], &[&self.credential, &key]);
+        let parsed = remote_key(&value["data"], &[&self.api.credential, &key]);
         rest::wipe(&mut value);
         let mut remote = parsed?;
         remote.preview = key.masked();
@@ -162,10 +150,11 @@ impl Connector for OpenRouterConnector {
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
         match self
-            .managed(Method::GET, &Self::key_path(remote_id)?, None)
+            .api
+            .call(Method::GET, &Self::key_path(remote_id)?, None)
             .await
         {
-            Ok(answer) => remote_key(&answer.json()?["data"], &[&self.credential]).map(Some),
+            Ok(answer) => remote_key(&answer.json()?["data"], &[&self.api.credential]).map(Some),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -174,7 +163,8 @@ impl Connector for OpenRouterConnector {
     async fn set_active(&self, remote_id: &str, active: bool) -> Result<()> {
         let body = json!({ "disabled": !active });
         let answer = self
-            .managed(Method::PATCH, &Self::key_path(remote_id)?, Some(&body))
+            .api
+            .call(Method::PATCH, &Self::key_path(remote_id)?, Some(&body))
             .await?;
         if answer.json()?["data"]["disabled"].as_bool() == Some(!active) {
             Ok(())
@@ -188,7 +178,8 @@ impl Connector for OpenRouterConnector {
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         match self
-            .managed(Method::DELETE, &Self::key_path(remote_id)?, None)
+            .api
+            .call(Method::DELETE, &Self::key_path(remote_id)?, None)
             .await
         {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
@@ -200,6 +191,7 @@ impl Connector for OpenRouterConnector {
     /// anything else an error (never taken as accepted).
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
+            .api
             .http
             .send(Call {
                 method: Method::GET,
@@ -226,7 +218,8 @@ impl Connector for OpenRouterConnector {
     }
 
     async fn test(&self) -> Result<()> {
-        self.managed(Method::GET, "/keys?offset=0", None)
+        self.api
+            .call(Method::GET, "/keys?offset=0", None)
             .await
             .map(|_| ())
     }

@@ -44,6 +44,54 @@ pub(crate) async fn call(
     }
 }
 
+/// A service reached with one management credential sent as a bearer
+/// token, whose refusals read through its `error_of` (Cloudflare, OpenAI,
+/// OpenRouter, SendGrid).
+#[derive(Debug)]
+pub(crate) struct Bearer {
+    pub(crate) http: HttpEngine,
+    pub(crate) credential: Secret,
+    error_of: ErrorOf,
+}
+
+impl Bearer {
+    /// `ask`: what to enter when the credential is empty; `default`: the
+    /// service's own address, used when `base_url` is blank.
+    pub(crate) fn new(
+        base_url: &str,
+        default: &str,
+        credential: Secret,
+        ask: &str,
+        policy: crate::http::HttpPolicy,
+        error_of: ErrorOf,
+    ) -> Result<Self> {
+        let http = engine(base_url, default, &credential, ask, policy)?;
+        Ok(Self {
+            http,
+            credential,
+            error_of,
+        })
+    }
+
+    /// One call with the credential; a refusal is the service's error.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer> {
+        call(
+            &self.http,
+            method,
+            path,
+            Auth::Bearer(&self.credential),
+            body,
+            self.error_of,
+        )
+        .await
+    }
+}
+
 /// Zeroizes every string in a JSON value (an answer that held a new key).
 /// The HTTP engine of a connection to `base_url` (empty: the service's
 /// own `default`), refused with `ask` (what to enter) when there is no

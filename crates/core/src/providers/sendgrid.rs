@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Answer, Auth, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -26,8 +26,7 @@ pub const KEY_LIMIT: usize = 100;
 /// A connection to one SendGrid account's keys.
 #[derive(Debug)]
 pub struct SendgridConnector {
-    http: HttpEngine,
-    credential: Secret,
+    api: rest::Bearer,
 }
 
 /// The first `{errors:[{message}]}`, cleaned.
@@ -102,26 +101,15 @@ fn key_shape(k: &str) -> bool {
 
 impl SendgridConnector {
     pub fn new(base_url: &str, credential: Secret, policy: HttpPolicy) -> Result<Self> {
-        let http = rest::engine(
+        let api = rest::Bearer::new(
             base_url,
             DEFAULT_BASE_URL,
-            &credential,
+            credential,
             "Enter a SendGrid API key with the API Keys permission",
             policy,
-        )?;
-        Ok(Self { http, credential })
-    }
-
-    async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {
-        rest::call(
-            &self.http,
-            method,
-            path,
-            Auth::Bearer(&self.credential),
-            body,
             error_of,
-        )
-        .await
+        )?;
+        Ok(Self { api })
     }
 
     fn key_path(remote_id: &str) -> Result<String> {
@@ -144,14 +132,15 @@ impl Connector for SendgridConnector {
 
     async fn list(&self) -> Result<Vec<RemoteKey>> {
         let body = self
-            .managed(Method::GET, "/v3/api_keys?limit=100", None)
+            .api
+            .call(Method::GET, "/v3/api_keys?limit=100", None)
             .await?
             .json()?;
         body["result"]
             .as_array()
             .ok_or_else(|| Error::BadResponse("a key list without 'result'".into()))?
             .iter()
-            .map(|k| remote_key(k, &[&self.credential]))
+            .map(|k| remote_key(k, &[&self.api.credential]))
             .collect()
     }
 
@@ -167,14 +156,15 @@ impl Connector for SendgridConnector {
             body["scopes"] = json!(spec.scopes);
         }
         let answer = self
-            .managed(Method::POST, "/v3/api_keys", Some(&body))
+            .api
+            .call(Method::POST, "/v3/api_keys", Some(&body))
             .await?;
         let mut value = answer.json()?;
         drop(answer);
         let key = rest::take_secret(&mut value, "/api_key", key_shape)?;
         // The id is the key's middle part by design (`SG.<id>.<secret>`):
         // it is parsed without the new key among the values to redact.
-        let parsed = remote_key(&value, &[&self.credential]);
+        let parsed = remote_key(&value, &[&self.api.credential]);
         rest::wipe(&mut value);
         let mut remote = parsed?;
         remote.preview = key.masked();
@@ -183,7 +173,8 @@ impl Connector for SendgridConnector {
 
     async fn get(&self, remote_id: &str) -> Result<Option<RemoteKey>> {
         match self
-            .managed(Method::GET, &Self::key_path(remote_id)?, None)
+            .api
+            .call(Method::GET, &Self::key_path(remote_id)?, None)
             .await
         {
             Ok(answer) => {
@@ -193,7 +184,7 @@ impl Connector for SendgridConnector {
                     Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
                     _ => body,
                 };
-                remote_key(&one, &[&self.credential]).map(Some)
+                remote_key(&one, &[&self.api.credential]).map(Some)
             }
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
@@ -202,7 +193,8 @@ impl Connector for SendgridConnector {
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         match self
-            .managed(Method::DELETE, &Self::key_path(remote_id)?, None)
+            .api
+            .call(Method::DELETE, &Self::key_path(remote_id)?, None)
             .await
         {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
@@ -214,6 +206,7 @@ impl Connector for SendgridConnector {
     /// without that permission) accepted, 401 rejected, else an error.
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
+            .api
             .http
             .send(Call {
                 method: Method::GET,
