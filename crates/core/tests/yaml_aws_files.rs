@@ -349,6 +349,68 @@ async fn an_aws_credentials_target_round_trips() {
     assert!(!format!("{e:?}").contains("NOT-A-PAIR"));
 }
 
+/// A deploy and its rollback over `before`: the file comes back byte for
+/// byte, whichever of the profile's two lines (or the profile) was there.
+async fn rollback_gives_back(before: &str, profile: &str, crashed: bool) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("credentials");
+    std::fs::write(&file, before).unwrap();
+    let spec: TargetSpec = format!("aws-credentials:{}:{profile}", file.display())
+        .parse()
+        .unwrap();
+    let data = tempfile::tempdir().expect("tempdir");
+    let t = spec.open(OpenWith::nothing());
+    let planned = t.prepare().await.expect("prepare");
+    let new = Secret::new("AKIANEWNEWNEWNEWNEW2:new/secret");
+    let deployed = digest_of(
+        t.write(&new, &backup(data.path()), planned.digest.as_deref())
+            .await
+            .expect("write"),
+    );
+    assert!(t.holds(&new.fingerprint()).await.expect("holds"));
+    let no_old = || -> latchkey_core::Result<Secret> { panic!("the backup has what was there") };
+    // `crashed`: killed before the deploy's digest was journaled.
+    let deployed = (!crashed).then_some(deployed.as_str());
+    t.restore(&backup(data.path()), deployed, Some(&new), &no_old)
+        .await
+        .unwrap_or_else(|e| panic!("restore {before:?}: {e}"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_rollback_puts_back_the_one_line_of_the_pair_that_was_there() {
+    for before in [
+        // Only the key id: it comes back with its old value, the secret goes.
+        "[work]\naws_access_key_id = AKIAOLD\nregion = x\n\n[z]\nk = v\n",
+        "[work]\naws_access_key_id=AKIAOLD\n",
+        "[work]\naws_access_key_id=AKIAOLD",
+        // Only the secret.
+        "# mine\n[work]\naws_secret_access_key : old\n[z]\nk = v\n",
+        "[work]\r\naws_secret_access_key=old\r\n",
+    ] {
+        rollback_gives_back(before, "work", false).await;
+        rollback_gives_back(before, "work", true).await;
+    }
+}
+
+#[tokio::test]
+async fn a_rollback_takes_out_what_was_added_and_puts_back_both_lines() {
+    for before in [
+        // Neither line, or no profile at all: both lines (or the section) go.
+        "[work]\nregion = x\n",
+        "[work]\n",
+        "[a]\nx = 1\n",
+        "[a]\nx = 1",
+        "",
+        // Both lines: both old values come back.
+        "[work]\naws_access_key_id = AKIAOLD\n; note\naws_secret_access_key = old\n",
+        "[work]\naws_secret_access_key=old\naws_access_key_id=AKIAOLD",
+    ] {
+        rollback_gives_back(before, "work", false).await;
+        rollback_gives_back(before, "work", true).await;
+    }
+}
+
 #[tokio::test]
 async fn open_animates_credentials_file_is_made_when_missing_and_a_rollback_deletes_it() {
     let home = tempfile::tempdir().expect("tempdir");

@@ -267,6 +267,30 @@ impl Cli {
     }
 }
 
+/// What most flows start from: a key service (project `web`), a CLI on a
+/// fresh data directory under `root` with the service as provider `acme`,
+/// and the key `backend` (`ACME_API_KEY`) made there; `key` is its secret.
+pub struct Backend {
+    pub service: Service,
+    pub root: tempfile::TempDir,
+    pub cli: Cli,
+    pub key: String,
+}
+
+pub async fn backend() -> Backend {
+    let service = key_service(false).await;
+    let root = tempfile::tempdir().expect("tempdir");
+    let cli = Cli::new(root.path());
+    cli.add_provider(&service, "acme", "web");
+    let key = cli.create("acme", "backend", "ACME_API_KEY");
+    Backend {
+        service,
+        root,
+        cli,
+        key,
+    }
+}
+
 /// Every file under `dir` whose bytes contain `needle`.
 pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut hits = Vec::new();

@@ -151,6 +151,13 @@ pub trait DeployTarget: Send + Sync {
     /// Plain words for the target: `API_KEY in /app/.env`.
     fn describe(&self) -> String;
 
+    /// The file this target edits (its real path), if it is a file: the
+    /// targets of one deploy in the same file are written one after the
+    /// other, each over what the write before it left.
+    fn file(&self) -> Option<PathBuf> {
+        None
+    }
+
     /// A person puts the key in place and confirms each item; Latchkey
     /// neither writes nor reads it (the checklist).
     fn by_hand(&self) -> bool {

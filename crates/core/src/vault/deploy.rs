@@ -3,9 +3,11 @@
 //! is checked first (nothing is written while any check fails), then
 //! written, then read back by fingerprint; when a write or a read-back
 //! fails, the targets already written are put back as they were (each from
-//! its private backup) and the error says which target failed. The places
-//! are remembered on the key (`key_targets`) so its next rotation offers
-//! them again. A deploy is not journaled like a rotation: a kill between
+//! its private backup, newest first, so a file two targets wrote comes
+//! back byte for byte) and the error says which target failed. A target in
+//! a file an earlier target wrote expects the file as that write left it.
+//! The places are remembered on the key (`key_targets`) so its next
+//! rotation offers them again. A deploy is not journaled like a rotation: a kill between
 //! two targets leaves each file whole (atomic replace) holding either its
 //! old or its new value, with the backup in the data folder's
 //! `backups/deploy-<id>/`.
@@ -111,6 +113,11 @@ impl Vault {
         let fingerprint = secret.fingerprint();
         let mut written: Vec<(usize, Option<String>)> = Vec::new();
         let mut done = Vec::new();
+        // Each file as the files' targets are before anything is written.
+        let files: Vec<_> = states
+            .iter()
+            .map(|s| s.spec.open(self.open_nothing()).file())
+            .collect();
         for (index, state) in states.iter().enumerate() {
             let target = state.spec.open(self.open_nothing());
             let backup = Backup {
@@ -118,8 +125,16 @@ impl Vault {
                 index,
             };
             let description = target.describe();
+            // A file an earlier target wrote is expected as that write
+            // left it; anything else as it was checked.
+            let earlier = files[..index]
+                .iter()
+                .zip(&written)
+                .rev()
+                .find(|(file, _)| file.is_some() && **file == files[index]);
+            let expected = earlier.map_or(state.digest.as_deref(), |(_, (_, d))| d.as_deref());
             let attempt = target
-                .write(secret, &backup, state.digest.as_deref())
+                .write(secret, &backup, expected)
                 .await
                 .and_then(|w| match w {
                     Written::Done { digest, message } => Ok((digest, message)),

@@ -5,7 +5,9 @@
 //! file is read back through its [`Editor`]: every other entry must be
 //! unchanged and the target must hold the new key, or the old bytes go back.
 //! Symbolic links are refused unless the caller confirmed them. Rollback
-//! edits the one value back, never the whole file. A new kind of file (YAML,
+//! undoes the one edit: the backup's bytes go back only when the file is
+//! exactly the backup with that one value set (byte for byte what was
+//! there), else the one value is edited back; never over other changes. A new kind of file (YAML,
 //! JSON, TOML, AWS credentials) only adds an [`Editor`]; nothing here knows a
 //! format. Errors never carry a value from the file.
 
@@ -250,6 +252,33 @@ impl<E: Editor> EditableFile<E> {
         self.replace_checked(&now, edited, key, old).map(|_| ())
     }
 
+    /// Rollback of a [`Self::set_if_digest`] that kept `backup`: only if the
+    /// file is byte for byte what the deploy wrote (`deployed_digest`). When
+    /// that is the backup with `key` set to the value the file holds now
+    /// (the deploy's one edit and nothing else), the backup's bytes go back:
+    /// what was there, byte for byte, even where the edit added a part of
+    /// the value that was missing (one line of an AWS key pair). Otherwise
+    /// the one value is edited back ([`Self::rollback_var`]).
+    pub fn undo_edit(&self, deployed_digest: &str, key: &str, backup: &Path) -> Result<()> {
+        let now = self.read()?;
+        if now.digest_hex() != deployed_digest {
+            return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
+        }
+        let before = fs::read(backup).map_err(|_| failed(backup, "the backup cannot be read"))?;
+        let only_our_edit = E::read_value(&now.bytes, key)
+            .and_then(|value| E::set_value(&before, key, value.expose_secret()).ok())
+            .is_some_and(|redone| redone == now.bytes);
+        if only_our_edit {
+            return self.replace(&now, &before);
+        }
+        let old = E::read_value(&before, key);
+        self.rollback_var(
+            deployed_digest,
+            key,
+            old.as_ref().map(Secret::expose_secret),
+        )
+    }
+
     /// `key`'s value in a backup written by [`Self::set_if_digest`]:
     /// `Ok(None)` when it was not set in it.
     pub fn value_in_backup(backup: &Path, key: &str) -> Result<Option<Secret>> {
@@ -284,10 +313,7 @@ impl<E: Editor> EditableFile<E> {
         key: &str,
         value: Option<&str>,
     ) -> Result<String> {
-        if self.read()?.digest != before.digest {
-            return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
-        }
-        atomic::write_atomic(&self.path, &edited, None)?;
+        self.replace(before, &edited)?;
         if !E::check_edit(&before.bytes, &edited, key, value) {
             atomic::write_atomic(&self.path, &before.bytes, None)?;
             return Err(failed(
@@ -296,5 +322,13 @@ impl<E: Editor> EditableFile<E> {
             ));
         }
         Ok(hex::encode(Sha256::digest(&edited)))
+    }
+
+    /// Replaces the file with `bytes` if it still is `before`.
+    fn replace(&self, before: &Snapshot, bytes: &[u8]) -> Result<()> {
+        if self.read()?.digest != before.digest {
+            return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
+        }
+        atomic::write_atomic(&self.path, bytes, None)
     }
 }

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use super::{sweep_temp_files, EditableFile, Editor, ABSENT};
+use super::{sweep_temp_files, write_private, EditableFile, Editor, ABSENT};
 use crate::catalog::{TargetState, TargetStatus};
 use crate::deploy::{gitignore, Backup, DeployTarget, Written};
 use crate::error::{Error, Result};
@@ -47,8 +47,18 @@ impl<E: Editor> FileTarget<E> {
 
     /// Where a write notes that it made the file (a rollback deletes it).
     fn created_marker(backup: &Backup<'_>, path: &Path) -> PathBuf {
+        Self::marker(backup, path, ".created")
+    }
+
+    /// Where a write notes that the file held the key before it (the same
+    /// place named twice): it changed nothing, so a rollback changes nothing.
+    fn unchanged_marker(backup: &Backup<'_>, path: &Path) -> PathBuf {
+        Self::marker(backup, path, ".unchanged")
+    }
+
+    fn marker(backup: &Backup<'_>, path: &Path, ending: &str) -> PathBuf {
         let mut marker = backup.path_for(path).into_os_string();
-        marker.push(".created");
+        marker.push(ending);
         PathBuf::from(marker)
     }
 }
@@ -57,6 +67,11 @@ impl<E: Editor> FileTarget<E> {
 impl<E: Editor> DeployTarget for FileTarget<E> {
     fn describe(&self) -> String {
         format!("{} in {}", self.key, self.path)
+    }
+
+    fn file(&self) -> Option<PathBuf> {
+        let path = self.expanded();
+        Some(std::fs::canonicalize(&path).unwrap_or(path))
     }
 
     async fn prepare(&self) -> Result<TargetState> {
@@ -121,8 +136,14 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
                 secret,
                 &backup,
             )?
+        } else if backup.path_for(file.path()).exists() {
+            // Written before a crash: the file as that write left it (a
+            // later target in the same file may have changed it since).
+            file.digest_after_deploy(&backup.path_for(file.path()), &self.key, secret)?
         } else {
-            // Written before a crash: the file as it is now.
+            // It held the key already (an earlier target of this deploy
+            // named the same place): nothing to undo.
+            write_private(&Self::unchanged_marker(backup, file.path()), b"")?;
             file.read()?.digest_hex()
         };
         Ok(Written::Done {
@@ -165,12 +186,15 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
             ));
         }
         let file = self.file()?;
+        if Self::unchanged_marker(backup, file.path()).exists()
+            && !backup.path_for(file.path()).exists()
+        {
+            return Ok(format!(
+                "{} in {} was left as it is (it held the key before)",
+                self.key, self.path
+            ));
+        }
         let backup = backup.path_for(file.path());
-        let old = if backup.exists() {
-            EditableFile::<E>::value_in_backup(&backup, &self.key)?
-        } else {
-            Some(old_key()?)
-        };
         // A crash between the write and its journal row: what the deploy
         // wrote is the backup with the new key set.
         let deployed = match (deployed_digest, new) {
@@ -184,11 +208,12 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
                 ))
             }
         };
-        file.rollback_var(
-            &deployed,
-            &self.key,
-            old.as_ref().map(Secret::expose_secret),
-        )?;
+        if backup.exists() {
+            file.undo_edit(&deployed, &self.key, &backup)?;
+        } else {
+            let old = old_key()?;
+            file.rollback_var(&deployed, &self.key, Some(old.expose_secret()))?;
+        }
         Ok(format!("{} holds the old key again", self.key))
     }
 

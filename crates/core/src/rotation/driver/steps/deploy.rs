@@ -84,12 +84,16 @@ impl Vault {
     }
 
     /// Writes the targets at `indexes` at the same time (a GitHub secret, an
-    /// AWS secret and a file do not wait for each other): every intent is
-    /// journaled first in one commit, then the writes run together, then
-    /// each result is journaled. A resume after a kill writes again the
-    /// ones without an `ok` (a target already holding the key is left as it
-    /// is); a failure is reported after the others finished, so every
-    /// target written is journaled and rolled back with the rest.
+    /// AWS secret and a file do not wait for each other), except targets in
+    /// one file: those are written one after the other, in order, each
+    /// expecting the file as the write before it left it (a change by
+    /// anyone else in between is still refused). Every intent is journaled
+    /// first in one commit, then the writes run, then each result is
+    /// journaled. A resume after a kill writes again the ones without an
+    /// `ok` (a target already holding the key is left as it is); a failure
+    /// is reported after the others finished, so every target written is
+    /// journaled and rolled back with the rest (newest first, so a file
+    /// written twice comes back byte for byte).
     async fn deploy_concurrently(
         &self,
         rec: &mut RotationRecord,
@@ -97,20 +101,46 @@ impl Vault {
         indexes: &[usize],
     ) -> Result<()> {
         let backup_dir = self.backup_dir(&rec.id);
-        let opened: Vec<(usize, Box<dyn crate::deploy::DeployTarget>)> = indexes
+        let open = |i: usize| {
+            let target = &rec.targets[i];
+            target.spec.open(
+                self.open_with(
+                    &target.confirmed,
+                    target
+                        .deployed_digest
+                        .as_deref()
+                        .or(target.digest.as_deref()),
+                ),
+            )
+        };
+        let opened: Vec<(usize, Box<dyn crate::deploy::DeployTarget>)> =
+            indexes.iter().map(|&i| (i, open(i))).collect();
+        // One lane per file (and per other target), in the rotation's order.
+        let mut lanes: Vec<(Option<PathBuf>, Vec<usize>)> = Vec::new();
+        for (k, (_, t)) in opened.iter().enumerate() {
+            let file = t.file();
+            match lanes.iter_mut().find(|(f, _)| file.is_some() && *f == file) {
+                Some((_, lane)) => lane.push(k),
+                None => lanes.push((file, vec![k])),
+            }
+        }
+        // A lane starts from what the last target already deployed in its
+        // file left (a resume), else from what its first target planned on.
+        let starts: Vec<Option<String>> = lanes
             .iter()
-            .map(|&i| {
-                let target = &rec.targets[i];
-                let t = target.spec.open(
-                    self.open_with(
-                        &target.confirmed,
-                        target
-                            .deployed_digest
-                            .as_deref()
-                            .or(target.digest.as_deref()),
-                    ),
-                );
-                (i, t)
+            .map(|(file, lane)| {
+                let first = opened[lane[0]].0;
+                let earlier = (0..first).rev().find(|&j| {
+                    file.is_some()
+                        && matches!(
+                            rec.targets[j].status,
+                            TargetStatus::Deployed | TargetStatus::Verified
+                        )
+                        && open(j).file() == *file
+                });
+                earlier
+                    .and_then(|j| rec.targets[j].deployed_digest.clone())
+                    .or_else(|| rec.targets[first].digest.clone())
             })
             .collect();
         self.commit(|c, now| {
@@ -120,18 +150,43 @@ impl Vault {
             Ok(())
         })?;
         failpoint("rotation::deploy::before");
-        let digests: Vec<Option<String>> = opened
-            .iter()
-            .map(|(i, _)| rec.targets[*i].digest.clone())
-            .collect();
-        let writes = opened.iter().zip(&digests).map(|((i, t), digest)| {
-            let backup = Backup {
-                dir: &backup_dir,
-                index: *i,
-            };
-            async move { t.write(secret, &backup, digest.as_deref()).await }
+        let writes = lanes.iter().zip(starts).map(|((_, lane), start)| {
+            let (opened, backup_dir) = (&opened, &backup_dir);
+            async move {
+                let mut expected = start;
+                let mut results = Vec::new();
+                for (n, &k) in lane.iter().enumerate() {
+                    let (i, t) = &opened[k];
+                    if n > 0 {
+                        // Between two writes of one file.
+                        failpoint("rotation::deploy::same_file");
+                    }
+                    let backup = Backup {
+                        dir: backup_dir,
+                        index: *i,
+                    };
+                    let result = t.write(secret, &backup, expected.as_deref()).await;
+                    let failed = result.is_err();
+                    if let Ok(Written::Done { digest, .. }) = &result {
+                        expected.clone_from(digest);
+                    }
+                    results.push((k, result));
+                    if failed {
+                        // The later targets in this file are not written.
+                        break;
+                    }
+                }
+                results
+            }
         });
-        let results = futures_util::future::join_all(writes).await;
+        let mut results: Vec<Option<Result<Written>>> = opened.iter().map(|_| None).collect();
+        for (k, result) in futures_util::future::join_all(writes)
+            .await
+            .into_iter()
+            .flatten()
+        {
+            results[k] = Some(result);
+        }
         failpoint("rotation::deploy::after");
         // The writes that worked are journaled together (one commit, one
         // fsync); a failure after them, on its own.
@@ -139,7 +194,8 @@ impl Vault {
         let mut failures = Vec::new();
         for ((i, t), result) in opened.iter().zip(results) {
             match result {
-                Ok(written) => {
+                None => {}
+                Some(Ok(written)) => {
                     let (digest, message) = match written {
                         Written::Done { digest, message } => (digest, message),
                         Written::AwaitingConfirmation { message } => (None, message),
@@ -149,7 +205,7 @@ impl Vault {
                     rec.targets[*i].message = Some(message);
                     ok_rows.push((format!("deploy:{i}"), t.describe()));
                 }
-                Err(e) => failures.push((*i, e)),
+                Some(Err(e)) => failures.push((*i, e)),
             }
         }
         if failures.is_empty() {

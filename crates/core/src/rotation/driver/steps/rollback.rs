@@ -37,7 +37,9 @@ impl Vault {
         let backup_dir = self.backup_dir(&rec.id);
         let old_key_id = rec.old_key_id.clone();
         let old_key = || self.secret_of(&old_key_id);
-        for i in 0..rec.targets.len() {
+        // Newest first: a file two targets wrote is undone in reverse, each
+        // restore finding the file as the one after it left it.
+        for i in (0..rec.targets.len()).rev() {
             let target = rec.targets[i].clone();
             let t = target.spec.open(
                 self.open_with(
