@@ -16,7 +16,6 @@ mod webdriver;
 
 use std::time::Duration;
 
-use latchkey_core::catalog::KeyRecord;
 use serde_json::Value;
 use webdriver::{App, By};
 
@@ -52,27 +51,6 @@ const steps = [];
 })();
 "#;
 
-/// The keys a plain filter finds for `query`, in the list's order: the query,
-/// trimmed and lowercased, within any of the fields the list searches (name,
-/// provider, environment, env var, preview).
-fn expected<'a>(listed: &'a [KeyRecord], query: &str) -> Vec<&'a KeyRecord> {
-    let q = query.trim().to_lowercase();
-    listed
-        .iter()
-        .filter(|k| {
-            [
-                k.name.as_str(),
-                seed::PROVIDER_NAME,
-                &k.environment,
-                &k.env_var,
-                &k.preview,
-            ]
-            .iter()
-            .any(|field| field.to_lowercase().contains(&q))
-        })
-        .collect()
-}
-
 #[tokio::main]
 async fn main() {
     let data = tempfile::tempdir().expect("data dir");
@@ -100,7 +78,7 @@ async fn main() {
     let mut checked = Vec::new();
     for step in &steps {
         let query = step["query"].as_str().expect("query");
-        let want = expected(&listed, query);
+        let want = seed::matching(&listed, query);
         let count = step["count"].as_u64().expect("count") as usize;
         assert_eq!(
             count,

@@ -145,6 +145,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE rotations ADD COLUMN strategy TEXT NOT NULL DEFAULT 'overlap';
     "#,
+    // 8: each key's request count as its service reported it, a row each
+    // time a sync finds it changed (the key details' sparkline).
+    r#"
+    CREATE TABLE key_usage (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        key_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        request_count INTEGER NOT NULL
+    );
+    CREATE INDEX key_usage_by_key ON key_usage(key_id, seq);
+    "#,
 ];
 
 mod audit;
@@ -153,8 +164,10 @@ mod creates;
 mod key_targets;
 pub use audit::{audit_key_account, Actor, AuditCheck, AuditVerification, AUDIT_HEAD_FILE};
 mod rotations;
+mod usage;
 pub use creates::PendingCreate;
 pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, TargetStatus};
+pub use usage::{UsagePoint, USAGE_POINTS};
 
 /// The kinds of provider Latchkey can talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]

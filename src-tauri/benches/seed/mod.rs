@@ -59,3 +59,25 @@ pub fn listed(mut keys: Vec<KeyRecord>) -> Vec<KeyRecord> {
     });
     keys
 }
+
+/// The keys a plain filter finds for `query`, in the list's order: the query,
+/// trimmed and lowercased, within any of the fields the UI searches (name,
+/// provider, environment, env var, preview). (Not every bench filters.)
+#[allow(dead_code)]
+pub fn matching<'a>(listed: &'a [KeyRecord], query: &str) -> Vec<&'a KeyRecord> {
+    let q = query.trim().to_lowercase();
+    listed
+        .iter()
+        .filter(|k| {
+            [
+                k.name.as_str(),
+                PROVIDER_NAME,
+                &k.environment,
+                &k.env_var,
+                &k.preview,
+            ]
+            .iter()
+            .any(|field| field.to_lowercase().contains(&q))
+        })
+        .collect()
+}

@@ -171,6 +171,7 @@ fn key_metadata(member: &Element) -> Result<(RemoteKey, bool)> {
             expires_at: None,
             last_used_at: None,
             revoked_at: None,
+            request_count: None,
         },
         active,
     ))

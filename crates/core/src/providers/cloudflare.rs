@@ -94,6 +94,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: rest::timestamp(v, "expires_on", secrets)?,
         last_used_at: rest::timestamp(v, "last_used_on", secrets)?,
         revoked_at: None,
+        request_count: None,
     })
 }
 

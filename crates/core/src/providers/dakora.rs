@@ -180,6 +180,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: timestamp(v, "expires_at", secrets)?,
         last_used_at: timestamp(v, "last_used_at", secrets)?,
         revoked_at: None,
+        request_count: None,
     })
 }
 

@@ -145,6 +145,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         last_used_at: text(v, "last_used_at", MAX_TIMESTAMP, secrets),
         // GitLab says only that a token is revoked, not when.
         revoked_at: revoked.then(|| "revoked".to_owned()),
+        request_count: None,
     })
 }
 

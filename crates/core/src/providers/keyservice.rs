@@ -153,6 +153,12 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: optional_text(v, "expires_at", secrets)?,
         last_used_at: optional_text(v, "last_used_at", secrets)?,
         revoked_at: optional_text(v, "revoked_at", secrets)?,
+        request_count: match &v["request_count"] {
+            Value::Null => None,
+            n => Some(n.as_u64().ok_or_else(|| {
+                Error::BadResponse("a key with a mistyped 'request_count'".into())
+            })?),
+        },
     })
 }
 

@@ -78,6 +78,8 @@ pub struct RemoteKey {
     pub expires_at: Option<String>,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Requests made with the key, where the service counts them.
+    pub request_count: Option<u64>,
 }
 
 /// What to create.

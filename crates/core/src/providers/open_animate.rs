@@ -103,6 +103,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: None,
         last_used_at: epoch_ms(v, "last_used_at")?,
         revoked_at: None,
+        request_count: None,
     })
 }
 

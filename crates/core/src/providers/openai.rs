@@ -104,6 +104,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: None,
         last_used_at: rest::unix_seconds(v, "last_used_at")?,
         revoked_at: None,
+        request_count: None,
     })
 }
 
@@ -240,6 +241,7 @@ impl Connector for OpenAiConnector {
                 expires_at: None,
                 last_used_at: None,
                 revoked_at: None,
+                request_count: None,
             })
         });
         rest::wipe(&mut value);
@@ -356,6 +358,7 @@ mod tests {
             expires_at: None,
             last_used_at: None,
             revoked_at: None,
+            request_count: None,
         };
         assert!(conn.owns(&Secret::new("sk-svcacct-0123456789abcdefwxyz"), &remote));
         assert!(!conn.owns(&Secret::new("sk-svcacct-0123456789abcdefwxyq"), &remote));

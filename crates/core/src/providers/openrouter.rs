@@ -73,6 +73,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: rest::timestamp(v, "expires_at", secrets)?,
         last_used_at: None,
         revoked_at: None,
+        request_count: None,
     })
 }
 

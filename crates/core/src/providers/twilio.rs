@@ -76,6 +76,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: None,
         last_used_at: None,
         revoked_at: None,
+        request_count: None,
     })
 }
 

@@ -59,6 +59,7 @@ fn remote_key(v: &Value, secrets: &[&Secret]) -> Result<RemoteKey> {
         expires_at: millis(&v["expiresAt"]),
         last_used_at: millis(&v["activeAt"]),
         revoked_at: None,
+        request_count: None,
     })
 }
 

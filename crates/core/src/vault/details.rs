@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::Duration;
 
 use super::{ActivityRow, KeyView, Vault};
-use crate::catalog::TargetSpec;
+use crate::catalog::{TargetSpec, UsagePoint};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::Result;
 use crate::rotation::State;
@@ -44,6 +44,9 @@ pub struct KeyDetails {
     pub activity: Vec<ActivityRow>,
     /// When the rotation policy says the key is due (created + policy).
     pub rotation_due_at: Option<String>,
+    /// Its request count at each sync that found it changed, oldest first
+    /// (empty where the service reports no count).
+    pub usage: Vec<UsagePoint>,
     pub now: String,
 }
 
@@ -115,6 +118,7 @@ impl Vault {
             .as_deref()
             .and_then(parse_rfc3339)
             .map(|at| rfc3339(at + Duration::days(policy)));
+        let usage = self.catalog().usage(&key.id)?;
         Ok(KeyDetails {
             key,
             generations,
@@ -122,6 +126,7 @@ impl Vault {
             targets,
             activity,
             rotation_due_at,
+            usage,
             now: rfc3339(self.clock.now()),
         })
     }

@@ -284,8 +284,13 @@ impl Vault {
                                 // Listed and live: a mark we only inferred goes.
                                 catalog.clear_inferred(&local.id)?;
                             }
+                            catalog.record_usage(&local.id, r.request_count, &now)?;
                         }
-                        None => catalog.insert_key(&record_from_remote(&provider.id, r, None))?,
+                        None => {
+                            let record = record_from_remote(&provider.id, r, None);
+                            catalog.insert_key(&record)?;
+                            catalog.record_usage(&record.id, r.request_count, &now)?;
+                        }
                     }
                 }
                 Ok(known

@@ -3,6 +3,7 @@ import type { ActivityRow } from "./ActivityRow";
 import type { KeyView } from "./KeyView";
 import type { RotationSummary } from "./RotationSummary";
 import type { TargetSpec } from "./TargetSpec";
+import type { UsagePoint } from "./UsagePoint";
 
 /**
  * Everything the key details panel shows.
@@ -28,4 +29,9 @@ activity: Array<ActivityRow>,
 /**
  * When the rotation policy says the key is due (created + policy).
  */
-rotation_due_at: string | null, now: string, };
+rotation_due_at: string | null, 
+/**
+ * Its request count at each sync that found it changed, oldest first
+ * (empty where the service reports no count).
+ */
+usage: Array<UsagePoint>, now: string, };

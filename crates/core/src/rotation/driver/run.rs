@@ -288,6 +288,7 @@ impl Vault {
             expires_at: None,
             last_used_at: None,
             revoked_at: None,
+            request_count: None,
         };
         self.store_step(&mut rec, &secret, &remote, "pasted by hand")?;
         self.rotation_view(&rec)

@@ -379,6 +379,7 @@ impl Vault {
             expires_at: None,
             last_used_at: None,
             revoked_at: None,
+            request_count: None,
         }
     }
 }

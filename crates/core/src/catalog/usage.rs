@@ -1,0 +1,59 @@
+//! How much each key was used, as its service reports it (the reference
+//! service's `request_count`): a sample each time a sync finds the count
+//! changed, for the key details' sparkline. Counts only; nothing secret.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Catalog;
+use crate::error::Result;
+
+/// The most samples `usage` gives (the newest).
+pub const USAGE_POINTS: usize = 90;
+
+/// A key's request count as its service reported it at `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct UsagePoint {
+    pub at: String,
+    #[ts(type = "number")]
+    pub count: u64,
+}
+
+impl Catalog {
+    /// Records `count` for `key_id` at `at`, unless it is the count last
+    /// recorded (a sync that finds nothing new adds nothing). `None`, a
+    /// service that reports no count, records nothing.
+    pub fn record_usage(&self, key_id: &str, count: Option<u64>, at: &str) -> Result<()> {
+        let Some(count) = count else {
+            return Ok(());
+        };
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO key_usage (key_id, at, request_count)
+                 SELECT ?1, ?2, ?3
+                 WHERE ?3 IS NOT (SELECT request_count FROM key_usage
+                                  WHERE key_id = ?1 ORDER BY seq DESC LIMIT 1)",
+            )?
+            .execute(params![key_id, at, count])?;
+        Ok(())
+    }
+
+    /// The newest `USAGE_POINTS` samples of `key_id`, oldest first.
+    pub fn usage(&self, key_id: &str) -> Result<Vec<UsagePoint>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, request_count FROM key_usage WHERE key_id = ?1
+             ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![key_id, USAGE_POINTS as i64], |r| {
+            Ok(UsagePoint {
+                at: r.get(0)?,
+                count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+            })
+        })?;
+        let mut points = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+        points.reverse();
+        Ok(points)
+    }
+}
