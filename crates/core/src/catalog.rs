@@ -156,6 +156,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX key_usage_by_key ON key_usage(key_id, seq);
     "#,
+    // 9: a revoke the service has taken off its records but may still
+    // honour for a while (a cache, Dakora: up to 5 minutes): shown as
+    // waiting until a later listing finds the key rejected.
+    r#"
+    ALTER TABLE keys ADD COLUMN revoke_waiting_since TEXT;
+    "#,
 ];
 
 mod audit;
@@ -165,7 +171,7 @@ mod key_targets;
 pub use audit::{audit_key_account, Actor, AuditCheck, AuditVerification, AUDIT_HEAD_FILE};
 mod rotations;
 mod usage;
-pub use creates::PendingCreate;
+pub use creates::{KeyMarks, PendingCreate};
 pub use rotations::{JournalEntry, RotationRecord, TargetSpec, TargetState, TargetStatus};
 pub use usage::{UsagePoint, USAGE_POINTS};
 

@@ -336,6 +336,63 @@ async fn the_vault_makes_an_api_connection_and_revokes_through_the_cache() {
     let _ = ProviderKind::Dakora;
 }
 
+/// Issue 12: a revoke the service does not reject yet shows as "Revoked —
+/// waiting for the service to confirm", and a later listing confirms it
+/// once the service rejects the key; never confirmed early, never failed.
+#[tokio::test]
+async fn a_revoke_the_cache_still_honours_waits_until_a_later_listing_confirms_it() {
+    use latchkey_core::vault::KeyStatus;
+    let fake = FakeDakora::start(Duration::from_secs(2)).await;
+    let (_dir, vault, provider) = vault_setup(&fake).await;
+    let key = vault
+        .create_key(dakora_key(&provider, "web"))
+        .await
+        .expect("create");
+    let secret = stored_secret(&key.id);
+    let revoked = vault
+        .revoke_key(&key.id)
+        .await
+        .expect("revoked, not failed");
+    assert_eq!(revoked.status, KeyStatus::Revoked);
+    assert!(revoked.revoke_waiting, "confirmed early: {revoked:?}");
+    let waiting = |listing: &latchkey_core::vault::KeyListing| {
+        let k = listing
+            .keys
+            .iter()
+            .find(|k| k.id == key.id)
+            .expect("listed");
+        assert_eq!(k.status, KeyStatus::Revoked);
+        k.revoke_waiting
+    };
+    // Within the cache window the service still accepts the key: the
+    // listing keeps waiting.
+    let conn = connector(&fake, JWT);
+    assert_eq!(
+        conn.verify(&secret).await.expect("verify"),
+        Verification::Accepted
+    );
+    assert!(waiting(&vault.list_keys().await.expect("list")));
+    let activity = vault.activity(50).expect("activity");
+    assert!(!activity
+        .iter()
+        .any(|e| e.entry.action == "revoke_confirmed"));
+    // Past the window the service rejects it: the next listing confirms.
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert!(!waiting(&vault.list_keys().await.expect("list")));
+    let activity = vault.activity(50).expect("activity");
+    assert!(
+        activity
+            .iter()
+            .any(|e| e.entry.action == "revoke_confirmed"),
+        "{activity:?}"
+    );
+    // And the key is really rejected now.
+    assert!(matches!(
+        conn.verify(&secret).await.expect("verify"),
+        Verification::Rejected { .. }
+    ));
+}
+
 #[tokio::test]
 async fn a_rotation_completes_despite_the_revocation_cache() {
     let fake = FakeDakora::start(Duration::from_secs(300)).await;

@@ -96,10 +96,14 @@ pub async fn list(vault: &Vault, all: bool, json: bool) -> Result<u8> {
                 or_dash(&k.created_at),
                 or_dash(&k.expires_at),
                 or_dash(&k.last_used_at),
-                serde_json::to_value(k.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                if k.revoke_waiting {
+                    "revoked (waiting for the service to confirm)".to_owned()
+                } else {
+                    serde_json::to_value(k.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                },
             ]
         })
         .collect();
@@ -190,7 +194,14 @@ pub fn copy(vault: &Vault, name: &str, provider: Option<&str>) -> Result<u8> {
 pub async fn revoke(vault: &Vault, name: &str, provider: Option<&str>) -> Result<u8> {
     let key = vault.find_key(name, provider)?;
     let key = vault.revoke_key(&key.id).await?;
-    eprintln!("Revoked \"{}\"; the service now rejects it.", key.name);
+    if key.revoke_waiting {
+        eprintln!(
+            "Revoked \"{}\" — waiting for the service to confirm: it took the key off its records but may accept it a few minutes longer (its cache). `latchkey list` confirms it once the service rejects it.",
+            key.name
+        );
+    } else {
+        eprintln!("Revoked \"{}\"; the service now rejects it.", key.name);
+    }
     Ok(EXIT_OK)
 }
 

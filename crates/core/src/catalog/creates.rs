@@ -69,6 +69,39 @@ impl Catalog {
         Ok(out)
     }
 
+    /// A key the service took off its records but may still accept for a
+    /// while (a cache): revoked, waiting for the service to reject it.
+    pub fn set_revoke_waiting(&self, id: &str, at: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET revoked_at = COALESCE(revoked_at, ?2),
+                revoke_waiting_since = COALESCE(revoke_waiting_since, ?2)
+             WHERE id = ?1",
+            params![id, at],
+        )?;
+        Ok(())
+    }
+
+    /// The service rejects the key now: the wait is over.
+    pub fn clear_revoke_waiting(&self, id: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET revoke_waiting_since = NULL WHERE id = ?1",
+            params![id],
+        )?;
+        Ok(())
+    }
+
+    /// A provider's keys waiting for the service to reject them, with
+    /// when the wait began.
+    pub fn revoke_waiting_of(&self, provider_id: &str) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, revoke_waiting_since FROM keys
+             WHERE provider_id = ?1 AND revoke_waiting_since IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([provider_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(Error::from)
+    }
+
     /// A key absent from its service's listing, not yet confirmed gone.
     pub fn set_missing(&self, id: &str, at: &str) -> Result<()> {
         self.conn.execute(
@@ -125,12 +158,34 @@ impl Catalog {
     }
 
     /// Keys with a mark: (id, missing from the last listing, never verified).
-    pub fn key_marks(&self) -> Result<Vec<(String, bool, bool)>> {
+    pub fn key_marks(&self) -> Result<Vec<KeyMarks>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, missing_since IS NOT NULL AND revoked_at IS NULL, unverified FROM keys
-             WHERE (missing_since IS NOT NULL AND revoked_at IS NULL) OR unverified = 1",
+            "SELECT id, missing_since IS NOT NULL AND revoked_at IS NULL, unverified,
+                revoke_waiting_since IS NOT NULL
+             FROM keys
+             WHERE (missing_since IS NOT NULL AND revoked_at IS NULL) OR unverified = 1
+                OR revoke_waiting_since IS NOT NULL",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(KeyMarks {
+                id: r.get(0)?,
+                missing: r.get(1)?,
+                unverified: r.get(2)?,
+                revoke_waiting: r.get(3)?,
+            })
+        })?;
         rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
     }
+}
+
+/// What the catalog knows of a key beyond the service's own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMarks {
+    pub id: String,
+    /// Absent from the service's last listing, not confirmed gone.
+    pub missing: bool,
+    /// Pasted, and the service could not be asked about it.
+    pub unverified: bool,
+    /// Revoked on the service, which may still accept it for a while.
+    pub revoke_waiting: bool,
 }

@@ -111,6 +111,7 @@ mod tests {
             rotation_due: false,
             verified: true,
             superseded_by: None,
+            revoke_waiting: false,
         }
     }
 

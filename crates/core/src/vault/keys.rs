@@ -233,7 +233,7 @@ impl Vault {
         &self,
         connection: &dyn Connector,
         record: &KeyRecord,
-    ) -> Result<()> {
+    ) -> Result<Revoked> {
         self.revoke_confirmed_with(connection, record, None).await
     }
 
@@ -255,7 +255,7 @@ impl Vault {
         connection: &dyn Connector,
         record: &KeyRecord,
         read_ahead: Option<ReadAhead>,
-    ) -> Result<()> {
+    ) -> Result<Revoked> {
         if !connection.capabilities().revoke {
             // Revoked by hand in the dashboard: confirm the service agrees.
             let secret = self.store.get(&key_account(&record.id))?;
@@ -273,7 +273,8 @@ impl Vault {
                     record.name
                 )));
             }
-            return self.catalog().set_revoked(&record.id, &self.now());
+            self.catalog().set_revoked(&record.id, &self.now())?;
+            return Ok(Revoked::Confirmed);
         }
         let remote_id = record.remote_id.clone().ok_or_else(|| {
             Error::invalid("key", "This key is not linked to a key on the service")
@@ -309,7 +310,8 @@ impl Vault {
                             window.as_secs()
                         ),
                     )?;
-                    return self.catalog().set_revoked(&record.id, &self.now());
+                    self.catalog().set_revoke_waiting(&record.id, &self.now())?;
+                    return Ok(Revoked::Waiting);
                 }
             }
             self.audit(
@@ -320,7 +322,46 @@ impl Vault {
             )?;
             return Err(Error::RevokeNotConfirmed);
         }
-        self.catalog().set_revoked(&record.id, &self.now())
+        self.catalog().set_revoked(&record.id, &self.now())?;
+        Ok(Revoked::Confirmed)
+    }
+
+    /// Revokes the service may still have honoured for a while (its
+    /// cache): each key the service rejects now is confirmed; one whose
+    /// secret is not here is confirmed once the service's cache window is
+    /// over. Run at every listing.
+    pub(super) async fn confirm_waiting_revokes(
+        &self,
+        provider: &ProviderRecord,
+        connection: &dyn Connector,
+    ) -> Result<()> {
+        let waiting = self.catalog().revoke_waiting_of(&provider.id)?;
+        for (id, since) in waiting {
+            let rejected = match self.store.get(&key_account(&id))? {
+                Some(secret) => matches!(
+                    connection.verify(&secret).await,
+                    Ok(Verification::Rejected { .. })
+                ),
+                None => {
+                    let window = connection.revocation_cache().unwrap_or_default();
+                    crate::clock::parse_rfc3339(&since).is_some_and(|at| {
+                        self.clock.now() - at > time::Duration::try_from(window).unwrap_or_default()
+                    })
+                }
+            };
+            if !rejected {
+                continue;
+            }
+            self.catalog().clear_revoke_waiting(&id)?;
+            let name = self.key_record(&id).map(|k| k.name).unwrap_or_default();
+            self.audit(
+                "revoke_confirmed",
+                Some(&id),
+                Some(&provider.id),
+                &format!("\"{name}\" is rejected by the service now: its revoke is confirmed"),
+            )?;
+        }
+        Ok(())
     }
 
     /// Revokes a key on its service, then confirms the service rejects it.
@@ -331,12 +372,12 @@ impl Vault {
         }
         let provider = self.provider_record(&record.provider_id)?;
         let connection = self.connect(&provider)?;
-        self.revoke_confirmed(connection.as_ref(), &record).await?;
+        let revoked = self.revoke_confirmed(connection.as_ref(), &record).await?;
         self.audit(
             "revoke",
             Some(key_id),
             Some(&provider.id),
-            &format!("revoked \"{}\"; the service now rejects it", record.name),
+            &revoked.says(&format!("\"{}\"", record.name)),
         )?;
         self.key(key_id)
     }
@@ -502,5 +543,27 @@ impl ReadAhead {
         self.0
             .await
             .map_err(|_| Error::KeychainUnavailable("the keychain read did not finish".into()))?
+    }
+}
+
+/// How a revoke ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    /// The service rejects the key.
+    Confirmed,
+    /// The service took the key off its records but may accept it a
+    /// while longer (its cache): a later listing confirms it.
+    Waiting,
+}
+
+impl Revoked {
+    /// The audit log's words for it; `what` names the key.
+    pub(crate) fn says(self, what: &str) -> String {
+        match self {
+            Revoked::Confirmed => format!("revoked {what}; the service now rejects it"),
+            Revoked::Waiting => format!(
+                "revoked {what}; waiting for the service to confirm (it may accept the key a few minutes longer)"
+            ),
+        }
     }
 }

@@ -115,6 +115,10 @@ pub struct KeyView {
     /// An older generation: the key (id) a rotation put in this one's
     /// place. Lists fold these into the newer key's history.
     pub superseded_by: Option<String>,
+    /// Revoked, but the service may accept it a while longer (its cache):
+    /// "Revoked — waiting for the service to confirm" until a later check
+    /// (the next listing) finds it rejected.
+    pub revoke_waiting: bool,
 }
 
 /// A provider as the UI and CLI list it. Its token stays in the keychain.

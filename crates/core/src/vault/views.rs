@@ -67,6 +67,7 @@ impl Vault {
                         .is_some_and(|at| now - at > time::Duration::days(i64::from(policy_days)))),
             verified: true,
             superseded_by: None,
+            revoke_waiting: false,
         }
     }
 
@@ -187,14 +188,15 @@ impl Vault {
     /// keys the service could not be asked about.
     pub(super) fn attach_marks(&self, views: &mut [KeyView]) -> Result<()> {
         let marks = self.catalog().key_marks()?;
-        for (id, missing, unverified) in marks {
-            let Some(v) = views.iter_mut().find(|v| v.id == id) else {
+        for m in marks {
+            let Some(v) = views.iter_mut().find(|v| v.id == m.id) else {
                 continue;
             };
-            if missing && matches!(v.status, KeyStatus::Active | KeyStatus::NoLocalSecret) {
+            if m.missing && matches!(v.status, KeyStatus::Active | KeyStatus::NoLocalSecret) {
                 v.status = KeyStatus::Missing;
             }
-            v.verified = !unverified;
+            v.verified = !m.unverified;
+            v.revoke_waiting = m.revoke_waiting && v.status == KeyStatus::Revoked;
         }
         Ok(())
     }
@@ -322,7 +324,8 @@ impl Vault {
                 Err(_) => self.catalog().set_missing(&local.id, &now)?,
             }
         }
-        Ok(())
+        self.confirm_waiting_revokes(provider, connection.as_ref())
+            .await
     }
 }
 

@@ -23,4 +23,10 @@ verified: boolean,
  * An older generation: the key (id) a rotation put in this one's
  * place. Lists fold these into the newer key's history.
  */
-superseded_by: string | null, };
+superseded_by: string | null, 
+/**
+ * Revoked, but the service may accept it a while longer (its cache):
+ * "Revoked — waiting for the service to confirm" until a later check
+ * (the next listing) finds it rejected.
+ */
+revoke_waiting: boolean, };

@@ -26,12 +26,9 @@ impl Vault {
             // By hand: the person confirms again after fixing it.
             rec.confirmed_by_hand = false;
         }
-        revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
+        let revoked = revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
         failpoint("rotation::revoke_old::after");
-        let text = format!(
-            "revoked \"{}\" (rotation {}); the service now rejects it",
-            old.name, rec.id
-        );
+        let text = revoked.says(&format!("\"{}\" (rotation {})", old.name, rec.id));
         self.advance_audited(
             rec,
             Event::OldKeyRevoked,

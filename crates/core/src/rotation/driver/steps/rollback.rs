@@ -124,7 +124,7 @@ impl Vault {
                             if checked.is_err() {
                                 rec.confirmed_by_hand = false;
                             }
-                            checked
+                            checked.map(|_| ())
                         }
                         _ => Ok(()),
                     }
@@ -132,7 +132,9 @@ impl Vault {
                 Some(remote_id) => {
                     let new = self.catalog().key(&rec.new_key_id)?;
                     match new {
-                        Some(record) => self.revoke_confirmed(connection, &record).await,
+                        Some(record) => {
+                            self.revoke_confirmed(connection, &record).await.map(|_| ())
+                        }
                         None => connection.revoke(remote_id).await,
                     }
                 }

@@ -158,11 +158,10 @@ impl Vault {
         self.intent(rec, "delete_old", "delete the switched-off old key")?;
         failpoint("rotation::delete_old::before");
         let deleted = self.revoke_confirmed(connection, &old).await;
-        deleted.map_err(|e| self.step_failed(rec, "delete_old", e))?;
-        let text = format!(
-            "deleted \"{}\" (rotation {}); the service now rejects it",
-            old.name, rec.id
-        );
+        let deleted = deleted.map_err(|e| self.step_failed(rec, "delete_old", e))?;
+        let text = deleted
+            .says(&format!("\"{}\" (rotation {})", old.name, rec.id))
+            .replacen("revoked", "deleted", 1);
         self.advance_audited(
             rec,
             Event::OldDeleted,
