@@ -230,6 +230,20 @@ impl Vault {
         }
     }
 
+    /// Opens a rotation's target as it stands: its confirmations, and the
+    /// file as the deploy left it (else as the plan found it).
+    fn open_target(&self, target: &TargetState) -> Box<dyn crate::deploy::DeployTarget> {
+        target.spec.open(
+            self.open_with(
+                &target.confirmed,
+                target
+                    .deployed_digest
+                    .as_deref()
+                    .or(target.digest.as_deref()),
+            ),
+        )
+    }
+
     fn rotation_record(&self, id: &str) -> Result<RotationRecord> {
         self.catalog()
             .rotation(id)?

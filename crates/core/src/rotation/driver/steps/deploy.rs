@@ -19,15 +19,7 @@ impl Vault {
             ) {
                 continue;
             }
-            let t = target.spec.open(
-                self.open_with(
-                    &target.confirmed,
-                    target
-                        .deployed_digest
-                        .as_deref()
-                        .or(target.digest.as_deref()),
-                ),
-            );
+            let t = self.open_target(&target);
             let step = format!("deploy:{i}");
             let backup_dir = self.backup_dir(&rec.id);
             let backup = Backup {
@@ -103,15 +95,7 @@ impl Vault {
         let backup_dir = self.backup_dir(&rec.id);
         let open = |i: usize| {
             let target = &rec.targets[i];
-            target.spec.open(
-                self.open_with(
-                    &target.confirmed,
-                    target
-                        .deployed_digest
-                        .as_deref()
-                        .or(target.digest.as_deref()),
-                ),
-            )
+            self.open_target(target)
         };
         let opened: Vec<(usize, Box<dyn crate::deploy::DeployTarget>)> =
             indexes.iter().map(|&i| (i, open(i))).collect();

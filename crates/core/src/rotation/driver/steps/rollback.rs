@@ -41,15 +41,7 @@ impl Vault {
         // restore finding the file as the one after it left it.
         for i in (0..rec.targets.len()).rev() {
             let target = rec.targets[i].clone();
-            let t = target.spec.open(
-                self.open_with(
-                    &target.confirmed,
-                    target
-                        .deployed_digest
-                        .as_deref()
-                        .or(target.digest.as_deref()),
-                ),
-            );
+            let t = self.open_target(&target);
             let backup = Backup {
                 dir: &backup_dir,
                 index: i,

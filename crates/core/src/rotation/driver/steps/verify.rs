@@ -33,15 +33,7 @@ impl Vault {
             }
         };
         for target in &mut rec.targets {
-            let t = target.spec.open(
-                self.open_with(
-                    &target.confirmed,
-                    target
-                        .deployed_digest
-                        .as_deref()
-                        .or(target.digest.as_deref()),
-                ),
-            );
+            let t = self.open_target(target);
             if t.holds(&new_fp).await.unwrap_or(false) {
                 target.status = TargetStatus::Verified;
             } else {
