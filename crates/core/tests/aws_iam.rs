@@ -265,6 +265,16 @@ async fn an_aws_key_is_created_and_rotated_through_the_vault() {
         })
         .await
         .expect("created");
+    // IAM keys have no name: a listing shows the key under the name the
+    // person gave it, not its access key id.
+    let listed = vault.list_keys().await.expect("list");
+    let named: Vec<&str> = listed
+        .keys
+        .iter()
+        .filter(|k| k.id == key.id)
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(named, ["deploy bot"]);
     let old_secret = stored_secret(&key.id);
     let conn = registry::open(
         &record(&moto, "user=app"),

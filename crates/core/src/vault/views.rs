@@ -239,6 +239,7 @@ impl Vault {
 
     pub(super) async fn sync_provider(&self, provider: &ProviderRecord) -> Result<()> {
         let connection = self.connect(provider)?;
+        let names = connection.names_keys();
         // The answer is read and parsed on a task of its own: the services
         // of one listing are awaited together, and their answers are parsed
         // on every worker at once instead of one after another in this task.
@@ -278,7 +279,7 @@ impl Vault {
                     }
                     match by_remote.get(r.remote_id.as_str()) {
                         Some(&local) => {
-                            let merged = merge_remote(local.clone(), r);
+                            let merged = merge_remote(local.clone(), r, names);
                             if &merged != local {
                                 catalog.update_remote_fields(&merged)?;
                             }
@@ -314,7 +315,7 @@ impl Vault {
                 Ok(None) => self.catalog().set_revoked_inferred(&local.id, &now)?,
                 Ok(Some(r)) => {
                     let r = with_revoked_time(r, Some(&local), &now);
-                    let merged = merge_remote(local.clone(), &r);
+                    let merged = merge_remote(local.clone(), &r, names);
                     let catalog = self.catalog();
                     catalog.update_remote_fields(&merged)?;
                     if r.revoked_at.is_none() {
@@ -370,9 +371,16 @@ fn with_revoked_time(mut r: RemoteKey, local: Option<&KeyRecord>, now: &str) -> 
     r
 }
 
-pub(super) fn merge_remote(local: KeyRecord, r: &RemoteKey) -> KeyRecord {
+/// `names`: whether the service keeps the name Latchkey gives a key (an
+/// AWS access key has none; it is listed under its id, and the name the
+/// person gave it stays).
+pub(super) fn merge_remote(local: KeyRecord, r: &RemoteKey, names: bool) -> KeyRecord {
     KeyRecord {
-        name: r.name.clone(),
+        name: if names {
+            r.name.clone()
+        } else {
+            local.name.clone()
+        },
         preview: r.preview.clone(),
         scopes: r.scopes.clone(),
         created_at: r.created_at.clone().or(local.created_at.clone()),
