@@ -77,7 +77,10 @@ echo "REPLY ${{COMPREPLY[*]}}""#
         home.path(),
     ));
     let spec = out.lines().find(|l| l.starts_with("SPEC ")).expect(&out);
-    assert!(spec.contains(" -F _latchkey ") && spec.ends_with(" latchkey"), "{out}");
+    assert!(
+        spec.contains(" -F _latchkey ") && spec.ends_with(" latchkey"),
+        "{out}"
+    );
     let reply = out.lines().find(|l| l.starts_with("REPLY ")).expect(&out);
     assert!(reply.split(' ').any(|w| w == "completions"), "{out}");
     assert!(!reply.split(' ').any(|w| w == "rotate"), "{out}");
