@@ -76,5 +76,6 @@ base_packages=(build-essential pkg-config curl ca-certificates file
     dbus dbus-x11 gnome-keyring libdbus-1-dev
     libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev
     xvfb xauth xclip)
-# End-to-end tests only.
-test_packages=(webkit2gtk-driver)
+# End-to-end tests; the shells, appstreamcli and script(1) for the CLI's
+# completions, packaging and NO_COLOR tests.
+test_packages=(webkit2gtk-driver zsh fish appstream bsdutils)

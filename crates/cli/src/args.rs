@@ -40,13 +40,24 @@ directory, LATCHKEY_CLIPBOARD_CLEAR_SECS the clipboard timeout over the settings
 /// Latchkey: your API keys, from a shell. Shares the keychain and catalog
 /// with the desktop app.
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, after_help = EXAMPLES)]
+#[command(name = "latchkey", version, after_help = EXAMPLES, color = color_choice())]
 pub struct Args {
     /// JSON on stdout (read commands) and errors as JSON on stderr.
     #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// clap styles help and errors only on a terminal that takes colour;
+/// `NO_COLOR` (set and not empty, <https://no-color.org>) turns that off
+/// outright. The CLI's own output is never styled (see `output.rs`).
+fn color_choice() -> clap::ColorChoice {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        clap::ColorChoice::Never
+    } else {
+        clap::ColorChoice::Auto
+    }
 }
 
 impl Args {
@@ -237,6 +248,21 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Prints the shell completion script for bash, zsh or fish, e.g.
+    /// `source <(latchkey completions bash)`. Opens neither the vault nor
+    /// the keychain.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+}
+
+/// `latchkey completions <SHELL>`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// `latchkey audit`: the audit log shared with the desktop app.

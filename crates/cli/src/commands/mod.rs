@@ -4,6 +4,7 @@
 //! through `output`.
 
 mod audit;
+mod completions;
 mod env;
 mod keys;
 mod providers;
@@ -18,6 +19,11 @@ use latchkey_core::Result;
 use crate::args::{Args, Command};
 
 pub async fn run(args: Args) -> Result<u8> {
+    // Before the vault opens: a shell's startup file may run it, with the
+    // keychain locked or absent.
+    if let Command::Completions { shell } = args.command {
+        return Ok(completions::print(shell));
+    }
     let session = session::open(Actor::Cli, Demo::WhenDown).await?;
     let vault = session.vault.as_ref();
     let json = args.json;
@@ -132,5 +138,6 @@ pub async fn run(args: Args) -> Result<u8> {
             vars,
             replace,
         } => env::import(vault, &path, provider, &vars, replace, json).await,
+        Command::Completions { shell } => Ok(completions::print(shell)),
     }
 }
