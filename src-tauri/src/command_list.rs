@@ -35,6 +35,8 @@ macro_rules! with_commands {
             run_rotation,
             rollback_rotation,
             rotation_strategies,
+            keys_in_the_way,
+            delete_key_in_the_way,
             parse_target,
             revoke_anyway,
             reactivate_rotation,

@@ -9,7 +9,8 @@ use latchkey_core::rotation::driver::{RotationView, RunOptions};
 use latchkey_core::rotation::StrategyChoice;
 use latchkey_core::scan::ScanReport;
 use latchkey_core::vault::{
-    ActivityRow, CreatedKey, ExportFormat, KeyDetails, KeyListing, KeyView, ProviderView,
+    ActivityRow, CreatedKey, ExportFormat, KeyDetails, KeyInTheWay, KeyListing, KeyView,
+    ProviderView,
 };
 use tauri::ipc::Channel;
 use tauri::State;
@@ -283,6 +284,32 @@ pub async fn rotation_strategies(
     key_id: String,
 ) -> CommandResult<Vec<StrategyChoice>> {
     Ok(state.vault().await?.rotation_strategies(&key_id)?)
+}
+
+/// The other keys on the account when a service's key limit (AWS: two
+/// per IAM user) leaves no room for the rotation's new key: the wizard
+/// names each, with when it was last used.
+#[tauri::command]
+pub async fn keys_in_the_way(
+    state: State<'_, AppState>,
+    key_id: String,
+) -> CommandResult<Vec<KeyInTheWay>> {
+    Ok(state.vault().await?.keys_in_the_way(&key_id).await?)
+}
+
+/// "Delete this key": deletes one key in the way, on the person's explicit
+/// choice of that key.
+#[tauri::command]
+pub async fn delete_key_in_the_way(
+    state: State<'_, AppState>,
+    key_id: String,
+    remote_id: String,
+) -> CommandResult<()> {
+    Ok(state
+        .vault()
+        .await?
+        .delete_key_in_the_way(&key_id, &remote_id)
+        .await?)
 }
 
 /// A target spec as the CLI spells it (`gitlab:…`), checked and parsed:

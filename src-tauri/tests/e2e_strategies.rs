@@ -313,3 +313,81 @@ async fn overlap_chosen_in_the_wizard_holds_the_revoke_while_the_old_key_is_used
     app.click(By::button("Done")).await;
     app.close().await;
 }
+
+/// AWS allows two keys per IAM user. With both taken, the wizard names the
+/// other key (its vault name, when it was last used) and deletes it only
+/// when the person clicks "Delete this key" on it; then the rotation has
+/// room and runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_iam_user_names_the_other_key_and_deletes_it_only_when_chosen() {
+    let _one = ONE_APP.lock().await;
+    let iam = Iam::start().await;
+    let data = tempfile::tempdir().expect("data dir");
+    let project = tempfile::tempdir().expect("project dir");
+    let env_path = project.path().join(".env");
+    let old = iam.add_key(data.path(), "prod", KEY, "AWS_PAIR");
+    let old_id = id_of(&old).to_owned();
+    let spare = cli(
+        data.path(),
+        &[
+            "create",
+            "--provider",
+            "prod",
+            "--name",
+            "spare",
+            "--env-var",
+            "SPARE",
+        ],
+        None,
+        &[],
+    );
+    assert!(spare.status.success(), "create spare");
+    let spare_id = String::from_utf8_lossy(&spare.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("AWS_ACCESS_KEY_ID="))
+        .expect("spare id")
+        .to_owned();
+    std::fs::write(&env_path, format!("# bot\nAWS_PAIR={old}\nPORT=3000\n")).expect("write");
+    let mut both = vec![active(&old_id), active(&spare_id)];
+    both.sort();
+    assert_eq!(iam.keys().await, both);
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+
+    open_wizard(&app, &old_id).await;
+    let full = "//dialog//div[@role='group' and @aria-label='No room for the new key']";
+    app.wait_for(By::xpath(full), Duration::from_secs(30)).await;
+    let said = app.text(By::xpath(full)).await;
+    assert!(said.contains(&spare_id), "{said}");
+    assert!(said.contains("“spare”"), "the vault's name for it: {said}");
+    assert!(said.contains("never used"), "{said}");
+    assert!(
+        !said.contains(&old_id),
+        "the key being rotated is not offered: {said}"
+    );
+    // Nothing is deleted until the person picks the key.
+    assert_eq!(iam.keys().await, both);
+    app.click(By::xpath(&format!(
+        "{full}//button[@aria-label='Delete this key: {spare_id}']"
+    )))
+    .await;
+    app.wait_for(
+        By::xpath("//dialog//*[contains(., 'there is room for the new key now')]"),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(!app.shown_now(By::xpath(full)).await);
+    assert_eq!(iam.keys().await, [active(&old_id)]);
+
+    // Room now: the rotation runs (deactivate first stops with both keys).
+    start(&app, &env_path, None).await;
+    app.wait_for(
+        in_group("Old key deactivated", "Delete it"),
+        Duration::from_secs(60),
+    )
+    .await;
+    let new_id = id_of(&pair_in(&env_path)).to_owned();
+    let mut expected = vec![(old_id.clone(), "Inactive".to_owned()), active(&new_id)];
+    expected.sort();
+    assert_eq!(iam.keys().await, expected);
+    app.close().await;
+}

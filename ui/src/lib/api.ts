@@ -33,6 +33,7 @@ import type { NewManualProviderInput } from "./bindings/NewManualProviderInput";
 import type { Settings } from "./bindings/Settings";
 import type { SettingsView } from "./bindings/SettingsView";
 import type { StrategyChoice } from "./bindings/StrategyChoice";
+import type { KeyInTheWay } from "./bindings/KeyInTheWay";
 import type { RotationStrategy } from "./bindings/RotationStrategy";
 
 export type {
@@ -59,6 +60,7 @@ export type {
   Settings,
   SettingsView,
   StrategyChoice,
+  KeyInTheWay,
   RotationStrategy,
 };
 
@@ -124,6 +126,9 @@ export const api = {
   rollbackRotation: (rotationId: string, onProgress: (v: RotationView) => void) =>
     call<RotationView>("rollback_rotation", { rotationId, onProgress: progressChannel(onProgress) }),
   rotationStrategies: (keyId: string) => call<StrategyChoice[]>("rotation_strategies", { keyId }),
+  keysInTheWay: (keyId: string) => call<KeyInTheWay[]>("keys_in_the_way", { keyId }),
+  deleteKeyInTheWay: (keyId: string, remoteId: string) =>
+    call<void>("delete_key_in_the_way", { keyId, remoteId }),
   parseTarget: (spec: string) => call<TargetSpec>("parse_target", { spec }),
   revokeAnyway: (rotationId: string, onProgress: (v: RotationView) => void) =>
     call<RotationView>("revoke_anyway", { rotationId, onProgress: progressChannel(onProgress) }),
