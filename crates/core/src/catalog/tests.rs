@@ -95,3 +95,30 @@ fn a_rolled_back_batch_leaves_the_head_where_it_was() {
         AuditVerification::Verified { count: 2 }
     );
 }
+
+#[test]
+fn last_usage_is_the_newest_count_of_each_key_of_that_provider_only() {
+    let (_dir, c) = open();
+    c.conn
+        .execute_batch(
+            "INSERT INTO providers (id, kind, name, base_url, project, created_at)
+               VALUES ('p1', 'keyservice', 'one', '', '', ''), ('p2', 'keyservice', 'two', '', '', '');
+             INSERT INTO keys (id, provider_id, name, preview)
+               VALUES ('a', 'p1', 'a', ''), ('b', 'p1', 'b', ''), ('c', 'p2', 'c', '');",
+        )
+        .expect("seed");
+    let at = "2026-01-01T00:00:00Z";
+    c.record_usage("a", Some(1), None, at).expect("a 1");
+    c.record_usage("b", Some(7), None, at).expect("b 7");
+    c.record_usage("a", Some(4), Some(1), at).expect("a 4");
+    c.record_usage("c", Some(9), None, at).expect("c 9");
+    // The same count as the last one, or no count, adds no sample.
+    c.record_usage("b", Some(7), Some(7), at).expect("b again");
+    c.record_usage("b", None, Some(7), at).expect("b none");
+    let last = c.last_usage_of("p1").expect("last");
+    assert_eq!(last.len(), 2, "{last:?}");
+    assert_eq!(last["a"], 4);
+    assert_eq!(last["b"], 7);
+    assert_eq!(c.usage("b").expect("b").len(), 1);
+    assert_eq!(c.last_usage_of("p2").expect("p2")["c"], 9);
+}

@@ -258,12 +258,8 @@ impl Vault {
     ) -> Result<Revoked> {
         if !connection.capabilities().revoke {
             // Revoked by hand in the dashboard: confirm the service agrees.
-            let secret = self.store.get(&key_account(&record.id))?;
-            let rejected = match secret {
-                Some(secret) => matches!(
-                    connection.verify(&secret).await?,
-                    Verification::Rejected { .. }
-                ),
+            let rejected = match self.store.get(&key_account(&record.id))? {
+                Some(secret) => rejects(connection, &secret).await?,
                 None => false,
             };
             if !rejected {
@@ -285,10 +281,7 @@ impl Vault {
             None => self.store.get(&key_account(&record.id))?,
         };
         let confirmed = match held {
-            Some(secret) => matches!(
-                connection.verify(&secret).await?,
-                Verification::Rejected { .. }
-            ),
+            Some(secret) => rejects(connection, &secret).await?,
             None => connection
                 .list()
                 .await?
@@ -338,10 +331,8 @@ impl Vault {
         let waiting = self.catalog().revoke_waiting_of(&provider.id)?;
         for (id, since) in waiting {
             let rejected = match self.store.get(&key_account(&id))? {
-                Some(secret) => matches!(
-                    connection.verify(&secret).await,
-                    Ok(Verification::Rejected { .. })
-                ),
+                // A failed check confirms nothing: the next listing asks again.
+                Some(secret) => rejects(connection, &secret).await.unwrap_or(false),
                 None => {
                     let window = connection.revocation_cache().unwrap_or_default();
                     crate::clock::parse_rfc3339(&since).is_some_and(|at| {
@@ -377,7 +368,7 @@ impl Vault {
             "revoke",
             Some(key_id),
             Some(&provider.id),
-            &revoked.says(&format!("\"{}\"", record.name)),
+            &revoked.says("revoked", &format!("\"{}\"", record.name)),
         )?;
         self.key(key_id)
     }
@@ -534,6 +525,14 @@ pub(super) fn refused(e: &Error) -> bool {
     )
 }
 
+/// Whether the service turns `secret` away (a revoke is confirmed by it).
+async fn rejects(connection: &dyn Connector, secret: &Secret) -> Result<bool> {
+    Ok(matches!(
+        connection.verify(secret).await?,
+        Verification::Rejected { .. }
+    ))
+}
+
 /// A keychain read under way (see [`Vault::read_ahead`]).
 pub(crate) struct ReadAhead(tokio::task::JoinHandle<Result<Option<Secret>>>);
 
@@ -557,12 +556,13 @@ pub(crate) enum Revoked {
 }
 
 impl Revoked {
-    /// The audit log's words for it; `what` names the key.
-    pub(crate) fn says(self, what: &str) -> String {
+    /// The audit log's words for it: `done` is what was done ("revoked",
+    /// "deleted"), `what` names the key.
+    pub(crate) fn says(self, done: &str, what: &str) -> String {
         match self {
-            Revoked::Confirmed => format!("revoked {what}; the service now rejects it"),
+            Revoked::Confirmed => format!("{done} {what}; the service now rejects it"),
             Revoked::Waiting => format!(
-                "revoked {what}; waiting for the service to confirm (it may accept the key a few minutes longer)"
+                "{done} {what}; waiting for the service to confirm (it may accept the key a few minutes longer)"
             ),
         }
     }

@@ -244,7 +244,7 @@ impl Vault {
         // of one listing are awaited together, and their answers are parsed
         // on every worker at once instead of one after another in this task.
         let listing = Arc::clone(&connection);
-        let remote = tokio::spawn(async move { listing.list().await })
+        let mut remote = tokio::spawn(async move { listing.list().await })
             .await
             .map_err(|_| Error::Network("the service's answer could not be read".into()))??;
         let now = self.now();
@@ -258,19 +258,17 @@ impl Vault {
             catalog.batch(|catalog| {
                 let known = catalog.keys_of(&provider.id)?;
                 let marked = catalog.marked_keys_of(&provider.id)?;
+                let usage = catalog.last_usage_of(&provider.id)?;
                 let mut by_remote: HashMap<&str, &KeyRecord> = HashMap::new();
                 for k in &known {
                     if let Some(id) = k.remote_id.as_deref() {
                         by_remote.entry(id).or_insert(k);
                     }
                 }
-                let remote: Vec<RemoteKey> = remote
-                    .iter()
-                    .map(|r| {
-                        let local = by_remote.get(r.remote_id.as_str()).copied();
-                        with_revoked_time(r.clone(), local, &now)
-                    })
-                    .collect();
+                for r in remote.iter_mut() {
+                    let local = by_remote.get(r.remote_id.as_str()).copied();
+                    settle_revoked_time(r, local, &now);
+                }
                 let mut listed: HashSet<&str> = HashSet::new();
                 for r in &remote {
                     if !listed.insert(r.remote_id.as_str()) {
@@ -287,12 +285,13 @@ impl Vault {
                                 // Listed and live: a mark we only inferred goes.
                                 catalog.clear_inferred(&local.id)?;
                             }
-                            catalog.record_usage(&local.id, r.request_count, &now)?;
+                            let last = usage.get(&local.id).copied();
+                            catalog.record_usage(&local.id, r.request_count, last, &now)?;
                         }
                         None => {
                             let record = record_from_remote(&provider.id, r, None);
                             catalog.insert_key(&record)?;
-                            catalog.record_usage(&record.id, r.request_count, &now)?;
+                            catalog.record_usage(&record.id, r.request_count, None, &now)?;
                         }
                     }
                 }
@@ -313,8 +312,8 @@ impl Vault {
             let remote_id = local.remote_id.clone().unwrap_or_default();
             match connection.get(&remote_id).await {
                 Ok(None) => self.catalog().set_revoked_inferred(&local.id, &now)?,
-                Ok(Some(r)) => {
-                    let r = with_revoked_time(r, Some(&local), &now);
+                Ok(Some(mut r)) => {
+                    settle_revoked_time(&mut r, Some(&local), &now);
                     let merged = merge_remote(local.clone(), &r, names);
                     let catalog = self.catalog();
                     catalog.update_remote_fields(&merged)?;
@@ -357,7 +356,7 @@ pub(super) fn record_from_remote(
 /// A service that says a key is revoked but not when (GitLab) gives no
 /// time: the first sync that saw it stands (the one already kept, else
 /// now), never a word where a time belongs.
-fn with_revoked_time(mut r: RemoteKey, local: Option<&KeyRecord>, now: &str) -> RemoteKey {
+fn settle_revoked_time(r: &mut RemoteKey, local: Option<&KeyRecord>, now: &str) {
     if r.revoked_at
         .as_deref()
         .is_some_and(|at| crate::clock::parse_rfc3339(at).is_none())
@@ -368,7 +367,6 @@ fn with_revoked_time(mut r: RemoteKey, local: Option<&KeyRecord>, now: &str) -> 
                 .unwrap_or_else(|| now.to_owned()),
         );
     }
-    r
 }
 
 /// `names`: whether the service keeps the name Latchkey gives a key (an

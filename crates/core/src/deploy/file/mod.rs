@@ -16,6 +16,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
@@ -107,6 +108,14 @@ impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Snapshot({} bytes)", self.bytes.len())
     }
+}
+
+/// A backup's bytes: they hold the key the deploy replaced, so they are
+/// wiped when dropped.
+fn read_backup(backup: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    fs::read(backup)
+        .map(Zeroizing::new)
+        .map_err(|_| failed(backup, "the backup cannot be read"))
 }
 
 fn failed(path: &Path, reason: impl Into<String>) -> Error {
@@ -264,10 +273,11 @@ impl<E: Editor> EditableFile<E> {
         if now.digest_hex() != deployed_digest {
             return Err(Error::DotenvChangedOnDisk(self.path.display().to_string()));
         }
-        let before = fs::read(backup).map_err(|_| failed(backup, "the backup cannot be read"))?;
+        let before = read_backup(backup)?;
         let only_our_edit = E::read_value(&now.bytes, key)
             .and_then(|value| E::set_value(&before, key, value.expose_secret()).ok())
-            .is_some_and(|redone| redone == now.bytes);
+            .map(Zeroizing::new)
+            .is_some_and(|redone| *redone == now.bytes);
         if only_our_edit {
             return self.replace(&now, &before);
         }
@@ -282,17 +292,16 @@ impl<E: Editor> EditableFile<E> {
     /// `key`'s value in a backup written by [`Self::set_if_digest`]:
     /// `Ok(None)` when it was not set in it.
     pub fn value_in_backup(backup: &Path, key: &str) -> Result<Option<Secret>> {
-        let bytes = fs::read(backup).map_err(|_| failed(backup, "the backup cannot be read"))?;
-        Ok(E::read_value(&bytes, key))
+        Ok(E::read_value(&read_backup(backup)?, key))
     }
 
     /// The digest the file would have had after a deploy of `secret` over
     /// the `backup`: what a crash between the write and its journal row left.
     pub fn digest_after_deploy(&self, backup: &Path, key: &str, secret: &Secret) -> Result<String> {
         let changed = || Error::DotenvChangedOnDisk(self.path.display().to_string());
-        let before = fs::read(backup).map_err(|_| changed())?;
+        let before = read_backup(backup).map_err(|_| changed())?;
         E::set_value(&before, key, secret.expose_secret())
-            .map(|b| hex::encode(Sha256::digest(&b)))
+            .map(|b| hex::encode(Sha256::digest(Zeroizing::new(b))))
             .map_err(|_| changed())
     }
 

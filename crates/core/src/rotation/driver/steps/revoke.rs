@@ -28,7 +28,10 @@ impl Vault {
         }
         let revoked = revoked.map_err(|e| self.step_failed(rec, "revoke_old", e))?;
         failpoint("rotation::revoke_old::after");
-        let text = revoked.says(&format!("\"{}\" (rotation {})", old.name, rec.id));
+        let text = revoked.says(
+            "revoked",
+            &format!("\"{}\" (rotation {})", old.name, rec.id),
+        );
         self.advance_audited(
             rec,
             Event::OldKeyRevoked,

@@ -159,9 +159,10 @@ impl Vault {
         failpoint("rotation::delete_old::before");
         let deleted = self.revoke_confirmed(connection, &old).await;
         let deleted = deleted.map_err(|e| self.step_failed(rec, "delete_old", e))?;
-        let text = deleted
-            .says(&format!("\"{}\" (rotation {})", old.name, rec.id))
-            .replacen("revoked", "deleted", 1);
+        let text = deleted.says(
+            "deleted",
+            &format!("\"{}\" (rotation {})", old.name, rec.id),
+        );
         self.advance_audited(
             rec,
             Event::OldDeleted,
