@@ -9,32 +9,12 @@
 use latchkey_core::deploy::{AwsCredentialsEditor, Editor};
 use libfuzzer_sys::fuzz_target;
 
-/// Layout: [key length][key][value length][value][file...]
-fn split(data: &[u8]) -> Option<(&str, &str, &[u8])> {
-    let (&n, rest) = data.split_first()?;
-    let n = usize::from(n % 24).min(rest.len());
-    let (key, rest) = rest.split_at(n);
-    let (&v, rest) = rest.split_first()?;
-    let v = usize::from(v).min(rest.len());
-    let (value, file) = rest.split_at(v);
-    Some((
-        std::str::from_utf8(key).ok()?,
-        std::str::from_utf8(value).ok()?,
-        file,
-    ))
-}
+mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((key, value, file)) = split(data) else {
+    let Some((key, value, file, edited)) = common::edit::<AwsCredentialsEditor>(data) else {
         return;
     };
-    let Ok(edited) = AwsCredentialsEditor::set_value(file, key, value) else {
-        return;
-    };
-    assert!(
-        AwsCredentialsEditor::check_edit(file, &edited, key, Some(value)),
-        "check_edit refuses the editor's own edit"
-    );
     let got = AwsCredentialsEditor::read_value(&edited, key).expect("the pair does not read back");
     assert!(got.expose_secret() == value, "the pair does not read back");
     let (before, after) = (

@@ -4,35 +4,15 @@
 //! other value unchanged (`check_edit`). Seeds: fuzz/seeds/yaml_set_value.
 #![no_main]
 
-use latchkey_core::deploy::{Editor, YamlEditor};
+use latchkey_core::deploy::YamlEditor;
 use libfuzzer_sys::fuzz_target;
 
-/// Layout: [key length][key][value length][value][file...]
-fn split(data: &[u8]) -> Option<(&str, &str, &[u8])> {
-    let (&n, rest) = data.split_first()?;
-    let n = usize::from(n % 24).min(rest.len());
-    let (key, rest) = rest.split_at(n);
-    let (&v, rest) = rest.split_first()?;
-    let v = usize::from(v).min(rest.len());
-    let (value, file) = rest.split_at(v);
-    Some((
-        std::str::from_utf8(key).ok()?,
-        std::str::from_utf8(value).ok()?,
-        file,
-    ))
-}
+mod common;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((key, value, file)) = split(data) else {
+    let Some((key, value, _, edited)) = common::edit::<YamlEditor>(data) else {
         return;
     };
-    let Ok(edited) = YamlEditor::set_value(file, key, value) else {
-        return;
-    };
-    assert!(
-        YamlEditor::check_edit(file, &edited, key, Some(value)),
-        "check_edit refuses the editor's own edit"
-    );
     let body = edited.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&edited);
     let doc: serde_yaml::Value = serde_yaml::from_slice(body).expect("the edit is not YAML");
     let got = key.split('.').try_fold(&doc, |v, k| v.as_mapping()?.get(k));
