@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::vault::{ExistingKey, KeyStatus, KeyView, Vault};
+use crate::vault::{EnvOps, ExistingKey, KeyStatus, KeyView};
 
 /// What a variable holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -77,7 +77,7 @@ fn read_values(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-impl Vault {
+impl EnvOps<'_> {
     /// For each variable the vault's keys are tagged with: set, not set, or
     /// set to a revoked or unknown key — from `env` first (the process
     /// environment), then the `.env` files of `dir`.

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::deploy::gitignore::work_tree;
 use crate::error::{Error, Result};
 use crate::secret::Fingerprinter;
-use crate::vault::{KeyStatus, Vault};
+use crate::vault::{KeyStatus, ScanOps};
 
 /// Files larger than this are skipped.
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -60,7 +60,7 @@ impl ScanReport {
     }
 }
 
-impl Vault {
+impl ScanOps<'_> {
     /// Searches `dir` (recursively) for the vault's keys.
     pub fn scan_folder(&self, dir: &Path) -> Result<ScanReport> {
         if !dir.is_dir() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::Vault;
+use super::ActivityOps;
 use crate::catalog::AuditEntry;
 use crate::error::{Error, Result};
 
@@ -33,7 +33,7 @@ pub enum ExportFormat {
     Json,
 }
 
-impl Vault {
+impl ActivityOps<'_> {
     /// The newest `limit` audit rows, named.
     pub fn activity(&self, limit: usize) -> Result<Vec<ActivityRow>> {
         let catalog = self.catalog();

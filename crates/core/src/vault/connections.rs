@@ -27,6 +27,7 @@ impl crate::deploy::Connections for Vault {
     }
 }
 
+/// Connections, shared by every part.
 impl Vault {
     pub(crate) fn provider_record(&self, id: &str) -> Result<ProviderRecord> {
         self.catalog()
@@ -78,7 +79,9 @@ impl Vault {
         tokens.insert(provider_id.to_owned(), token.clone());
         Ok(token)
     }
+}
 
+impl ConnectionOps<'_> {
     /// Adds a reference key service connection; the token goes to the keychain.
     pub fn add_provider(&self, new: NewProvider) -> Result<ProviderView> {
         let name = check_name("name", &new.name)?;

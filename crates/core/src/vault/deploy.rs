@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use super::Vault;
+use super::DeployOps;
 use crate::catalog::TargetSpec;
 use crate::deploy::{Backup, OpenWith, Written};
 use crate::error::{Error, Result};
@@ -31,7 +31,7 @@ pub struct DeployedTarget {
     pub message: String,
 }
 
-impl Vault {
+impl DeployOps<'_> {
     /// Puts the current key `key_id` into every target, all or nothing.
     pub async fn deploy_key(
         &self,
@@ -217,14 +217,14 @@ impl Vault {
     }
 }
 
-impl Vault {
+impl DeployOps<'_> {
     /// Opening a target for a deploy: nothing confirmed, this vault's
     /// connections, and what the write noted (if anything).
     fn open_deployed<'a>(&'a self, deployed: Option<&'a str>) -> OpenWith<'a> {
         OpenWith {
             confirmed: &[],
             deployed,
-            connections: self,
+            connections: &**self,
         }
     }
 

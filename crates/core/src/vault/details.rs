@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 use time::Duration;
 
-use super::{ActivityRow, KeyView, Vault};
+use super::{ActivityRow, DetailOps, KeyView};
 use crate::catalog::{TargetSpec, UsagePoint};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::error::Result;
@@ -50,7 +50,7 @@ pub struct KeyDetails {
     pub now: String,
 }
 
-impl Vault {
+impl DetailOps<'_> {
     /// The details of one key (by id).
     pub fn key_details(&self, id: &str) -> Result<KeyDetails> {
         let key = self.key(id)?;

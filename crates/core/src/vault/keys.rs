@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Vault {
+impl KeyOps<'_> {
     /// Creates a key on its provider and stores it in the keychain at once.
     pub async fn create_key(&self, new: NewKey) -> Result<KeyView> {
         let name = check_name("name", &new.name)?;
@@ -55,7 +55,7 @@ impl Vault {
             .await?;
         let providers = self.catalog().providers()?;
         let policy = self.settings()?.rotation_policy_days;
-        Ok(self.view(&record, &providers, policy))
+        Ok(self.view_ops().view(&record, &providers, policy))
     }
 
     /// Keeps a key the service made for `pending`: secret to the keychain,
@@ -154,12 +154,6 @@ impl Vault {
             }
         }
         Ok(())
-    }
-
-    pub(crate) fn secret_of(&self, key_id: &str) -> Result<Secret> {
-        self.store
-            .get(&key_account(key_id))?
-            .ok_or(Error::SecretMissing)
     }
 
     /// Creates a key (as [`create_key`](Self::create_key)) and hands out the

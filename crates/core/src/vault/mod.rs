@@ -1,10 +1,12 @@
 //! The vault: every operation the app and the CLI offer, in one place.
 //! It joins the ports (keychain, catalog, providers, clipboard, clock) and
 //! keeps local and remote in agreement. This file holds the types, opening
-//! and the catalog/audit plumbing; the operations are split by job:
-//! `connections` (services), `views` (listing, lookups, sync), `keys`
-//! (create, reveal, copy, revoke, add existing), `settings` (and the
-//! reminder); rotations are in `rotation::driver`, `.env` checks in `envs`.
+//! and the shared plumbing (catalog, audit, records); `api.rs` is the
+//! facade: each of `Vault`'s operations hands the call to the part that
+//! does the job: `connections` (services), `views` (listing, lookups,
+//! sync), `keys` (create, reveal, copy, revoke, add existing), `details`,
+//! `settings` (and the reminder), `activity`, `deploy`, `room`; rotations
+//! are in `rotation::driver`, `.env` checks in `envs`, folder scans in `scan`.
 //!
 //! What it returns never holds a secret, except `reveal_key`, which is
 //! audited. A created key reaches the keychain before anything else
@@ -34,6 +36,7 @@ use crate::settings::Settings;
 use crate::store::{key_account, provider_account, SecretStore};
 
 mod activity;
+mod api;
 mod connections;
 mod deploy;
 mod details;
@@ -222,6 +225,54 @@ pub struct ExistingKey {
     pub replace: bool,
 }
 
+/// A part of the vault: one job's operations (keys, connections, views,
+/// rotations, …) over the vault's shared state, which it reaches through
+/// `Deref`. `Vault`'s own methods (`api.rs`) hand each call to its part.
+macro_rules! parts {
+    ($($(#[$doc:meta])* $part:ident => $accessor:ident,)*) => {$(
+        $(#[$doc])*
+        pub(crate) struct $part<'v>(&'v Vault);
+
+        impl std::ops::Deref for $part<'_> {
+            type Target = Vault;
+            fn deref(&self) -> &Vault {
+                self.0
+            }
+        }
+
+        impl Vault {
+            pub(crate) fn $accessor(&self) -> $part<'_> {
+                $part(self)
+            }
+        }
+    )*};
+}
+
+parts! {
+    /// Services: add, test, connect (`connections.rs`).
+    ConnectionOps => connection_ops,
+    /// Keys: create, reveal, copy, revoke, add existing (`keys.rs`).
+    KeyOps => key_ops,
+    /// The keys list, lookups and sync (`views.rs`).
+    ViewOps => view_ops,
+    /// A key's details (`details.rs`).
+    DetailOps => detail_ops,
+    /// Settings and the reminder (`settings.rs`).
+    SettingOps => setting_ops,
+    /// The audit log as Activity (`activity.rs`).
+    ActivityOps => activity_ops,
+    /// Deploying a key outside a rotation (`deploy.rs`).
+    DeployOps => deploy_ops,
+    /// Keys in the way of a new one (`room.rs`).
+    RoomOps => room_ops,
+    /// `.env` checks and imports (`envs.rs`).
+    EnvOps => env_ops,
+    /// Finding where keys are used (`scan.rs`).
+    ScanOps => scan_ops,
+    /// Rotations: plan, run, resume, roll back (`rotation::driver`).
+    RotationOps => rotation_ops,
+}
+
 /// Latchkey's vault.
 pub struct Vault {
     catalog: Mutex<Catalog>,
@@ -350,6 +401,20 @@ impl Vault {
 
     pub(crate) fn running(&self) -> MutexGuard<'_, HashSet<String>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A key's record, or "not found".
+    pub(crate) fn key_record(&self, id: &str) -> Result<KeyRecord> {
+        self.catalog()
+            .key(id)?
+            .ok_or_else(|| Error::NotFound("That key".into()))
+    }
+
+    /// A key's secret from the keychain.
+    pub(crate) fn secret_of(&self, key_id: &str) -> Result<Secret> {
+        self.store
+            .get(&key_account(key_id))?
+            .ok_or(Error::SecretMissing)
     }
 
     pub(crate) fn now(&self) -> String {

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::Vault;
+use super::RoomOps;
 use crate::error::{Error, Result};
 
 /// A key on the service that stands in the way of a new one.
@@ -22,7 +22,7 @@ pub struct KeyInTheWay {
     pub last_used_at: Option<String>,
 }
 
-impl Vault {
+impl RoomOps<'_> {
     /// The other keys on `key_id`'s account when it has no room for one
     /// more (empty when there is room or the service has no limit).
     pub async fn keys_in_the_way(&self, key_id: &str) -> Result<Vec<KeyInTheWay>> {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Vault {
+impl SettingOps<'_> {
     /// How long a copied key stays on the clipboard: the override, else the
     /// Settings.
     pub fn clear_after(&self) -> Result<Duration> {

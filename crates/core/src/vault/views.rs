@@ -7,7 +7,7 @@ use super::*;
 use crate::rotation::driver::display_name;
 use crate::rotation::State;
 
-impl Vault {
+impl ViewOps<'_> {
     pub(super) fn view(
         &self,
         record: &KeyRecord,
@@ -98,12 +98,6 @@ impl Vault {
             }
         }
         Ok(())
-    }
-
-    pub(crate) fn key_record(&self, id: &str) -> Result<KeyRecord> {
-        self.catalog()
-            .key(id)?
-            .ok_or_else(|| Error::NotFound("That key".into()))
     }
 
     /// One key, as listed.
@@ -324,7 +318,8 @@ impl Vault {
                 Err(_) => self.catalog().set_missing(&local.id, &now)?,
             }
         }
-        self.confirm_waiting_revokes(provider, connection.as_ref())
+        self.key_ops()
+            .confirm_waiting_revokes(provider, connection.as_ref())
             .await
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     /// Writes a journal row; the record is saved with it.
     pub(in crate::rotation::driver) fn journal(
         &self,

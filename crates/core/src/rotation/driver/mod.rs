@@ -26,7 +26,7 @@ use crate::error::{Error, Result, WireError};
 use crate::providers::{Connector, KeySpec, Verification};
 use crate::secret::{Fingerprint, Secret};
 use crate::store::key_account;
-use crate::vault::Vault;
+use crate::vault::{RotationOps, Vault};
 
 mod journal;
 mod plan;
@@ -217,7 +217,7 @@ impl Drop for RunGuard<'_> {
     }
 }
 
-impl Vault {
+impl RotationOps<'_> {
     /// How the driver opens a target: its confirmations, its note of what
     /// the deploy wrote (or, before the deploy's row, what the plan saw:
     /// a GitHub secret's `updated_at` before our write), and this vault's
@@ -226,7 +226,7 @@ impl Vault {
         OpenWith {
             confirmed,
             deployed,
-            connections: self,
+            connections: &**self,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     /// Plans a rotation of `key_id`: checks the targets, notes each `.env`
     /// file's digest, and takes the key's lock. Nothing remote happens yet.
     pub async fn plan_rotation(&self, request: RotationRequest) -> Result<RotationView> {
@@ -125,7 +125,7 @@ impl Vault {
     }
 }
 
-impl Vault {
+impl RotationOps<'_> {
     /// Checks a target and notes what it needs at plan time.
     async fn plan_target(&self, spec: TargetSpec) -> Result<TargetState> {
         spec.open(self.open_with(&[], None)).prepare().await

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     /// Runs (or resumes) a rotation until it is done, waits for a person
     /// (a manual target's checklist), or a step fails. A failed verify
     /// rolls back and returns `verify_failed`.
@@ -44,7 +44,7 @@ impl Vault {
                 && connection.capabilities().revoke
                 && matches!(rec.state, State::Stored | State::Deployed)
             {
-                old_read = Some(self.read_ahead(&rec.old_key_id));
+                old_read = Some(self.key_ops().read_ahead(&rec.old_key_id));
             }
             let view = self.rotation_view(&rec)?;
             progress(&view);

@@ -3,7 +3,7 @@
 
 use super::super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     /// Revokes live keys named after this rotation whose secret we do not
     /// hold (a crash between the service's answer and the keychain), except
     /// `keep`.

@@ -2,7 +2,7 @@
 
 use super::super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     pub(in crate::rotation::driver) async fn deploy_step(
         &self,
         rec: &mut RotationRecord,

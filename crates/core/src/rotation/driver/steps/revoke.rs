@@ -6,7 +6,7 @@ use super::super::*;
 use crate::store::provider_account;
 use crate::vault::ReadAhead;
 
-impl Vault {
+impl RotationOps<'_> {
     pub(in crate::rotation::driver) async fn revoke_old_step(
         &self,
         rec: &mut RotationRecord,
@@ -20,6 +20,7 @@ impl Vault {
         self.intent(rec, "revoke_old", "revoke the old key")?;
         failpoint("rotation::revoke_old::before");
         let revoked = self
+            .key_ops()
             .revoke_confirmed_with(connection, &old, read_ahead)
             .await;
         if revoked.is_err() {

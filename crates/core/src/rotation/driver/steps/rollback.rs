@@ -2,7 +2,7 @@
 
 use super::super::*;
 
-impl Vault {
+impl RotationOps<'_> {
     pub(in crate::rotation::driver) async fn rollback_steps(
         &self,
         rec: &mut RotationRecord,
@@ -112,7 +112,8 @@ impl Vault {
                                 progress(&self.rotation_view(rec)?);
                                 return Ok(());
                             }
-                            let checked = self.revoke_confirmed(connection, &record).await;
+                            let checked =
+                                self.key_ops().revoke_confirmed(connection, &record).await;
                             if checked.is_err() {
                                 rec.confirmed_by_hand = false;
                             }
@@ -124,9 +125,11 @@ impl Vault {
                 Some(remote_id) => {
                     let new = self.catalog().key(&rec.new_key_id)?;
                     match new {
-                        Some(record) => {
-                            self.revoke_confirmed(connection, &record).await.map(|_| ())
-                        }
+                        Some(record) => self
+                            .key_ops()
+                            .revoke_confirmed(connection, &record)
+                            .await
+                            .map(|_| ()),
                         None => connection.revoke(remote_id).await,
                     }
                 }

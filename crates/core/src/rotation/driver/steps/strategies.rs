@@ -13,7 +13,7 @@ pub struct RunOptions {
     pub force_revoke: bool,
 }
 
-impl Vault {
+impl RotationOps<'_> {
     /// When the deploy step finished (its journal row), if it did.
     fn deployed_at(&self, rec: &RotationRecord) -> Result<Option<String>> {
         Ok(self
@@ -157,7 +157,7 @@ impl Vault {
         let old = self.key_record(&rec.old_key_id)?;
         self.intent(rec, "delete_old", "delete the switched-off old key")?;
         failpoint("rotation::delete_old::before");
-        let deleted = self.revoke_confirmed(connection, &old).await;
+        let deleted = self.key_ops().revoke_confirmed(connection, &old).await;
         let deleted = deleted.map_err(|e| self.step_failed(rec, "delete_old", e))?;
         let text = deleted.says(
             "deleted",

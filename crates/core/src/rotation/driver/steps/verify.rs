@@ -4,7 +4,7 @@
 use super::super::*;
 use crate::providers::PropagationWait;
 
-impl Vault {
+impl RotationOps<'_> {
     /// Checks the new key: the service accepts it and every `.env` target
     /// holds it (by fingerprint). Marks each target. `Ok(Err(reason))`: it
     /// does not work; `Err`: the check itself could not run.
