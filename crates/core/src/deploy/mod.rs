@@ -24,6 +24,7 @@ pub mod github;
 pub mod gitignore;
 pub mod gitlab;
 pub mod json;
+mod key_path;
 pub mod netlify;
 pub mod remote_value;
 mod spec;

@@ -4,10 +4,10 @@
 //! is not in the file, a value that is not a string, or a key that appears
 //! twice is refused. Pure: no I/O here, and nothing here logs a value.
 
-use super::file::{EditError, Editor};
+use super::file::EditError;
+use super::key_path::{check, KeyPathFormat, Tree};
 use crate::catalog::TargetSpec;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
 /// `[A-Za-z0-9_-]+` segments joined by `.`.
 pub fn valid_key_path(key: &str) -> bool {
@@ -151,15 +151,6 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn parse(bytes: &[u8]) -> Option<serde_json::Value> {
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    serde_json::from_slice(body).ok()
-}
-
-fn lookup<'v>(v: &'v serde_json::Value, key: &str) -> Option<&'v serde_json::Value> {
-    key.split('.').try_fold(v, |v, k| v.as_object()?.get(k))
-}
-
 /// The bytes with the string at `key` set to `value`; every other byte kept.
 pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
     if !valid_key_path(key) {
@@ -171,7 +162,7 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
         Err(_) => return refused("the file is not valid UTF-8"),
     };
     let offset = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    if parse(bytes).is_none() {
+    if <serde_json::Value as Tree>::parse(bytes).is_none() {
         return refused("the file is not valid JSON");
     }
     let mut s = Scanner {
@@ -207,39 +198,10 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
     out.extend_from_slice(&bytes[..start]);
     out.extend_from_slice(token.as_bytes());
     out.extend_from_slice(&bytes[end..]);
-    if !check(bytes, &out, key, Some(value)) {
+    if !check::<serde_json::Value>(bytes, &out, key, Some(value)) {
         return refused("the edited file did not read back as expected");
     }
     Ok(out)
-}
-
-fn check(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-    let (Some(mut want), Some(got)) = (parse(before), parse(after)) else {
-        return false;
-    };
-    let segments: Vec<&str> = key.split('.').collect();
-    let Some((last, parents)) = segments.split_last() else {
-        return false;
-    };
-    let mut node = &mut want;
-    for k in parents {
-        match node.as_object_mut().and_then(|o| o.get_mut(*k)) {
-            Some(n) => node = n,
-            None => return value.is_none() && lookup(&got, key).is_none() && want == got,
-        }
-    }
-    let Some(obj) = node.as_object_mut() else {
-        return false;
-    };
-    match value {
-        Some(v) => {
-            obj.insert((*last).to_owned(), serde_json::Value::String(v.to_owned()));
-        }
-        None => {
-            obj.remove(*last);
-        }
-    }
-    want == got
 }
 
 /// A dotted key path (`services.openai.key`), as the JSON, TOML and YAML
@@ -258,30 +220,38 @@ pub(crate) fn check_key_path(key: &str) -> Result<String> {
 #[derive(Debug, Clone, Copy)]
 pub struct JsonEditor;
 
-impl Editor for JsonEditor {
-    const KEY_FIELD: &'static str = "key_path";
-
-    fn read_value(bytes: &[u8], key: &str) -> Option<Secret> {
-        let v = parse(bytes)?;
-        lookup(&v, key)?.as_str().map(|s| Secret::new(s.to_owned()))
+impl Tree for serde_json::Value {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        serde_json::from_slice(body).ok()
     }
+    fn child(&self, k: &str) -> Option<&Self> {
+        self.as_object()?.get(k)
+    }
+    fn child_mut(&mut self, k: &str) -> Option<&mut Self> {
+        self.as_object_mut()?.get_mut(k)
+    }
+    fn put(&mut self, k: &str, value: Option<&str>) -> bool {
+        let Some(obj) = self.as_object_mut() else {
+            return false;
+        };
+        match value {
+            Some(v) => obj.insert(k.to_owned(), serde_json::Value::String(v.to_owned())),
+            None => obj.remove(k),
+        };
+        true
+    }
+    fn as_str(&self) -> Option<&str> {
+        serde_json::Value::as_str(self)
+    }
+}
 
-    fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
+impl KeyPathFormat for JsonEditor {
+    type Tree = serde_json::Value;
+    const NAME: &'static str = "JSON";
+
+    fn edit(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
         set_value(bytes, key, value)
-    }
-
-    fn remove_value(_bytes: &[u8], key: &str) -> std::result::Result<Vec<u8>, EditError> {
-        Err(EditError::Refused(format!(
-            "Latchkey does not remove '{key}' from a JSON file; change it by hand"
-        )))
-    }
-
-    fn check_edit(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-        check(before, after, key, value)
-    }
-
-    fn check_key(key: &str) -> Result<String> {
-        check_key_path(key)
     }
 
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec {
@@ -296,6 +266,7 @@ impl Editor for JsonEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::Editor;
 
     fn set(text: &str, key: &str, value: &str) -> String {
         String::from_utf8(set_value(text.as_bytes(), key, value).expect("edit")).expect("utf-8")

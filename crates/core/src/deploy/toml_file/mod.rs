@@ -5,22 +5,10 @@
 //! every other value unchanged, or it is refused. A path that is not in the
 //! file or does not hold a string is refused. Nothing here logs a value.
 
-use super::file::{EditError, Editor};
+use super::file::EditError;
 use super::json::valid_key_path;
+use super::key_path::{check, KeyPathFormat, Tree};
 use crate::catalog::TargetSpec;
-use crate::error::Result;
-use crate::secret::Secret;
-
-fn parse(bytes: &[u8]) -> Option<toml::Value> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    toml::from_str::<toml::Table>(text)
-        .ok()
-        .map(toml::Value::Table)
-}
-
-fn lookup<'v>(v: &'v toml::Value, key: &str) -> Option<&'v toml::Value> {
-    key.split('.').try_fold(v, |v, k| v.as_table()?.get(k))
-}
 
 /// The bytes with the string at `key` set to `value`; every other byte kept.
 pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
@@ -71,7 +59,7 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
         out.pop();
     }
     if !only_the_token_changed(bytes, &out, old_len, new_len)
-        || !check(bytes, &out, key, Some(value))
+        || !check::<toml::Value>(bytes, &out, key, Some(value))
     {
         return refused(format!(
             "'{key}' cannot be changed in this file without changing other text; change it by hand"
@@ -99,63 +87,44 @@ fn only_the_token_changed(before: &[u8], after: &[u8], old_len: usize, new_len: 
         && !added.contains(&b'\n')
 }
 
-fn check(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-    let (Some(mut want), Some(got)) = (parse(before), parse(after)) else {
-        return false;
-    };
-    let segments: Vec<&str> = key.split('.').collect();
-    let Some((last, parents)) = segments.split_last() else {
-        return false;
-    };
-    let mut node = &mut want;
-    for k in parents {
-        match node.as_table_mut().and_then(|t| t.get_mut(*k)) {
-            Some(n) => node = n,
-            None => return value.is_none() && lookup(&got, key).is_none() && want == got,
-        }
-    }
-    let Some(table) = node.as_table_mut() else {
-        return false;
-    };
-    match value {
-        Some(v) => {
-            table.insert((*last).to_owned(), toml::Value::String(v.to_owned()));
-        }
-        None => {
-            table.remove(*last);
-        }
-    }
-    want == got
-}
-
 /// TOML files as a file target's [`Editor`]: the key is a dotted path.
 #[derive(Debug, Clone, Copy)]
 pub struct TomlEditor;
 
-impl Editor for TomlEditor {
-    const KEY_FIELD: &'static str = "key_path";
-
-    fn read_value(bytes: &[u8], key: &str) -> Option<Secret> {
-        let v = parse(bytes)?;
-        lookup(&v, key)?.as_str().map(|s| Secret::new(s.to_owned()))
+impl Tree for toml::Value {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        toml::from_str::<toml::Table>(text)
+            .ok()
+            .map(toml::Value::Table)
     }
+    fn child(&self, k: &str) -> Option<&Self> {
+        self.as_table()?.get(k)
+    }
+    fn child_mut(&mut self, k: &str) -> Option<&mut Self> {
+        self.as_table_mut()?.get_mut(k)
+    }
+    fn put(&mut self, k: &str, value: Option<&str>) -> bool {
+        let Some(table) = self.as_table_mut() else {
+            return false;
+        };
+        match value {
+            Some(v) => table.insert(k.to_owned(), toml::Value::String(v.to_owned())),
+            None => table.remove(k),
+        };
+        true
+    }
+    fn as_str(&self) -> Option<&str> {
+        toml::Value::as_str(self)
+    }
+}
 
-    fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
+impl KeyPathFormat for TomlEditor {
+    type Tree = toml::Value;
+    const NAME: &'static str = "TOML";
+
+    fn edit(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
         set_value(bytes, key, value)
-    }
-
-    fn remove_value(_bytes: &[u8], key: &str) -> std::result::Result<Vec<u8>, EditError> {
-        Err(EditError::Refused(format!(
-            "Latchkey does not remove '{key}' from a TOML file; change it by hand"
-        )))
-    }
-
-    fn check_edit(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-        check(before, after, key, value)
-    }
-
-    fn check_key(key: &str) -> Result<String> {
-        super::json::check_key_path(key)
     }
 
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec {
@@ -170,6 +139,7 @@ impl Editor for TomlEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::Editor;
 
     fn set(text: &str, key: &str, value: &str) -> String {
         String::from_utf8(set_value(text.as_bytes(), key, value).expect("edit")).expect("utf-8")

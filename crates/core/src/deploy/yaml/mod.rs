@@ -16,20 +16,10 @@
 
 use std::path::Path;
 
-use super::file::{EditError, Editor};
+use super::file::EditError;
 use super::json::valid_key_path;
+use super::key_path::{check, KeyPathFormat, Tree};
 use crate::catalog::TargetSpec;
-use crate::error::Result;
-use crate::secret::Secret;
-
-fn parse(bytes: &[u8]) -> Option<serde_yaml::Value> {
-    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    serde_yaml::from_slice(body).ok()
-}
-
-fn lookup<'v>(v: &'v serde_yaml::Value, key: &str) -> Option<&'v serde_yaml::Value> {
-    key.split('.').try_fold(v, |v, k| v.as_mapping()?.get(k))
-}
 
 fn bad_key(key: &str) -> EditError {
     EditError::BadKey(format!(
@@ -306,7 +296,7 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
     if body.contains('\r') {
         return Err(cannot("the file has CR line breaks".into()));
     }
-    if parse(bytes).is_none() {
+    if <serde_yaml::Value as Tree>::parse(bytes).is_none() {
         return Err(refused(
             "the file is not valid YAML (or holds several documents)",
         ));
@@ -327,44 +317,12 @@ pub fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Ve
     let old = &text[start..end];
     out.extend_from_slice(token_like(old, value).as_bytes());
     out.extend_from_slice(&bytes[end..]);
-    if !check(bytes, &out, key, Some(value)) {
+    if !check::<serde_yaml::Value>(bytes, &out, key, Some(value)) {
         return Err(cannot(
             "the edited file did not read back as expected".into(),
         ));
     }
     Ok(out)
-}
-
-fn check(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-    let (Some(mut want), Some(got)) = (parse(before), parse(after)) else {
-        return false;
-    };
-    let segments: Vec<&str> = key.split('.').collect();
-    let Some((last, parents)) = segments.split_last() else {
-        return false;
-    };
-    let mut node = &mut want;
-    for k in parents {
-        match node.as_mapping_mut().and_then(|m| m.get_mut(*k)) {
-            Some(n) => node = n,
-            None => return value.is_none() && lookup(&got, key).is_none() && want == got,
-        }
-    }
-    let Some(map) = node.as_mapping_mut() else {
-        return false;
-    };
-    match value {
-        Some(v) => {
-            map.insert(
-                serde_yaml::Value::String((*last).to_owned()),
-                serde_yaml::Value::String(v.to_owned()),
-            );
-        }
-        None => {
-            map.remove(*last);
-        }
-    }
-    want == got
 }
 
 /// Whether `path` is Open Animate's credentials file (`.oanim/credentials.yaml`).
@@ -380,30 +338,41 @@ fn is_oanim_credentials(path: &Path) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct YamlEditor;
 
-impl Editor for YamlEditor {
-    const KEY_FIELD: &'static str = "key_path";
-
-    fn read_value(bytes: &[u8], key: &str) -> Option<Secret> {
-        let v = parse(bytes)?;
-        lookup(&v, key)?.as_str().map(|s| Secret::new(s.to_owned()))
+impl Tree for serde_yaml::Value {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        serde_yaml::from_slice(body).ok()
     }
+    fn child(&self, k: &str) -> Option<&Self> {
+        self.as_mapping()?.get(k)
+    }
+    fn child_mut(&mut self, k: &str) -> Option<&mut Self> {
+        self.as_mapping_mut()?.get_mut(k)
+    }
+    fn put(&mut self, k: &str, value: Option<&str>) -> bool {
+        let Some(map) = self.as_mapping_mut() else {
+            return false;
+        };
+        match value {
+            Some(v) => map.insert(
+                serde_yaml::Value::String(k.to_owned()),
+                serde_yaml::Value::String(v.to_owned()),
+            ),
+            None => map.remove(k),
+        };
+        true
+    }
+    fn as_str(&self) -> Option<&str> {
+        serde_yaml::Value::as_str(self)
+    }
+}
 
-    fn set_value(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
+impl KeyPathFormat for YamlEditor {
+    type Tree = serde_yaml::Value;
+    const NAME: &'static str = "YAML";
+
+    fn edit(bytes: &[u8], key: &str, value: &str) -> std::result::Result<Vec<u8>, EditError> {
         set_value(bytes, key, value)
-    }
-
-    fn remove_value(_bytes: &[u8], key: &str) -> std::result::Result<Vec<u8>, EditError> {
-        Err(EditError::Refused(format!(
-            "Latchkey does not remove '{key}' from a YAML file; change it by hand"
-        )))
-    }
-
-    fn check_edit(before: &[u8], after: &[u8], key: &str, value: Option<&str>) -> bool {
-        check(before, after, key, value)
-    }
-
-    fn check_key(key: &str) -> Result<String> {
-        super::json::check_key_path(key)
     }
 
     fn spec(path: String, key: String, follow_symlink: bool) -> TargetSpec {
@@ -415,7 +384,7 @@ impl Editor for YamlEditor {
     }
 
     /// Open Animate's CLI credentials (`api_key: …`), made when missing.
-    fn new_file(path: &Path, key: &str, value: &str) -> Option<Vec<u8>> {
+    fn file_when_missing(path: &Path, key: &str, value: &str) -> Option<Vec<u8>> {
         (is_oanim_credentials(path) && key == "api_key")
             .then(|| format!("api_key: {}\n", token(value)).into_bytes())
     }
@@ -424,6 +393,7 @@ impl Editor for YamlEditor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::Editor;
 
     fn set(text: &str, key: &str, value: &str) -> String {
         String::from_utf8(set_value(text.as_bytes(), key, value).expect("edit")).expect("utf-8")
