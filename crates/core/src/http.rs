@@ -238,6 +238,20 @@ pub struct Call<'a> {
 /// Computes a signed call's headers from its URL and body, per attempt.
 pub type Signer<'a> = dyn Fn(&Url, &[u8]) -> Vec<(String, String)> + Send + Sync + 'a;
 
+impl<'a> Call<'a> {
+    /// A GET with `key` as its bearer token: how most services check a key.
+    pub fn bearer_get(path: &'a str, key: &'a Secret) -> Self {
+        Call {
+            method: Method::GET,
+            path,
+            auth: Auth::Bearer(key),
+            headers: &[],
+            body: None,
+            idempotency_key: None,
+        }
+    }
+}
+
 /// A call whose headers are signed (see [`HttpEngine::send_signed`]).
 pub struct SignedCall<'a> {
     pub method: Method,

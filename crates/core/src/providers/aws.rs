@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zeroize::Zeroize;
 
+use super::gone_is_done;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::aws::{AwsClient, Credentials, Element};
 use crate::error::{Error, Result};
@@ -267,11 +268,8 @@ impl Connector for AwsConnector {
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let mut params = vec![("AccessKeyId", remote_id)];
         self.with_user(&mut params);
-        match self.iam("DeleteAccessKey", &params, true).await {
-            // Already gone: what a revoke wants.
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        // Already gone: what a revoke wants.
+        gone_is_done(self.iam("DeleteAccessKey", &params, true).await)
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {

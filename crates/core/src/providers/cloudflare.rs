@@ -14,10 +14,11 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
+use super::gone_is_done;
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpPolicy};
+use crate::http::{Answer, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -257,10 +258,7 @@ impl Connector for CloudflareConnector {
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let path = format!("/user/tokens/{}", rest::path_id(remote_id)?);
-        match self.managed(Method::DELETE, &path, None).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.managed(Method::DELETE, &path, None).await)
     }
 
     /// `GET /user/tokens/verify` with the token itself: `active` is
@@ -270,14 +268,7 @@ impl Connector for CloudflareConnector {
         let answer = self
             .api
             .http
-            .send(Call {
-                method: Method::GET,
-                path: "/user/tokens/verify",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
+            .send(Call::bearer_get("/user/tokens/verify", key))
             .await?;
         match answer.status.as_u16() {
             200..=299 => {

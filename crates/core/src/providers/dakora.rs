@@ -18,6 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
+use super::gone_is_done;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
@@ -341,10 +342,7 @@ impl Connector for DakoraProvider {
     /// A soft revoke; a second one is a 404, which means "already revoked".
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let path = format!("{}/{}", self.keys_path(), id_of(remote_id)?);
-        match self.managed(Method::DELETE, &path, None).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.managed(Method::DELETE, &path, None).await)
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {

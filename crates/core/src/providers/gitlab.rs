@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::gone_is_done;
 use super::{not_supported, Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::clock::{Clock, SystemClock};
 use crate::deploy::aws_store::wipe;
@@ -304,10 +305,7 @@ impl Connector for GitlabProvider {
     /// Revoked for good; one already gone (404) counts as revoked.
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let path = format!("{}/{}", self.base, id_of(remote_id)?);
-        match self.managed(Method::DELETE, &path, None).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.managed(Method::DELETE, &path, None).await)
     }
 
     /// A pasted token says which one it is: `GET /personal_access_tokens/self`

@@ -278,17 +278,7 @@ impl Connector for KeyserviceProvider {
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {
-        let answer = self
-            .http
-            .send(Call {
-                method: Method::GET,
-                path: "/v1/verify",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
-            .await?;
+        let answer = self.http.send(Call::bearer_get("/v1/verify", key)).await?;
         match answer.status {
             s if s.is_success() => Ok(Verification::Accepted),
             StatusCode::UNAUTHORIZED => {

@@ -5,11 +5,11 @@
 //! as a bearer token. It cannot list, create or revoke.
 
 use async_trait::async_trait;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Call, HttpEngine, HttpPolicy};
 use crate::secret::Secret;
 use crate::services::{VerifyOutcome, VerifyRequest};
 
@@ -90,17 +90,7 @@ impl Connector for ManualProvider {
                 )),
             };
         }
-        let answer = self
-            .http
-            .send(Call {
-                method: Method::GET,
-                path: "",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
-            .await?;
+        let answer = self.http.send(Call::bearer_get("", key)).await?;
         match answer.status {
             s if s.is_success() => Ok(Verification::Accepted),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Ok(Verification::Rejected {

@@ -63,6 +63,15 @@ impl Capabilities {
     }
 }
 
+/// A revoke's or delete's answer: a key the service no longer has (404) is
+/// what was asked for, not a failure.
+pub(crate) fn gone_is_done<T>(answer: crate::error::Result<T>) -> crate::error::Result<()> {
+    match answer {
+        Ok(_) | Err(crate::error::Error::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn not_supported(what: &str) -> crate::error::Error {
     crate::error::Error::NotSupported(what.to_owned())
 }

@@ -4,11 +4,10 @@
 //! 401 does not).
 
 use async_trait::async_trait;
-use reqwest::Method;
 
 use super::{not_supported, Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Auth, Call, HttpEngine, HttpPolicy};
+use crate::http::{Call, HttpEngine, HttpPolicy};
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.netlify.com";
@@ -49,14 +48,7 @@ impl Connector for NetlifyProvider {
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
             .http
-            .send(Call {
-                method: Method::GET,
-                path: "/api/v1/user",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
+            .send(Call::bearer_get("/api/v1/user", key))
             .await?;
         match answer.status.as_u16() {
             200 => Ok(Verification::Accepted),

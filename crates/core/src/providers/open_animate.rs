@@ -14,6 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
+use super::gone_is_done;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
@@ -157,10 +158,7 @@ impl OpenAnimateProvider {
 
     async fn delete(&self, remote_id: &str) -> Result<()> {
         let path = format!("/api/v1/api-keys/{}", id_of(remote_id)?);
-        match self.managed(Method::DELETE, &path, None).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.managed(Method::DELETE, &path, None).await)
     }
 
     /// One POST: the key on the service and its secret.
@@ -296,14 +294,7 @@ impl Connector for OpenAnimateProvider {
     async fn verify(&self, key: &Secret) -> Result<Verification> {
         let answer = self
             .http
-            .send(Call {
-                method: Method::GET,
-                path: "/api/v1/auth/me",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
+            .send(Call::bearer_get("/api/v1/auth/me", key))
             .await?;
         match answer.status.as_u16() {
             200..=299 | 403 => Ok(Verification::Accepted),

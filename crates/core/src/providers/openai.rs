@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpPolicy};
+use crate::http::{Answer, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_CODE, MAX_ID, MAX_MESSAGE, MAX_NAME, MAX_PREVIEW};
 
@@ -294,18 +294,7 @@ impl Connector for OpenAiConnector {
     /// `GET /models` with the key: 2xx or 403 (valid, restricted)
     /// accepted, 401 rejected, anything else an error.
     async fn verify(&self, key: &Secret) -> Result<Verification> {
-        let answer = self
-            .api
-            .http
-            .send(Call {
-                method: Method::GET,
-                path: "/models",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
-            .await?;
+        let answer = self.api.http.send(Call::bearer_get("/models", key)).await?;
         match answer.status.as_u16() {
             200..=299 => {
                 answer.json()?["data"]

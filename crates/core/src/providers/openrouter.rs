@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::gone_is_done;
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpPolicy};
+use crate::http::{Answer, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -178,31 +179,17 @@ impl Connector for OpenRouterConnector {
     }
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
-        match self
-            .api
-            .call(Method::DELETE, &Self::key_path(remote_id)?, None)
-            .await
-        {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(
+            self.api
+                .call(Method::DELETE, &Self::key_path(remote_id)?, None)
+                .await,
+        )
     }
 
     /// `GET /key` with the key itself: 2xx accepted, 401 rejected, and
     /// anything else an error (never taken as accepted).
     async fn verify(&self, key: &Secret) -> Result<Verification> {
-        let answer = self
-            .api
-            .http
-            .send(Call {
-                method: Method::GET,
-                path: "/key",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
-            .await?;
+        let answer = self.api.http.send(Call::bearer_get("/key", key)).await?;
         match answer.status.as_u16() {
             200..=299 => {
                 // A 2xx must be the key's own record, not a login page.

@@ -11,10 +11,11 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::gone_is_done;
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
-use crate::http::{Answer, Auth, Call, HttpPolicy};
+use crate::http::{Answer, Call, HttpPolicy};
 use crate::secret::Secret;
 use crate::untrusted::{self, MAX_ID, MAX_MESSAGE, MAX_NAME};
 
@@ -193,14 +194,11 @@ impl Connector for SendgridConnector {
     }
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
-        match self
-            .api
-            .call(Method::DELETE, &Self::key_path(remote_id)?, None)
-            .await
-        {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(
+            self.api
+                .call(Method::DELETE, &Self::key_path(remote_id)?, None)
+                .await,
+        )
     }
 
     /// `GET /v3/scopes` with the key: 2xx (a scope list) or 403 (valid,
@@ -209,14 +207,7 @@ impl Connector for SendgridConnector {
         let answer = self
             .api
             .http
-            .send(Call {
-                method: Method::GET,
-                path: "/v3/scopes",
-                auth: Auth::Bearer(key),
-                headers: &[],
-                body: None,
-                idempotency_key: None,
-            })
+            .send(Call::bearer_get("/v3/scopes", key))
             .await?;
         match answer.status.as_u16() {
             200..=299 => {

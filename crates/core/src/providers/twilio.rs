@@ -15,6 +15,7 @@ use reqwest::Method;
 use serde_json::Value;
 use zeroize::Zeroize;
 
+use super::gone_is_done;
 use super::rest;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
@@ -253,10 +254,7 @@ impl Connector for TwilioConnector {
     }
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
-        match self.read(Method::DELETE, &Self::key_path(remote_id)?).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.read(Method::DELETE, &Self::key_path(remote_id)?).await)
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {

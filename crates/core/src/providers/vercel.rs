@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::gone_is_done;
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::deploy::aws_store::wipe;
 use crate::error::{Error, Result};
@@ -186,10 +187,7 @@ impl Connector for VercelProvider {
 
     async fn revoke(&self, remote_id: &str) -> Result<()> {
         let path = format!("/v3/user/tokens/{}", id_of(remote_id)?);
-        match self.managed(Method::DELETE, &path, None).await {
-            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        gone_is_done(self.managed(Method::DELETE, &path, None).await)
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {
