@@ -5,12 +5,13 @@
 //! `node_modules`, `target`, Latchkey's own backups and temp files,
 //! symbolic links, binary files and files over 1 MiB.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -96,60 +97,19 @@ impl Vault {
             );
         }
         drop(catalog);
-        let mut files = Vec::new();
-        walk(dir, &mut files);
-        files.sort();
-        // Files are read and searched on every core; each keeps its place
-        // in the sorted list, so the report is the same as one thread's.
-        let next = AtomicUsize::new(0);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8);
-        let fingerprinter = Fingerprinter::new();
-        let mut searched: Vec<(usize, Searched)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    let (next, files, known, fingerprinter) =
-                        (&next, &files, &known, &fingerprinter);
-                    s.spawn(move || {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(path) = files.get(i) else { break };
-                            out.push((i, search(path, known, fingerprinter)));
-                        }
-                        out
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
-        });
-        searched.sort_unstable_by_key(|(i, _)| *i);
+        let mut found = search_tree(dir, &known);
+        // Files in path order, hits in file order: the report does not
+        // depend on which thread read what.
+        found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut report = ScanReport {
             folder: dir.display().to_string(),
-            files_scanned: 0,
-            files_skipped: 0,
+            files_scanned: found.scanned,
+            files_skipped: found.skipped,
             hits: Vec::new(),
         };
-        for (i, result) in searched {
-            let found = match result {
-                Searched::Unreadable | Searched::Binary => continue,
-                Searched::TooBig => {
-                    report.files_skipped += 1;
-                    continue;
-                }
-                Searched::Text(found) => found,
-            };
-            report.files_scanned += 1;
-            if found.is_empty() {
-                continue;
-            }
-            let path = &files[i];
-            let tracked = tracked_by_git(path);
-            for (line, raw) in found {
+        for (path, hits) in found.files {
+            let tracked = tracked_by_git(&path);
+            for (line, raw) in hits {
                 let (id, name, service, stale) = &known[&raw];
                 report.hits.push(ScanHit {
                     path: path.display().to_string(),
@@ -166,56 +126,125 @@ impl Vault {
     }
 }
 
-/// What reading one file gave.
-enum Searched {
-    Unreadable,
-    /// Over `MAX_FILE_BYTES`.
-    TooBig,
-    Binary,
-    /// The (1-based line, fingerprint) of each vault key in it, in order.
-    Text(Vec<(u32, [u8; 32])>),
+/// What the threads of one scan found, in no particular order.
+#[derive(Default)]
+struct Found {
+    scanned: u32,
+    skipped: u32,
+    /// Each file holding a vault key, with the (1-based line, fingerprint)
+    /// of each key in it, in order.
+    files: Vec<(PathBuf, Vec<(u32, [u8; 32])>)>,
 }
 
-fn search<V>(path: &Path, known: &HashMap<[u8; 32], V>, fingerprinter: &Fingerprinter) -> Searched {
-    // The size comes from the open file (no second lookup of the path).
-    let Ok(mut file) = File::open(path) else {
-        return Searched::Unreadable;
-    };
-    let Ok(meta) = file.metadata() else {
-        return Searched::Unreadable;
-    };
-    if meta.len() > MAX_FILE_BYTES {
-        return Searched::TooBig;
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
-    if file.read_to_end(&mut bytes).is_err() {
-        return Searched::Unreadable;
-    }
-    if bytes.iter().take(8192).any(|b| *b == 0) {
-        return Searched::Binary;
-    }
-    let mut found = Vec::new();
-    let mut line: u32 = 1;
-    let mut counted = 0;
-    for (at, word) in words(&bytes) {
-        let raw = fingerprinter.of(word);
-        if known.contains_key(&raw) {
-            line += count_newlines(&bytes[counted..at]);
-            counted = at;
-            found.push((line, raw));
+/// Work the scan's threads share: folders to list and files to read.
+enum Job {
+    Dir(PathBuf),
+    Files(Vec<PathBuf>),
+}
+
+/// Files handed out together (a folder of many files is shared out).
+const FILES_PER_JOB: usize = 16;
+
+/// The jobs not taken yet, and how many threads hold one (the scan ends
+/// when none is left and nobody can add any).
+struct Queue {
+    state: Mutex<(Vec<Job>, usize)>,
+    changed: Condvar,
+}
+
+impl Queue {
+    fn next(&self) -> Option<Job> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(job) = state.0.pop() {
+                state.1 += 1;
+                return Some(job);
+            }
+            if state.1 == 0 {
+                self.changed.notify_all();
+                return None;
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
-    Searched::Text(found)
+
+    /// The job taken last is done; `more` came out of it.
+    fn done(&self, more: impl IntoIterator<Item = Job>) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = state.0.len();
+        state.0.extend(more);
+        state.1 -= 1;
+        if state.0.len() > before + 1 || state.1 == 0 {
+            self.changed.notify_all();
+        } else if state.0.len() > before {
+            self.changed.notify_one();
+        }
+    }
 }
 
-fn count_newlines(bytes: &[u8]) -> u32 {
-    u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
+/// Walks `dir` and searches its files on every core (up to 8 threads):
+/// folders are listed and files read by whichever thread is free.
+fn search_tree<V: Sync>(dir: &Path, known: &HashMap<[u8; 32], V>) -> Found {
+    let queue = Queue {
+        state: Mutex::new((vec![Job::Dir(dir.to_path_buf())], 0)),
+        changed: Condvar::new(),
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let fingerprinter = Fingerprinter::new();
+    // One keyed hash for every thread's memory of words already looked at.
+    let seen_hash = RandomState::new();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut searcher = Searcher {
+                    known,
+                    fingerprinter: &fingerprinter,
+                    seen_hash: &seen_hash,
+                    seen: HashSet::default(),
+                    bytes: Vec::new(),
+                };
+                let queue = &queue;
+                s.spawn(move || {
+                    let mut found = Found::default();
+                    while let Some(job) = queue.next() {
+                        let mut more = Vec::new();
+                        match job {
+                            Job::Dir(dir) => list(&dir, &mut more),
+                            Job::Files(files) => {
+                                for path in files {
+                                    searcher.search(path, &mut found);
+                                }
+                            }
+                        }
+                        queue.done(more);
+                    }
+                    found
+                })
+            })
+            .collect();
+        let mut all = Found::default();
+        for worker in workers {
+            let Ok(found) = worker.join() else { continue };
+            all.scanned += found.scanned;
+            all.skipped += found.skipped;
+            all.files.extend(found.files);
+        }
+        all
+    })
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+/// The jobs in one folder: its subfolders (but the skipped ones) and its
+/// files (but Latchkey's backups and temp files; symbolic links are neither).
+fn list(dir: &Path, jobs: &mut Vec<Job>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let mut files = Vec::new();
     for entry in entries.flatten() {
         let Ok(kind) = entry.file_type() else {
             continue;
@@ -224,15 +253,133 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         let name = name.to_string_lossy();
         if kind.is_dir() {
             if !SKIPPED_DIRS.contains(&name.as_ref()) {
-                walk(&entry.path(), files);
+                jobs.push(Job::Dir(entry.path()));
             }
         } else if kind.is_file()
             && !name.ends_with(".latchkey-backup")
             && !name.ends_with(".latchkey-tmp")
         {
             files.push(entry.path());
+            if files.len() == FILES_PER_JOB {
+                jobs.push(Job::Files(std::mem::take(&mut files)));
+            }
         }
     }
+    if !files.is_empty() {
+        jobs.push(Job::Files(files));
+    }
+}
+
+/// Words already fingerprinted by this thread that are no vault key, by a
+/// 64-bit keyed hash (SipHash, a random key per scan: no word is kept).
+/// Source trees repeat their identifiers, paths and URLs from file to
+/// file; each is fingerprinted once. A vault key is never remembered, so
+/// every place it appears is found; one could be passed over only if its
+/// 64-bit hash equalled a remembered word's (about one chance in 2^44
+/// with the memory full).
+const SEEN_MAX: usize = 1 << 20;
+
+/// The hash set of already-hashed words hashes nothing again.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// One thread's reader: its buffer (reused from file to file) and its
+/// memory of words that are no key.
+struct Searcher<'a, V> {
+    known: &'a HashMap<[u8; 32], V>,
+    fingerprinter: &'a Fingerprinter,
+    seen_hash: &'a RandomState,
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    bytes: Vec<u8>,
+}
+
+impl<V> Searcher<'_, V> {
+    fn search(&mut self, path: PathBuf, found: &mut Found) {
+        match self.read(&path) {
+            Read::Unreadable | Read::Binary => {}
+            Read::TooBig => found.skipped += 1,
+            Read::Text => {
+                found.scanned += 1;
+                let hits = self.keys_in_text();
+                if !hits.is_empty() {
+                    found.files.push((path, hits));
+                }
+            }
+        }
+    }
+
+    /// Reads the file into `self.bytes`.
+    fn read(&mut self, path: &Path) -> Read {
+        // The size comes from the open file (no second lookup of the path).
+        let Ok(file) = File::open(path) else {
+            return Read::Unreadable;
+        };
+        let Ok(meta) = file.metadata() else {
+            return Read::Unreadable;
+        };
+        if meta.len() > MAX_FILE_BYTES {
+            return Read::TooBig;
+        }
+        self.bytes.clear();
+        // Up to the size it had when opened: no read past it to find the end.
+        if file.take(meta.len()).read_to_end(&mut self.bytes).is_err() {
+            return Read::Unreadable;
+        }
+        if self.bytes.iter().take(8192).any(|b| *b == 0) {
+            return Read::Binary;
+        }
+        Read::Text
+    }
+
+    /// The (1-based line, fingerprint) of each vault key in `self.bytes`.
+    fn keys_in_text(&mut self) -> Vec<(u32, [u8; 32])> {
+        let mut found = Vec::new();
+        let mut line: u32 = 1;
+        let mut counted = 0;
+        for (at, word) in words(&self.bytes) {
+            let hash = self.seen_hash.hash_one(word);
+            if self.seen.contains(&hash) {
+                continue;
+            }
+            let raw = self.fingerprinter.of(word);
+            if self.known.contains_key(&raw) {
+                line += count_newlines(&self.bytes[counted..at]);
+                counted = at;
+                found.push((line, raw));
+            } else if self.seen.len() < SEEN_MAX {
+                self.seen.insert(hash);
+            }
+        }
+        found
+    }
+}
+
+/// What reading one file gave.
+enum Read {
+    Unreadable,
+    /// Over `MAX_FILE_BYTES`.
+    TooBig,
+    Binary,
+    /// Text, in the searcher's buffer.
+    Text,
+}
+
+fn count_newlines(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.iter().filter(|b| **b == b'\n').count()).unwrap_or(u32::MAX)
 }
 
 /// The bytes a key is made of (a table: every byte of every file is looked up).
@@ -253,21 +400,22 @@ const WORD_BYTES: [bool; 256] = {
 /// spaces, line ends, non-ASCII) being a separator (a trailing `.` is tried
 /// without it too).
 fn words(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    let is_word = |b: &u8| WORD_BYTES[usize::from(*b)];
+    let is_word = |b: u8| WORD_BYTES[usize::from(b)];
     let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < text.len() {
-            let start = at + text[at..].iter().position(is_word)?;
-            let len = text[start..]
-                .iter()
-                .position(|b| !is_word(b))
-                .unwrap_or(text.len() - start);
-            at = start + len;
-            if len >= MIN_WORD {
-                return Some((start, &text[start..at]));
-            }
+    std::iter::from_fn(move || loop {
+        while at < text.len() && !is_word(text[at]) {
+            at += 1;
         }
-        None
+        if at == text.len() {
+            return None;
+        }
+        let start = at;
+        while at < text.len() && is_word(text[at]) {
+            at += 1;
+        }
+        if at - start >= MIN_WORD {
+            return Some((start, &text[start..at]));
+        }
     })
     .flat_map(|(start, w)| {
         let trimmed = w.len() - w.iter().rev().take_while(|b| **b == b'.').count();
