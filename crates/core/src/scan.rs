@@ -445,6 +445,67 @@ fn tracked_by_git(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    const KEY: &[u8] = b"lk_abcdefgh_0123456789abcdefghijklmn";
+
+    #[test]
+    fn a_key_is_found_every_time_other_words_are_fingerprinted_once() {
+        let fingerprinter = Fingerprinter::new();
+        let known: HashMap<[u8; 32], ()> = HashMap::from([(fingerprinter.of(KEY), ())]);
+        let seen_hash = RandomState::new();
+        let mut searcher = Searcher {
+            known: &known,
+            fingerprinter: &fingerprinter,
+            seen_hash: &seen_hash,
+            seen: HashSet::default(),
+            bytes: Vec::new(),
+        };
+        let key = std::str::from_utf8(KEY).expect("ascii");
+        searcher.bytes =
+            format!("NAME=repeated_identifier\nKEY={key}\nrepeated_identifier\nagain: {key}\n")
+                .into_bytes();
+        let lines = |hits: Vec<(u32, [u8; 32])>| hits.into_iter().map(|h| h.0).collect::<Vec<_>>();
+        assert_eq!(lines(searcher.keys_in_text()), [2, 4]);
+        // The identifier is remembered (by its hash), the key never is...
+        assert_eq!(searcher.seen.len(), 1);
+        // ...so the next file finds it again.
+        assert_eq!(lines(searcher.keys_in_text()), [2, 4]);
+    }
+
+    #[test]
+    fn the_threads_find_every_file_with_a_key_and_skip_what_they_must() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = std::str::from_utf8(KEY).expect("ascii");
+        for i in 0..60 {
+            let sub = dir.path().join(format!("d{}/e{}", i % 3, i % 5));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            let text = if i % 7 == 0 {
+                format!("K={key}\n")
+            } else {
+                "nothing_to_see_here\n".into()
+            };
+            std::fs::write(sub.join(format!("f{i}.env")), text).expect("write");
+        }
+        for skipped in SKIPPED_DIRS {
+            let sub = dir.path().join(format!("d0/{skipped}"));
+            std::fs::create_dir_all(&sub).expect("mkdir");
+            std::fs::write(sub.join("f.env"), format!("K={key}\n")).expect("write");
+        }
+        std::fs::write(dir.path().join("bin.dat"), b"\0\0binary").expect("write");
+        let known: HashMap<[u8; 32], ()> = HashMap::from([(Fingerprinter::new().of(KEY), ())]);
+        let mut found = search_tree(dir.path(), &known);
+        found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(found.scanned, 60);
+        assert_eq!(found.skipped, 0);
+        let mut want: Vec<PathBuf> = (0..60)
+            .filter(|i| i % 7 == 0)
+            .map(|i| dir.path().join(format!("d{}/e{}/f{i}.env", i % 3, i % 5)))
+            .collect();
+        want.sort();
+        let got: Vec<PathBuf> = found.files.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(got, want);
+        assert!(found.files.iter().all(|f| f.1.len() == 1 && f.1[0].0 == 1));
+    }
+
     #[test]
     fn words_split_on_assignment_and_quotes() {
         let line =
