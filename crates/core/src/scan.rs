@@ -126,14 +126,16 @@ impl Vault {
     }
 }
 
+/// The (1-based line, fingerprint) of each vault key in one file, in order.
+type KeysInFile = Vec<(u32, [u8; 32])>;
+
 /// What the threads of one scan found, in no particular order.
 #[derive(Default)]
 struct Found {
     scanned: u32,
     skipped: u32,
-    /// Each file holding a vault key, with the (1-based line, fingerprint)
-    /// of each key in it, in order.
-    files: Vec<(PathBuf, Vec<(u32, [u8; 32])>)>,
+    /// Each file holding a vault key, with its keys.
+    files: Vec<(PathBuf, KeysInFile)>,
 }
 
 /// Work the scan's threads share: folders to list and files to read.
@@ -346,7 +348,7 @@ impl<V> Searcher<'_, V> {
     }
 
     /// The (1-based line, fingerprint) of each vault key in `self.bytes`.
-    fn keys_in_text(&mut self) -> Vec<(u32, [u8; 32])> {
+    fn keys_in_text(&mut self) -> KeysInFile {
         let mut found = Vec::new();
         let mut line: u32 = 1;
         let mut counted = 0;
@@ -463,7 +465,7 @@ mod tests {
         searcher.bytes =
             format!("NAME=repeated_identifier\nKEY={key}\nrepeated_identifier\nagain: {key}\n")
                 .into_bytes();
-        let lines = |hits: Vec<(u32, [u8; 32])>| hits.into_iter().map(|h| h.0).collect::<Vec<_>>();
+        let lines = |hits: KeysInFile| hits.into_iter().map(|h| h.0).collect::<Vec<_>>();
         assert_eq!(lines(searcher.keys_in_text()), [2, 4]);
         // The identifier is remembered (by its hash), the key never is...
         assert_eq!(searcher.seen.len(), 1);
