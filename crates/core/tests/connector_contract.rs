@@ -70,6 +70,15 @@ impl Side {
         }
     }
 
+    /// Scopes a key may be made with there (in the service's own names).
+    fn scopes(&self) -> Vec<String> {
+        match self {
+            Side::Reference(_) => vec!["read".into()],
+            Side::OpenRouter(_) => vec![],
+            Side::Sendgrid(..) => vec!["mail.send".into()],
+        }
+    }
+
     /// A key made on the service by hand (as a person would in its
     /// dashboard), for a connector that cannot create: its remote id and
     /// secret.
@@ -212,7 +221,7 @@ async fn honour_the_contract(kind: ProviderKind, conn: Arc<dyn Connector>, side:
     let before = side.live().await;
     let spec = KeySpec {
         name: format!("contract {what}"),
-        scopes: vec!["read".into()],
+        scopes: side.scopes(),
         expires_in_days: None,
     };
     // A key to work on: made by the connector when it can, else by hand
