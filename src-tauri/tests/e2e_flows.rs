@@ -21,7 +21,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
-use latchkey_keyservice::{start, Config, ShutdownHandle};
+use latchkey_keyservice::{Config, ShutdownHandle};
+use latchkey_testkit::files::files_containing;
 use serde_json::{json, Value};
 
 mod webdriver;
@@ -29,33 +30,6 @@ use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By};
 
 const ADMIN: &str = "e2e-flows-admin-token";
 const WRONG_ADMIN: &str = "e2e-flows-mistyped-token";
-
-/// Every file under `dir` (recursively) whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(at) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&at) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(path);
-            } else if kind.is_file() {
-                if let Ok(bytes) = std::fs::read(&path) {
-                    if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                        hits.push(path.display().to_string());
-                    }
-                }
-            }
-        }
-    }
-    hits
-}
 
 /// How many regular files are under `dir`, recursively.
 fn count_files(dir: &Path) -> usize {
@@ -127,22 +101,13 @@ impl KeyService {
     /// Starts the reference key service on `port` (retrying while the port
     /// is still being let go of).
     async fn start_on(port: u16) -> Self {
-        let mut tries = 0;
-        let listener = loop {
-            match std::net::TcpListener::bind(("127.0.0.1", port)) {
-                Ok(l) => break l,
-                Err(e) => {
-                    tries += 1;
-                    assert!(tries < 50, "bind 127.0.0.1:{port}: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        };
-        let (addr, handle) = start(listener, Config::new(ADMIN))
-            .await
-            .expect("key service");
+        let (base, handle) = latchkey_testkit::keyservice::serve_on(
+            &format!("127.0.0.1:{port}"),
+            Config::new(ADMIN),
+        )
+        .await;
         Self {
-            base: format!("http://{addr}"),
+            base,
             http: reqwest::Client::builder()
                 .no_proxy()
                 .build()

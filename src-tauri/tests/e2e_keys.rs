@@ -8,23 +8,11 @@
 use std::time::{Duration, Instant};
 
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+use latchkey_testkit::files::files_containing;
 use serde_json::{json, Value};
 
 mod webdriver;
 use webdriver::{clipboard_text, App, By};
-
-fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("data dir").flatten() {
-        let path = entry.path();
-        if let Ok(bytes) = std::fs::read(&path) {
-            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                hits.push(path.display().to_string());
-            }
-        }
-    }
-    hits
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_a_key_copies_it_and_revokes_it() {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use latchkey_keyservice::{start, Config};
+use latchkey_keyservice::Config;
 use serde_json::{json, Value};
 
 mod webdriver;
@@ -28,9 +28,7 @@ async fn make_key(http: &reqwest::Client, base: &str, name: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotates_a_key_of_a_dashboard_only_service() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let (addr, _service) = start(listener, Config::new(ADMIN)).await.expect("service");
-    let base = format!("http://{addr}");
+    let (base, _service) = latchkey_testkit::keyservice::serve(Config::new(ADMIN)).await;
     let http = reqwest::Client::new();
     let old = make_key(&http, &base, "by hand 1").await;
     let old_key = old["key"].as_str().expect("key").to_owned();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
-mod memscan;
+use latchkey_testkit::memscan;
 mod webdriver;
 use webdriver::{clipboard_text, App, By};
 

@@ -8,8 +8,7 @@
 //! with its file byte-exact (never torn).
 
 mod common;
-#[path = "../../core/tests/common/fake_github.rs"]
-mod fake_github;
+use latchkey_testkit::fakes::github as fake_github;
 
 use common::moto::{set_up, Moto, SET_UP_CALLS};
 use common::*;

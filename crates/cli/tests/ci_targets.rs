@@ -5,12 +5,9 @@
 //! and fake GitLab, Vercel and Netlify APIs.
 
 mod common;
-#[path = "../../core/tests/common/fake_gitlab.rs"]
-mod fake_gitlab;
-#[path = "../../core/tests/common/fake_netlify.rs"]
-mod fake_netlify;
-#[path = "../../core/tests/common/fake_vercel.rs"]
-mod fake_vercel;
+use latchkey_testkit::fakes::gitlab as fake_gitlab;
+use latchkey_testkit::fakes::netlify as fake_netlify;
+use latchkey_testkit::fakes::vercel as fake_vercel;
 
 use common::*;
 

@@ -4,8 +4,7 @@
 //! what it receives.
 
 mod common;
-#[path = "../../core/tests/common/fake_github.rs"]
-mod fake_github;
+use latchkey_testkit::fakes::github as fake_github;
 
 use common::*;
 use fake_github::{FakeGithub, TOKEN};

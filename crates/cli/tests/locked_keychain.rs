@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-#[path = "../../core/tests/common/process.rs"]
-mod process;
+use latchkey_testkit::process;
 
 #[test]
 fn a_locked_keyring_is_keychain_locked_not_a_hang() {

@@ -7,8 +7,7 @@
 #![cfg(target_os = "linux")]
 
 mod common;
-#[path = "../../../src-tauri/tests/memscan/mod.rs"]
-mod memscan;
+use latchkey_testkit::memscan;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

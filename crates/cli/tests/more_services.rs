@@ -1,19 +1,14 @@
 //! `latchkey providers add --service cloudflare|openrouter|openai|sendgrid|twilio`
 //! end to end: the management credential on stdin, then create, list
 //! --json and revoke through the real binary, the real keychain and the
-//! fake servers of core's tests. No secret lands in a file.
+//! fake servers of the test kit. No secret lands in a file.
 
 mod common;
-#[path = "../../core/tests/common/fake_cloudflare.rs"]
-mod fake_cloudflare;
-#[path = "../../core/tests/common/fake_openai.rs"]
-mod fake_openai;
-#[path = "../../core/tests/common/fake_openrouter.rs"]
-mod fake_openrouter;
-#[path = "../../core/tests/common/fake_sendgrid.rs"]
-mod fake_sendgrid;
-#[path = "../../core/tests/common/fake_twilio.rs"]
-mod fake_twilio;
+use latchkey_testkit::fakes::cloudflare as fake_cloudflare;
+use latchkey_testkit::fakes::openai as fake_openai;
+use latchkey_testkit::fakes::openrouter as fake_openrouter;
+use latchkey_testkit::fakes::sendgrid as fake_sendgrid;
+use latchkey_testkit::fakes::twilio as fake_twilio;
 
 use common::*;
 use fake_cloudflare::FakeCloudflare;

@@ -3,10 +3,8 @@
 //! real binary, the real keychain and the fake servers of core's tests.
 
 mod common;
-#[path = "../../core/tests/common/fake_dakora.rs"]
-mod fake_dakora;
-#[path = "../../core/tests/common/fake_open_animate.rs"]
-mod fake_open_animate;
+use latchkey_testkit::fakes::dakora as fake_dakora;
+use latchkey_testkit::fakes::open_animate as fake_open_animate;
 
 use std::time::Duration;
 

@@ -23,8 +23,7 @@
 //! `source scripts/lib.sh; moto_ensure;
 //! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey-core --bench aws_rotation`
 
-#[path = "../tests/common/moto.rs"]
-mod moto;
+use latchkey_testkit::moto;
 
 mod common;
 

@@ -20,10 +20,8 @@
 //! `source scripts/lib.sh; moto_ensure;
 //! xvfb-run -a scripts/with-keyring.sh cargo bench -p latchkey-core --bench rotation_targets`
 
-#[path = "../tests/common/fake_github.rs"]
-mod fake_github;
-#[path = "../tests/common/moto.rs"]
-mod moto;
+use latchkey_testkit::fakes::github as fake_github;
+use latchkey_testkit::moto;
 
 mod common;
 

@@ -5,8 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "common/process.rs"]
-mod process;
+use latchkey_testkit::process;
 
 use latchkey_core::clipboard::{ClearOutcome, ClipboardGuard, SystemClipboard};
 use latchkey_core::Secret;

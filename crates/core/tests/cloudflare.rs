@@ -1,11 +1,10 @@
 //! The Cloudflare API token connector end to end against a fake API on
-//! loopback (tests/common/fake_cloudflare.rs): a token's whole life
+//! loopback (testkit fakes::cloudflare): a token's whole life
 //! (create, verify, list, last used, roll, off and on, revoke), error
 //! answers mapped to typed codes, and Cloudflare's rate limit honoured.
 
 mod common;
-#[path = "common/fake_cloudflare.rs"]
-mod fake_cloudflare;
+use latchkey_testkit::fakes::cloudflare as fake_cloudflare;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,12 +1,11 @@
 //! The Dakora connector end to end against a fake Dakora server on loopback
-//! (tests/common/fake_dakora.rs), with the real keychain and SQLite for the
+//! (testkit fakes::dakora), with the real keychain and SQLite for the
 //! vault parts: every call, the auth header rule, the expiry rules, the
 //! 4-key limit, error answers (401/403/404/422/400/500 plain text/HTML),
 //! the revocation cache, and a full rotation that completes despite it.
 
 mod common;
-#[path = "common/fake_dakora.rs"]
-mod fake_dakora;
+use latchkey_testkit::fakes::dakora as fake_dakora;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! paths, and whole rotations (.env + GitHub) through the Vault.
 
 mod common;
-#[path = "common/fake_github.rs"]
-mod fake_github;
+use latchkey_testkit::fakes::github as fake_github;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,8 +9,7 @@
 //! rolled through `self`; a rotation through the vault).
 
 mod common;
-#[path = "common/fake_gitlab.rs"]
-mod fake_gitlab;
+use latchkey_testkit::fakes::gitlab as fake_gitlab;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

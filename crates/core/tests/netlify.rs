@@ -4,8 +4,7 @@
 //! backup or deleted; secret and per-context variables refused; typed
 //! errors and 429) and the connection's token check.
 
-#[path = "common/fake_netlify.rs"]
-mod fake_netlify;
+use latchkey_testkit::fakes::netlify as fake_netlify;
 
 use std::time::{Duration, Instant};
 

@@ -1,12 +1,11 @@
 //! The Open Animate connector end to end against a fake server on loopback
-//! (tests/common/fake_open_animate.rs), with the real keychain and SQLite
+//! (testkit fakes::open_animate), with the real keychain and SQLite
 //! for the vault parts: every call, duds replaced after create, the
 //! connection's own key refused, the 10-key limit, error answers, and a
 //! full rotation.
 
 mod common;
-#[path = "common/fake_open_animate.rs"]
-mod fake_open_animate;
+use latchkey_testkit::fakes::open_animate as fake_open_animate;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,11 +1,10 @@
 //! The OpenAI project-key connector end to end against a fake admin API
-//! on loopback (tests/common/fake_openai.rs): a service-account key's whole
+//! on loopback (testkit fakes::openai): a service-account key's whole
 //! life (create, verify, list, last used, revoke with its account), a
 //! restricted key accepted on 403, a listing over pages, a key matched by
 //! its redacted value, typed errors and 429 honoured.
 
-#[path = "common/fake_openai.rs"]
-mod fake_openai;
+use latchkey_testkit::fakes::openai as fake_openai;
 
 use std::time::Duration;
 

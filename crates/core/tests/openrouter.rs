@@ -1,10 +1,9 @@
 //! The OpenRouter connector end to end against a fake key API on loopback
-//! (tests/common/fake_openrouter.rs): a key's whole life (create, verify,
+//! (testkit fakes::openrouter): a key's whole life (create, verify,
 //! list, look up, off and on, revoke), a listing over several pages,
 //! error answers mapped to typed codes, and 429 honoured.
 
-#[path = "common/fake_openrouter.rs"]
-mod fake_openrouter;
+use latchkey_testkit::fakes::openrouter as fake_openrouter;
 
 use std::time::Duration;
 

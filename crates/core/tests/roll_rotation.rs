@@ -6,8 +6,7 @@
 //! and the next run tells the person plainly that the new token is lost.
 
 mod common;
-#[path = "common/fake_gitlab.rs"]
-mod fake_gitlab;
+use latchkey_testkit::fakes::gitlab as fake_gitlab;
 
 use std::sync::Arc;
 use std::time::Duration;

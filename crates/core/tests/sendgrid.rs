@@ -1,10 +1,9 @@
 //! The SendGrid connector end to end against a fake key API on loopback
-//! (tests/common/fake_sendgrid.rs): a key's whole life (create with
+//! (testkit fakes::sendgrid): a key's whole life (create with
 //! scopes, verify, list, look up, revoke), the 100-key limit, typed errors
 //! and 429 honoured.
 
-#[path = "common/fake_sendgrid.rs"]
-mod fake_sendgrid;
+use latchkey_testkit::fakes::sendgrid as fake_sendgrid;
 
 use std::time::Duration;
 

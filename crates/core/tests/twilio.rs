@@ -1,12 +1,11 @@
 //! The Twilio connector end to end against a fake IAM + Verify API on
-//! loopback (tests/common/fake_twilio.rs): a key's whole life (create as
+//! loopback (testkit fakes::twilio): a key's whole life (create as
 //! `SKSID:SECRET`, verify, list over pages, look up, revoke), keys owned by
 //! their SID, a restricted key's 403 kept as an error (unknown, never
 //! accepted), typed errors and 429 honoured.
 
 mod common;
-#[path = "common/fake_twilio.rs"]
-mod fake_twilio;
+use latchkey_testkit::fakes::twilio as fake_twilio;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! deployment" notice, typed errors and limits) and account tokens as a
 //! connector (create, list, verify, revoke).
 
-#[path = "common/fake_vercel.rs"]
-mod fake_vercel;
+use latchkey_testkit::fakes::vercel as fake_vercel;
 
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-#[path = "../../core/tests/common/process.rs"]
-mod process;
+use latchkey_testkit::process;
 
 use serde_json::{json, Value};
 

@@ -16,9 +16,8 @@ use latchkey_core::aws::{AwsClient, Credentials};
 use latchkey_core::http::HttpPolicy;
 use latchkey_core::Secret;
 
-#[path = "../../../crates/core/tests/common/moto.rs"]
-mod moto;
 use crate::webdriver::{cli_binary, wait_within};
+use latchkey_testkit::moto;
 
 /// The emulator, its admin pair (allowed everything) and a client for it.
 pub struct Iam {

@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod input;
-#[path = "../../../crates/core/tests/common/process.rs"]
-mod process;
 #[allow(unused_imports)]
 pub use input::keys;
+use latchkey_testkit::process;
 #[allow(unused_imports)]
 pub use process::{output_within, wait_within};
 

@@ -2,17 +2,17 @@
 //! real keychain (scripts/with-keyring.sh) and a temporary data directory.
 #![allow(dead_code)]
 
-#[path = "../../../core/tests/common/process.rs"]
-pub mod process;
-
-#[path = "../../../core/tests/common/moto.rs"]
-pub mod moto;
+// Not every test binary that includes this kit uses each of these.
+#[allow(unused_imports)]
+pub use latchkey_testkit::files::files_containing;
+#[allow(unused_imports)]
+pub use latchkey_testkit::{moto, process};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use latchkey_keyservice::{start, Config, ShutdownHandle};
+use latchkey_keyservice::{Config, ShutdownHandle};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
@@ -39,22 +39,9 @@ async fn start_on(addr: &str, chaos: bool, data: Option<&Path>) -> Service {
     let mut config = Config::new(ADMIN);
     config.chaos = chaos;
     config.data_file = data.map(Path::to_path_buf);
-    // The port of a service just stopped can take a moment to be free.
-    let mut tries = 0;
-    let listener = loop {
-        match std::net::TcpListener::bind(addr) {
-            Ok(l) => break l,
-            Err(e) if tries < 50 => {
-                tries += 1;
-                let _ = e;
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(e) => panic!("bind {addr}: {e}"),
-        }
-    };
-    let (bound, handle) = start(listener, config).await.expect("key service");
+    let (base, handle) = latchkey_testkit::keyservice::serve_on(addr, config).await;
     Service {
-        base: format!("http://{bound}"),
+        base,
         http: reqwest::Client::new(),
         _handle: handle,
         data: data.map(Path::to_path_buf),
@@ -289,26 +276,4 @@ pub async fn backend() -> Backend {
         cli,
         key,
     }
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    hits.push(path.display().to_string());
-                }
-            }
-        }
-    }
-    hits
 }

@@ -2,8 +2,11 @@
 //! (scripts/with-keyring.sh), a SQLite catalog in a temporary directory.
 #![allow(dead_code)]
 
-pub mod moto;
-pub mod process;
+// Not every test binary that includes this kit uses each of these.
+#[allow(unused_imports)]
+pub use latchkey_testkit::files::files_containing;
+#[allow(unused_imports)]
+pub use latchkey_testkit::{moto, process};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use latchkey_core::clock::SystemClock;
 use latchkey_core::store::{KeychainStore, SecretStore};
 use latchkey_core::vault::{NewKey, NewProvider, ProviderView};
 use latchkey_core::{Secret, Vault};
-use latchkey_keyservice::{start, Config, ShutdownHandle};
+use latchkey_keyservice::{Config, ShutdownHandle};
 use serde_json::{json, Value};
 
 pub const ADMIN: &str = "core-test-admin";
@@ -27,10 +30,9 @@ pub struct Service {
 pub async fn key_service(chaos: bool) -> Service {
     let mut config = Config::new(ADMIN);
     config.chaos = chaos;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let (addr, handle) = start(listener, config).await.expect("key service");
+    let (base, handle) = latchkey_testkit::keyservice::serve(config).await;
     Service {
-        base: format!("http://{addr}"),
+        base,
         http: reqwest::Client::new(),
         _handle: handle,
     }
@@ -142,23 +144,4 @@ pub fn new_key(provider: &ProviderView, name: &str) -> NewKey {
         environment: "dev".into(),
         env_var: "DEMO_API_KEY".into(),
     }
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-pub fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                    hits.push(path.display().to_string());
-                }
-            }
-        }
-    }
-    hits
 }

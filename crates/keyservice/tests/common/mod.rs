@@ -1,12 +1,12 @@
 //! A real key service on a loopback port for each test, and a client for it.
 #![allow(dead_code)]
 
-#[path = "../../../core/tests/common/process.rs"]
-pub mod process;
+#[allow(unused_imports)]
+pub use latchkey_testkit::process;
 
 use std::sync::Arc;
 
-use latchkey_keyservice::{start, Config, ManualClock, ShutdownHandle};
+use latchkey_keyservice::{Config, ManualClock, ShutdownHandle};
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -28,10 +28,9 @@ pub fn config_with_clock() -> (Config, Arc<ManualClock>) {
 }
 
 pub async fn start_with(config: Config) -> TestServer {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-    let (addr, handle) = start(listener, config).await.expect("service starts");
+    let (base, handle) = latchkey_testkit::keyservice::serve(config).await;
     TestServer {
-        base: format!("http://{addr}"),
+        base,
         client: reqwest::Client::builder()
             .no_proxy()
             .build()

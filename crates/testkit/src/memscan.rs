@@ -1,7 +1,7 @@
 //! Test kit: the memory canary. Counts the copies of a secret in another
 //! process's readable memory by reading `/proc/PID/maps` and, for each
 //! readable region, `/proc/PID/mem` at the region's address (regions that
-//! refuse, such as `[vvar]`, are skipped and counted). Shared by
+//! refuse, such as `[vvar]`, are skipped and counted). Used by
 //! src-tauri/tests/e2e_memory.rs and crates/cli/tests/memory_canary.rs.
 //!
 //! Reading another process's memory needs ptrace access (proc(5)): root,

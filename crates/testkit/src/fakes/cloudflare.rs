@@ -6,8 +6,7 @@
 //! (else 403, code 9109); an unknown token is 401 (code 1000); a disabled
 //! token answers `/verify` with its status and is refused elsewhere; roll
 //! replaces the value at once. `fail_next` serves one canned answer (429
-//! with `Retry-After`, HTML, …) and `calls` counts every request. Include
-//! with `#[path = "common/fake_cloudflare.rs"] mod fake_cloudflare;`.
+//! with `Retry-After`, HTML, …) and `calls` counts every request. Used as `latchkey_testkit::fakes::cloudflare`.
 #![allow(dead_code)]
 #![allow(clippy::result_large_err)]
 

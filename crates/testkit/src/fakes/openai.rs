@@ -9,7 +9,7 @@
 //! `GET /v1/models` with a key (401 unknown, 403 restricted). Times are
 //! unix seconds; errors `{error:{message, type, param, code}}`. Admin
 //! routes need the `sk-admin-` key (a project key gets 403); an unknown
-//! project is 404. Include with `#[path = "common/fake_openai.rs"]`.
+//! project is 404. Used as `latchkey_testkit::fakes::openai`.
 #![allow(dead_code)]
 #![allow(clippy::result_large_err)]
 

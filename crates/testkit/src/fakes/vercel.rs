@@ -8,8 +8,7 @@
 //! `GET /v6/user/tokens`, `DELETE /v3/user/tokens/{id}`, `GET /v2/user`).
 //! Errors are `{error:{code, message}}`: 401 unknown token, 403 read-only
 //! token on writes, 404 unknown project or token. Switches: the next N
-//! calls 429 with a Retry-After. Include it with
-//! `#[path = "common/fake_vercel.rs"] mod fake_vercel;`.
+//! calls 429 with a Retry-After. Used as `latchkey_testkit::fakes::vercel`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

@@ -4,8 +4,7 @@
 //! non-revoked keys (expired ones count), keys made with an expiry get a
 //! plain-text 500 when used, a revoked key is still accepted for a
 //! configurable cache window, a second DELETE is 404, a non-UUID project
-//! is 422, `{}` is a valid create body. Include it with
-//! `#[path = "common/fake_dakora.rs"] mod fake_dakora;`.
+//! is 422, `{}` is a valid create body. Used as `latchkey_testkit::fakes::dakora`.
 #![allow(dead_code)]
 // A test server: an error answer is a whole response, by design.
 #![allow(clippy::result_large_err)]

@@ -14,8 +14,7 @@
 //! token `GET /personal_access_tokens/self` describes too. Switches: answer the
 //! next N calls 429 with a Retry-After, answer HTML, and a "slow" rotate
 //! that is carried out but answered only after a delay (past a client's
-//! timeout); rotate calls are counted. Include it with
-//! `#[path = "common/fake_gitlab.rs"] mod fake_gitlab;`.
+//! timeout); rotate calls are counted. Used as `latchkey_testkit::fakes::gitlab`.
 #![allow(dead_code)]
 // A test server: an error answer is a whole response, by design.
 #![allow(clippy::result_large_err)]

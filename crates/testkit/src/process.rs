@@ -1,6 +1,6 @@
 //! Child processes in tests, each with a bound: a child that hangs is
-//! killed and fails its test instead of hanging the run. One file, shared
-//! by the crates' test kits (`#[path]`).
+//! killed and fails its test instead of hanging the run. Shared by every
+//! package's tests (`latchkey_testkit::process`).
 #![allow(dead_code)]
 
 use std::io::Read;

@@ -7,7 +7,7 @@
 //! `Page`/`PageSize`); `GET`/`DELETE /v1/Keys/{sid}` (204); errors as
 //! `{code, message, more_info, status}`. An API key cannot manage keys
 //! (403, code 20003 style); a restricted key gets 403 on `/v2/Services`.
-//! Include with `#[path = "common/fake_twilio.rs"] mod fake_twilio;`.
+//! Used as `latchkey_testkit::fakes::twilio`.
 #![allow(dead_code)]
 #![allow(clippy::result_large_err)]
 

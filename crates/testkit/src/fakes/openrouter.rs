@@ -6,8 +6,7 @@
 //! `include_disabled=true`; `PATCH {disabled}`; `DELETE` → `{deleted:true}`;
 //! errors as `{error:{code, message}}`. Only a management key may manage
 //! (an ordinary key gets 403); a disabled or deleted key is 401 on `/key`.
-//! `fail_next` serves a canned answer; `calls` counts requests. Include
-//! with `#[path = "common/fake_openrouter.rs"] mod fake_openrouter;`.
+//! `fail_next` serves a canned answer; `calls` counts requests. Used as `latchkey_testkit::fakes::openrouter`.
 #![allow(dead_code)]
 #![allow(clippy::result_large_err)]
 

@@ -5,8 +5,7 @@
 //! `{result:[{api_key_id, name, scopes}]}`; `DELETE` → 204; 100 keys at
 //! most; errors `{errors:[{field, message}]}`. Managing needs the
 //! `api_keys.*` scopes (else 403); an unknown key is 401. `fail_next`
-//! serves a canned answer; `calls` counts requests. Include with
-//! `#[path = "common/fake_sendgrid.rs"] mod fake_sendgrid;`.
+//! serves a canned answer; `calls` counts requests. Used as `latchkey_testkit::fakes::sendgrid`.
 #![allow(dead_code)]
 #![allow(clippy::result_large_err)]
 

@@ -7,8 +7,7 @@
 //! back; 400 for a bad key, an existing key on create or an empty value
 //! list; 401 unknown token, 403 read-only token on writes, 404 unknown
 //! account, site or variable (`{code, message}`); `GET /api/v1/user`.
-//! Switches: the next N calls 429 with a Retry-After. Include it with
-//! `#[path = "common/fake_netlify.rs"] mod fake_netlify;`.
+//! Switches: the next N calls 429 with a Retry-After. Used as `latchkey_testkit::fakes::netlify`.
 #![allow(dead_code)]
 // A test server: an error answer is a whole response, by design.
 #![allow(clippy::result_large_err)]

@@ -5,8 +5,7 @@
 //! is created but always 401; `force_underscore_ids` makes the next keys
 //! such duds deterministically), a POST without a body is a plain-text
 //! 500, there is no get-one route (plain-text 404), 10 keys at most,
-//! `X-API-Key` is ignored, a delete is hard and immediate. Include it with
-//! `#[path = "common/fake_open_animate.rs"] mod fake_open_animate;`.
+//! `X-API-Key` is ignored, a delete is hard and immediate. Used as `latchkey_testkit::fakes::open_animate`.
 #![allow(dead_code)]
 // A test server: an error answer is a whole response, by design.
 #![allow(clippy::result_large_err)]
