@@ -32,21 +32,6 @@ fn add(cli: &Cli, service: &str, name: &str, base: &str, extra: &[&str], token: 
     cli.run_with(&args, &[], Some(token))
 }
 
-/// Creates a key without scopes; returns its secret (printed once).
-fn create(cli: &Cli, provider: &str, name: &str, env_var: &str) -> String {
-    let run = cli.run(&[
-        "create",
-        "--provider",
-        provider,
-        "--name",
-        name,
-        "--env-var",
-        env_var,
-    ]);
-    run.ok();
-    run.stdout.trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloudflare_from_the_shell() {
     let fake = FakeCloudflare::start().await;
@@ -67,7 +52,7 @@ async fn cloudflare_from_the_shell() {
         "{added:#?}"
     );
     assert!(!added.stderr.contains(&admin));
-    let key = create(&cli, "cf", "deploy", "CLOUDFLARE_API_TOKEN");
+    let key = cli.create_with("cf", "deploy", "CLOUDFLARE_API_TOKEN", &[]);
     assert!(key.starts_with("cfut_"), "{key}");
     assert_eq!(fake.token_count(), 2);
     let list = cli.run(&["list", "--json"]);
@@ -96,7 +81,7 @@ async fn openrouter_from_the_shell() {
         added.stderr.contains("Connection test passed"),
         "{added:#?}"
     );
-    let key = create(&cli, "or", "agent", "OPENROUTER_API_KEY");
+    let key = cli.create_with("or", "agent", "OPENROUTER_API_KEY", &[]);
     assert!(key.starts_with("sk-or-v1-"), "{key}");
     assert_eq!(fake.key_count(), 1);
     let list = cli.run(&["list", "--json"]);
@@ -131,7 +116,7 @@ async fn openai_from_the_shell() {
         added.stderr.contains("Connection test passed"),
         "{added:#?}"
     );
-    let key = create(&cli, "oa", "worker", "OPENAI_API_KEY");
+    let key = cli.create_with("oa", "worker", "OPENAI_API_KEY", &[]);
     assert!(key.starts_with("sk-svcacct-"), "{key}");
     assert_eq!((fake.key_count(), fake.account_count()), (1, 1));
     let list = cli.run(&["list", "--json"]);
@@ -155,7 +140,7 @@ async fn sendgrid_from_the_shell() {
         added.stderr.contains("Connection test passed"),
         "{added:#?}"
     );
-    let key = create(&cli, "sg", "mailer", "SENDGRID_API_KEY");
+    let key = cli.create_with("sg", "mailer", "SENDGRID_API_KEY", &[]);
     assert!(key.starts_with("SG."), "{key}");
     assert_eq!(fake.key_count(), 2);
     let list = cli.run(&["list", "--json"]);
@@ -184,7 +169,7 @@ async fn twilio_from_the_shell() {
         added.stderr.contains("Connection test passed"),
         "{added:#?}"
     );
-    let key = create(&cli, "tw", "sms", "TWILIO_API_KEY");
+    let key = cli.create_with("tw", "sms", "TWILIO_API_KEY", &[]);
     let (sid, secret) = key.split_once(':').expect("SKSID:SECRET");
     assert!(sid.starts_with("SK"), "{sid}");
     assert_eq!(fake.key_count(), 1);

@@ -1,6 +1,8 @@
 //! `latchkey providers add --service dakora|open-animate` end to end: the
-//! credential on stdin, then create, list --json and revoke through the
-//! real binary, the real keychain and the fake servers of core's tests.
+//! credential on stdin, then create, list --json, copy, rotate into a
+//! `.env` and revoke through the real binary, the real keychain and the
+//! test kit's fake servers; then the canary scan of every file and every
+//! run's output for the keys and the credential.
 
 mod common;
 use latchkey_testkit::fakes::dakora as fake_dakora;
@@ -12,18 +14,30 @@ use common::*;
 use fake_dakora::{FakeDakora, JWT};
 use fake_open_animate::FakeOpenAnimate;
 
-fn create(cli: &Cli, provider: &str, name: &str, env_var: &str) -> String {
-    let run = cli.run(&[
-        "create",
-        "--provider",
-        provider,
-        "--name",
-        name,
-        "--env-var",
-        env_var,
-    ]);
-    run.ok();
-    run.stdout.trim().to_owned()
+/// Copies `name`, rotates it into `.env` (which held it), and checks the
+/// file now holds the new key; returns the new key.
+fn copy_and_rotate(cli: &Cli, name: &str, env_var: &str, old: &str) -> String {
+    let copy = cli.run(&["copy", name]);
+    copy.ok();
+    // Both tests share one X display: the other may copy in between, so
+    // whether this clear found its own key is not asserted here.
+    assert!(
+        copy.stderr.contains(&format!("Copied \"{name}\"")),
+        "{copy:#?}"
+    );
+    let env = cli.cwd.join(".env");
+    std::fs::write(&env, format!("# mine\n{env_var}={old}\n")).expect("write .env");
+    let target = format!("dotenv:.env:{env_var}");
+    cli.run(&["rotate", name, "--target", &target, "--yes"])
+        .ok();
+    let text = std::fs::read_to_string(&env).expect("read .env");
+    let new = text
+        .strip_prefix(&format!("# mine\n{env_var}="))
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("the .env is not the old one with the new key: {text:?}"))
+        .to_owned();
+    assert_ne!(new, old, "the .env still holds the old key");
+    new
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,17 +84,22 @@ async fn dakora_from_the_shell() {
     add.ok();
     assert!(add.stderr.contains("Connection test passed"), "{add:#?}");
     assert!(!add.stderr.contains(JWT));
-    let key = create(&cli, "dakora", "ci", "DAKORA_API_KEY");
+    let key = cli.create_with("dakora", "ci", "DAKORA_API_KEY", &[]);
     assert!(key.starts_with("dkr_"), "{key}");
     let list = cli.run(&["list", "--json"]);
     list.ok();
     assert_eq!(list.json()["keys"][0]["name"], "ci");
     assert!(!list.stdout.contains(&key));
+    let new = copy_and_rotate(&cli, "ci", "DAKORA_API_KEY", &key);
+    assert!(new.starts_with("dkr_"), "{new}");
+    assert_eq!(fake.live_ids().len(), 1, "the old key is still live");
     let revoke = cli.run(&["revoke", "ci"]);
     revoke.ok();
     assert!(fake.live_ids().is_empty());
-    assert!(files_containing(root.path(), &key).is_empty());
-    assert!(files_containing(root.path(), JWT).is_empty());
+    cli.run(&["list", "--all", "--json"]).ok();
+    // The .env is where the new key was deployed; nothing else holds a key
+    // or the session token.
+    cli.assert_no_canary_but(&[&key, &new, JWT], &[".env"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,13 +125,17 @@ async fn open_animate_from_the_shell() {
     add.ok();
     assert!(add.stderr.contains("Connection test passed"), "{add:#?}");
     fake.force_underscore_ids(1);
-    let key = create(&cli, "anim", "render", "ANIMATE_API_KEY");
+    let key = cli.create_with("anim", "render", "ANIMATE_API_KEY", &[]);
     assert_eq!(key.len(), 49, "{key}");
     assert!(!key[5..13].contains('_'), "a dud was handed out");
     let list = cli.run(&["list", "--json"]);
     list.ok();
     assert_eq!(list.json()["keys"][0]["name"], "render");
+    let new = copy_and_rotate(&cli, "render", "ANIMATE_API_KEY", &key);
+    assert_eq!(new.len(), 49, "{new}");
+    assert_eq!(fake.key_count(), 2, "the admin key and the new one");
     cli.run(&["revoke", "render"]).ok();
     assert_eq!(fake.key_count(), 1);
-    assert!(files_containing(root.path(), &key).is_empty());
+    cli.run(&["list", "--all", "--json"]).ok();
+    cli.assert_no_canary_but(&[&key, &new, &admin], &[".env"]);
 }

@@ -157,10 +157,19 @@ fn finish(out: Output) -> Run {
     }
 }
 
-/// A data directory and the commands that run against it.
+/// What one run printed, kept for the canary scan.
+struct Printed {
+    command: String,
+    stdout: String,
+    stderr: String,
+}
+
+/// A data directory and the commands that run against it; every run's
+/// output is kept for [`Cli::assert_no_canary`].
 pub struct Cli {
     pub data: PathBuf,
     pub cwd: PathBuf,
+    printed: std::sync::Mutex<Vec<Printed>>,
 }
 
 impl Cli {
@@ -168,7 +177,11 @@ impl Cli {
         let data = root.join("data");
         let cwd = root.join("project");
         std::fs::create_dir_all(&cwd).expect("project dir");
-        Self { data, cwd }
+        Self {
+            data,
+            cwd,
+            printed: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
@@ -203,11 +216,58 @@ impl Cli {
                 .write_all(input.as_bytes())
                 .expect("write stdin");
         }
-        finish(process::output_of(
-            child,
-            process::CHILD_TIMEOUT,
-            &format!("latchkey {}", args.join(" ")),
-        ))
+        let command = format!("latchkey {}", args.join(" "));
+        let run = finish(process::output_of(child, process::CHILD_TIMEOUT, &command));
+        self.printed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Printed {
+                command,
+                stdout: run.stdout.clone(),
+                stderr: run.stderr.clone(),
+            });
+        run
+    }
+
+    /// The canary scan: no file under the data or project folder, and no
+    /// run's stdout or stderr, holds any of `canaries`, except the one key
+    /// `create` prints alone on its stdout (its show-once). Names where
+    /// each was found.
+    pub fn assert_no_canary(&self, canaries: &[&str]) {
+        self.assert_no_canary_but(canaries, &[]);
+    }
+
+    /// As [`Cli::assert_no_canary`], but the project files `targets` (the
+    /// places a rotation deployed the new key to) are not scanned.
+    pub fn assert_no_canary_but(&self, canaries: &[&str], targets: &[&str]) {
+        let targets: Vec<String> = targets
+            .iter()
+            .map(|t| self.cwd.join(t).display().to_string())
+            .collect();
+        let printed = self.printed.lock().unwrap_or_else(|p| p.into_inner());
+        assert!(!printed.is_empty(), "no run was recorded");
+        let mut found = Vec::new();
+        for canary in canaries {
+            assert!(canary.len() >= 8, "a canary too short to mean anything");
+            for dir in [&self.data, &self.cwd] {
+                for file in files_containing(dir, canary) {
+                    if !targets.contains(&file) {
+                        found.push(format!("{file} holds a canary"));
+                    }
+                }
+            }
+            for p in printed.iter() {
+                let show_once =
+                    p.command.starts_with("latchkey create ") && p.stdout.trim() == *canary;
+                if p.stdout.contains(canary) && !show_once {
+                    found.push(format!("`{}` printed a canary on stdout", p.command));
+                }
+                if p.stderr.contains(canary) {
+                    found.push(format!("`{}` printed a canary on stderr", p.command));
+                }
+            }
+        }
+        assert!(found.is_empty(), "canary scan: {found:#?}");
     }
 
     /// Adds the service as provider `name` (project `project`).
@@ -236,9 +296,16 @@ impl Cli {
         )
     }
 
-    /// Creates a key; returns its secret (printed once on stdout).
+    /// Creates a key with scope `read`; returns its secret (printed once
+    /// on stdout).
     pub fn create(&self, provider: &str, name: &str, env_var: &str) -> String {
-        let run = self.run(&[
+        self.create_with(provider, name, env_var, &["--scope", "read"])
+    }
+
+    /// Creates a key with `extra` arguments (none: no scopes); returns its
+    /// secret.
+    pub fn create_with(&self, provider: &str, name: &str, env_var: &str, extra: &[&str]) -> String {
+        let mut args = vec![
             "create",
             "--provider",
             provider,
@@ -246,9 +313,9 @@ impl Cli {
             name,
             "--env-var",
             env_var,
-            "--scope",
-            "read",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let run = self.run(&args);
         run.ok();
         run.stdout.trim().to_owned()
     }
