@@ -25,13 +25,20 @@ if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install cargo-mutants --locked --quiet
 fi
 
+# area NAME FILES TEST-TARGET...: the targets (`--lib`, `--test=NAME`) go to
+# both the build and the test run (`--cargo-arg`): after `--` they would only
+# reach the test run, and every mutant would build every test of the crate.
 area() {
     local name=$1 file=$2
     shift 2
+    local targets=()
+    for t in "$@"; do
+        targets+=("--cargo-arg=$t")
+    done
     echo "==> mutants: $name ($file)" >&2
     xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
-        cargo mutants -p latchkey-core -f "$file" -o "mutants/$name" \
-        --timeout-multiplier 3 "${mutants_options[@]}" "$@" || true
+        cargo mutants -p latchkey-core -f "$file" -o "mutants/$name" "${targets[@]}" \
+        --timeout-multiplier 3 "${mutants_options[@]}" || true
     for outcome in caught missed timeout unviable; do
         printf '%s %s: %s\n' "$name" "$outcome" \
             "$(wc -l < "mutants/$name/mutants.out/$outcome.txt" 2>/dev/null || echo 0)"
@@ -40,20 +47,20 @@ area() {
 
 run_area() {
     case $1 in
-        machine) area machine 'crates/core/src/rotation/{machine,strategy}.rs' -- --lib ;;
-        http) area http crates/core/src/http.rs -- --lib --test untrusted_answers --test http_policy \
-            --test lost_answers --test loopback_proxy ;;
+        machine) area machine 'crates/core/src/rotation/{machine,strategy}.rs' --lib ;;
+        http) area http crates/core/src/http.rs --lib --test=untrusted_answers --test=http_policy \
+            --test=lost_answers --test=loopback_proxy ;;
         # The editor and its line reader (deploy/dotenv/{mod,parse}.rs).
         dotenv) LK_DOTENV_CASES="${LK_DOTENV_CASES:-2000}" area dotenv \
-            'crates/core/src/deploy/dotenv/*.rs' -- --lib --test dotenv_props --test dotenv_file ;;
+            'crates/core/src/deploy/dotenv/*.rs' --lib --test=dotenv_props --test=dotenv_file ;;
         # The file target every file kind shares (deploy/file/{mod,atomic,
         # target}.rs; deploy/dotenv_file.rs is only a type alias over it).
-        dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' -- --lib \
-            --test dotenv_file --test same_file_targets --test yaml_aws_files --test rotation \
-            --test rotation_hardening ;;
-        driver) area driver 'crates/core/src/rotation/driver/**/*.rs' -- --lib --test rotation \
-            --test rotation_hardening --test roll_rotation --test same_file_targets \
-            --test lost_answers ;;
+        dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' --lib \
+            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files --test=rotation \
+            --test=rotation_hardening ;;
+        driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
+            --test=rotation_hardening --test=roll_rotation --test=same_file_targets \
+            --test=lost_answers ;;
         *) echo "unknown area: $1 (machine http dotenv dotenv-file driver)" >&2; exit 2 ;;
     esac
 }
