@@ -52,12 +52,14 @@ run_area() {
             --test=lost_answers --test=loopback_proxy ;;
         # The editor and its line reader (deploy/dotenv/{mod,parse}.rs).
         dotenv) LK_DOTENV_CASES="${LK_DOTENV_CASES:-2000}" area dotenv \
-            'crates/core/src/deploy/dotenv/*.rs' --lib --test=dotenv_props --test=dotenv_file ;;
+            'crates/core/src/deploy/dotenv/*.rs' --lib --test=dotenv_props --test=dotenv_file \
+            --test=mutants_dotenv ;;
         # The file target every file kind shares (deploy/file/{mod,atomic,
         # target}.rs; deploy/dotenv_file.rs is only a type alias over it).
+        # rotation (1 min) and rotation_hardening (2.5 min) cover it too, but
+        # make a run of its 105 mutants take many hours: add them with -F.
         dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' --lib \
-            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files --test=rotation \
-            --test=rotation_hardening ;;
+            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files ;;
         driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
             --test=rotation_hardening --test=roll_rotation --test=same_file_targets \
             --test=lost_answers ;;
