@@ -57,7 +57,7 @@ run_area() {
         # The file target every file kind shares (deploy/file/{mod,atomic,
         # target}.rs; deploy/dotenv_file.rs is only a type alias over it).
         # rotation (1 min) and rotation_hardening (2.5 min) cover it too, but
-        # make a run of its 105 mutants take many hours: add them with -F.
+        # make a run of its 105 mutants take hours: add `-- --cargo-arg=--test=rotation`.
         dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' --lib \
             --test=dotenv_file --test=same_file_targets --test=yaml_aws_files ;;
         driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
