@@ -105,3 +105,22 @@ fn the_check_after_a_write_sees_another_variable_change() {
     assert!(check(b"A=1\nK=old\n", b"A=1\n", "K", None));
     assert!(!check(b"A=1\nK=old\n", b"A=1\nK=old\n", "K", None));
 }
+
+/// Names are letters, digits, `_` and `.` (dotenvy takes dotted names), not
+/// `-` (`valid_name`: `c == '.'` as `c != '.'`).
+#[test]
+fn a_dotted_name_is_taken_and_a_dashed_one_refused() {
+    assert_eq!(set("", "A.B", "v"), "A.B=v\n");
+    assert!(matches!(
+        set_value(b"", "A-B", "v"),
+        Err(DotenvError::BadName(_))
+    ));
+}
+
+/// `export` is a keyword only when a blank follows it: `exportK=old` is the
+/// variable `exportK`, not `K`, so setting `K` adds a line
+/// (`parse_assignment`: the guard after `export` as `true`).
+#[test]
+fn export_glued_to_a_name_is_part_of_the_name() {
+    assert_eq!(set("exportK=old\n", "K", "v"), "exportK=old\nK=v\n");
+}
