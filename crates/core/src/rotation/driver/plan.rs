@@ -133,7 +133,9 @@ impl RotationOps<'_> {
 }
 
 /// The new key lives as long as the old one was meant to: its lifetime in
-/// days, when it had an expiry.
+/// days, when it had an expiry, to the nearest day (a service stamps the
+/// expiry a moment before or after the creation time: Dakora's 90-day key
+/// is 89 days 23:59:59.99 after it, and 89 days is not an expiry it takes).
 pub(in crate::rotation::driver) fn expiry_days(old: &KeyRecord) -> Option<u32> {
     let created = old
         .created_at
@@ -143,6 +145,55 @@ pub(in crate::rotation::driver) fn expiry_days(old: &KeyRecord) -> Option<u32> {
         .expires_at
         .as_deref()
         .and_then(crate::clock::parse_rfc3339)?;
-    let days = (expires - created).whole_days();
+    let days = (expires - created + time::Duration::hours(12)).whole_days();
     u32::try_from(days.clamp(1, 3650)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lifetime(created: &str, expires: &str) -> Option<u32> {
+        let mut k = crate::catalog::KeyRecord {
+            id: "k".into(),
+            provider_id: "p".into(),
+            remote_id: None,
+            name: "k".into(),
+            preview: String::new(),
+            fingerprint: None,
+            scopes: vec![],
+            environment: String::new(),
+            env_var: String::new(),
+            created_at: Some(created.into()),
+            expires_at: Some(expires.into()),
+            last_used_at: None,
+            revoked_at: None,
+            has_secret: true,
+            pending_rotation: None,
+        };
+        let days = expiry_days(&k);
+        k.expires_at = None;
+        assert_eq!(expiry_days(&k), None, "no expiry, no lifetime");
+        days
+    }
+
+    #[test]
+    fn a_lifetime_is_rounded_to_the_nearest_day() {
+        assert_eq!(
+            lifetime("2026-12-04T13:30:00.500Z", "2027-03-04T13:30:00.400Z"),
+            Some(90)
+        );
+        assert_eq!(
+            lifetime("2026-12-04T13:30:00Z", "2027-03-04T13:30:01Z"),
+            Some(90)
+        );
+        assert_eq!(
+            lifetime("2026-12-04T13:30:00Z", "2026-12-05T01:00:00Z"),
+            Some(1)
+        );
+        assert_eq!(
+            lifetime("2026-12-04T13:30:00Z", "2026-12-04T14:30:00Z"),
+            Some(1)
+        );
+    }
 }
