@@ -46,6 +46,10 @@ impl KeyOps<'_> {
                 if refused(&e) {
                     self.catalog().drop_create(&pending.id)?;
                 }
+                let e = self
+                    .room_ops()
+                    .name_the_keys_holding_the_limit(connection.as_ref(), &provider.id, e)
+                    .await;
                 return Err(e);
             }
         };

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use super::RoomOps;
 use crate::error::{Error, Result};
+use crate::providers::Connector;
+use crate::rotation::driver::display_name;
 
 /// A key on the service that stands in the way of a new one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -23,6 +25,45 @@ pub struct KeyInTheWay {
 }
 
 impl RoomOps<'_> {
+    /// A create the service refused as over its key limit (a conflict on a
+    /// service that has one, the account full): the error names the keys
+    /// holding the limit, by their vault name where the vault knows them.
+    /// Any other error, or a listing that fails, is returned as it is.
+    pub(crate) async fn name_the_keys_holding_the_limit(
+        &self,
+        connection: &dyn Connector,
+        provider_id: &str,
+        e: Error,
+    ) -> Error {
+        let (Error::ProviderConflict(message), Some(limit)) = (&e, connection.key_limit()) else {
+            return e;
+        };
+        let Ok(there) = connection.list().await else {
+            return e;
+        };
+        let live: Vec<_> = there.iter().filter(|r| r.revoked_at.is_none()).collect();
+        if live.len() < limit {
+            return e;
+        }
+        let mut names = Vec::new();
+        for r in live {
+            let held = self
+                .catalog()
+                .key_by_remote(provider_id, &r.remote_id)
+                .ok()
+                .flatten();
+            names.push(match held {
+                Some(k) => format!("\"{}\"", display_name(&k.name)),
+                None if !r.name.is_empty() => format!("\"{}\" (not in this vault)", r.name),
+                None => format!("{} (not in this vault)", r.remote_id),
+            });
+        }
+        Error::ProviderConflict(format!(
+            "{message}. The {limit} keys holding the limit: {}",
+            names.join(", ")
+        ))
+    }
+
     /// The other keys on `key_id`'s account when it has no room for one
     /// more (empty when there is room or the service has no limit).
     pub async fn keys_in_the_way(&self, key_id: &str) -> Result<Vec<KeyInTheWay>> {
