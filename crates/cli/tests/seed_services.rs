@@ -42,7 +42,8 @@ fn copy_and_rotate(cli: &Cli, name: &str, env_var: &str, old: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dakora_from_the_shell() {
-    let fake = FakeDakora::start(Duration::from_secs(300)).await;
+    // A revoked key stays accepted 5 s here (the real service: up to 300 s).
+    let fake = FakeDakora::start(Duration::from_secs(5)).await;
     let root = tempfile::tempdir().expect("tempdir");
     let cli = Cli::new(root.path());
     let bad = cli.run_with(
@@ -93,10 +94,50 @@ async fn dakora_from_the_shell() {
     let new = copy_and_rotate(&cli, "ci", "DAKORA_API_KEY", &key);
     assert!(new.starts_with("dkr_"), "{new}");
     assert_eq!(fake.live_ids().len(), 1, "the old key is still live");
+    // The 4-key limit: three keys made elsewhere fill the project; the
+    // refused create names the limit and the four keys holding it.
+    for name in ["laptop", "staging", "nightly"] {
+        fake.seed_key(name, None);
+    }
+    let full = cli.run(&["create", "--provider", "dakora", "--name", "fifth"]);
+    assert_ne!(full.code, Some(0), "{full:#?}");
+    assert!(full.stdout.trim().is_empty(), "{full:#?}");
+    for said in [
+        "[provider_conflict]",
+        "Maximum 4",
+        "\"ci\"",
+        "\"laptop\"",
+        "\"nightly\"",
+    ] {
+        assert!(full.stderr.contains(said), "{said} not said: {full:#?}");
+    }
+    assert_eq!(fake.live_ids().len(), 4);
+    // The revoke is waiting while the service's cache honours the key...
     let revoke = cli.run(&["revoke", "ci"]);
     revoke.ok();
-    assert!(fake.live_ids().is_empty());
-    cli.run(&["list", "--all", "--json"]).ok();
+    assert!(
+        revoke.stderr.contains("waiting for the service to confirm"),
+        "{revoke:#?}"
+    );
+    assert_eq!(fake.live_ids().len(), 3);
+    let status = |cli: &Cli| {
+        let list = cli.run(&["list", "--all", "--json"]);
+        list.ok();
+        let keys = list.json()["keys"].as_array().cloned().unwrap_or_default();
+        let new = keys
+            .iter()
+            .find(|k| k["name"] == "ci" && k["superseded_by"].is_null())
+            .cloned()
+            .expect("the new generation is listed");
+        (new["status"].clone(), new["revoke_waiting"].clone())
+    };
+    assert_eq!(status(&cli).1, serde_json::json!(true), "confirmed early");
+    // ...and a later listing, once the service rejects it, confirms it.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        status(&cli),
+        (serde_json::json!("revoked"), serde_json::json!(false))
+    );
     // The .env is where the new key was deployed; nothing else holds a key
     // or the session token.
     cli.assert_no_canary_but(&[&key, &new, JWT], &[".env"]);
@@ -134,8 +175,22 @@ async fn open_animate_from_the_shell() {
     let new = copy_and_rotate(&cli, "render", "ANIMATE_API_KEY", &key);
     assert_eq!(new.len(), 49, "{new}");
     assert_eq!(fake.key_count(), 2, "the admin key and the new one");
+    // The 10-key limit, named with the keys holding it.
+    for i in 0..8 {
+        fake.seed_key(&format!("seat {i}"));
+    }
+    let full = cli.run(&["create", "--provider", "anim", "--name", "eleventh"]);
+    assert_ne!(full.code, Some(0), "{full:#?}");
+    for said in [
+        "[provider_conflict]",
+        "Maximum of 10",
+        "\"render\"",
+        "\"seat 7\"",
+    ] {
+        assert!(full.stderr.contains(said), "{said} not said: {full:#?}");
+    }
     cli.run(&["revoke", "render"]).ok();
-    assert_eq!(fake.key_count(), 1);
+    assert_eq!(fake.key_count(), 9);
     cli.run(&["list", "--all", "--json"]).ok();
     cli.assert_no_canary_but(&[&key, &new, &admin], &[".env"]);
 }
