@@ -191,6 +191,32 @@ async fn open_animate_from_the_shell() {
     }
     cli.run(&["revoke", "render"]).ok();
     assert_eq!(fake.key_count(), 9);
+    // The connection's own key, known only from the listing ("admin"):
+    // rotated, the connection moves to the new key before the old one is
+    // deleted, and keeps working.
+    let admin_env = cli.cwd.join("admin.env");
+    std::fs::write(&admin_env, format!("ANIMATE_ADMIN={admin}\n")).expect("write");
+    cli.run(&[
+        "rotate",
+        "admin",
+        "--target",
+        "dotenv:admin.env:ANIMATE_ADMIN",
+        "--yes",
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&admin_env).expect("read");
+    let new_admin = text
+        .strip_prefix("ANIMATE_ADMIN=")
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("admin.env: {text:?}"))
+        .to_owned();
+    assert_ne!(new_admin, admin);
+    let live: Vec<String> = fake.inner().keys.iter().map(|k| k.key.clone()).collect();
+    assert!(!live.contains(&admin), "the old admin key is still live");
+    assert!(live.contains(&new_admin), "the new admin key is not live");
+    assert_eq!(live.len(), 9);
+    let test = cli.run(&["providers", "test", "anim"]);
+    test.ok();
     cli.run(&["list", "--all", "--json"]).ok();
-    cli.assert_no_canary_but(&[&key, &new, &admin], &[".env"]);
+    cli.assert_no_canary_but(&[&key, &new, &admin, &new_admin], &[".env", "admin.env"]);
 }

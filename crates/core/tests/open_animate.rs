@@ -19,7 +19,7 @@ use latchkey_core::providers::open_animate::{OpenAnimateProvider, CREATE_ATTEMPT
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
-use latchkey_core::vault::{NewKey, NewServiceProvider};
+use latchkey_core::vault::{KeyStatus, NewKey, NewServiceProvider};
 use latchkey_core::Secret;
 
 fn quick() -> HttpPolicy {
@@ -251,4 +251,171 @@ async fn a_rotation_through_the_vault() {
         format!("ANIMATE_API_KEY={}\n", new_secret.expose_secret())
     );
     assert_eq!(fake.key_count(), 2, "admin + new; old deleted, dud deleted");
+}
+
+/// A vault with an Open Animate connection signed in with `admin` (a key
+/// the vault never made: the listing shows it), and a `.env` holding it.
+async fn signed_in_with_a_listed_key(
+    fake: &FakeOpenAnimate,
+    admin: &str,
+    dir: &std::path::Path,
+) -> (
+    latchkey_core::vault::Vault,
+    String,
+    String,
+    std::path::PathBuf,
+) {
+    let vault = open_vault(&dir.join("data"), Arc::new(MemoryClipboard::default()));
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "open-animate".into(),
+            name: "Animate".into(),
+            base_url: Some(fake.base.clone()),
+            project: None,
+            credential: Some(Secret::new(admin)),
+            region: None,
+            user: None,
+        })
+        .expect("provider");
+    let listing = vault.list_keys().await.expect("list");
+    let own = listing
+        .keys
+        .iter()
+        .find(|k| k.name == "admin")
+        .expect("the connection's key is listed");
+    assert_eq!(own.status, KeyStatus::NoLocalSecret, "{own:?}");
+    let env_path = dir.join("admin.env");
+    std::fs::write(&env_path, format!("ANIMATE_ADMIN={admin}\n")).expect("env");
+    (vault, provider.id, own.id.clone(), env_path)
+}
+
+fn to_env(key_id: &str, env_path: &std::path::Path) -> RotationRequest {
+    RotationRequest {
+        key_id: key_id.into(),
+        targets: vec![TargetSpec::Dotenv {
+            path: env_path.display().to_string(),
+            var: "ANIMATE_ADMIN".into(),
+            follow_symlink: false,
+        }],
+    }
+}
+
+/// Issue 12: rotating the key the connection itself uses switches the
+/// connection to the new key before the old one is deleted, also when the
+/// vault never held the old key (no fingerprint to compare: the connector
+/// tells by the key's prefix). Fails when the revoke is refused as "the
+/// key the connection itself uses", or when the connection is left on the
+/// deleted key.
+#[tokio::test]
+async fn a_rotation_of_the_connections_own_listed_key() {
+    let fake = FakeOpenAnimate::start().await;
+    let admin = fake.seed_key("admin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, provider_id, own_id, env_path) =
+        signed_in_with_a_listed_key(&fake, &admin, dir.path()).await;
+    let plan = vault
+        .plan_rotation(to_env(&own_id, &env_path))
+        .await
+        .expect("planned");
+    let done = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    let new = stored_secret(&done.new_key_id);
+    let live: Vec<String> = fake.inner().keys.iter().map(|k| k.key.clone()).collect();
+    assert_eq!(live, vec![new.expose_secret().to_owned()], "old deleted");
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("env"),
+        format!("ANIMATE_ADMIN={}\n", new.expose_secret())
+    );
+    vault
+        .test_provider(&provider_id)
+        .await
+        .expect("the connection signs in with the new key");
+    let log = vault.audit_log(50).expect("audit");
+    assert!(
+        log.iter().any(|e| e.action == "provider_token"),
+        "switch audited"
+    );
+    // The old key is gone from the service; no file outside the .env
+    // deploy target holds either key.
+    assert!(files_containing(dir.path(), &admin).is_empty());
+    assert_eq!(
+        files_containing(dir.path(), new.expose_secret()),
+        vec![env_path.display().to_string()]
+    );
+}
+
+/// The same rotation stopped after the switch (the service refuses the
+/// delete) and rolled back: the connection goes back to the old key, which
+/// the vault kept when it switched, and the new key is deleted.
+#[tokio::test]
+async fn a_rolled_back_rotation_of_the_connections_own_listed_key() {
+    let fake = FakeOpenAnimate::start().await;
+    let admin = fake.seed_key("admin");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, provider_id, own_id, env_path) =
+        signed_in_with_a_listed_key(&fake, &admin, dir.path()).await;
+    let plan = vault
+        .plan_rotation(to_env(&own_id, &env_path))
+        .await
+        .expect("planned");
+    fake.inner().refuse_deletes = 1;
+    let err = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect_err("the delete is refused");
+    assert_eq!(err.code(), "provider_forbidden", "{err}");
+    assert_eq!(fake.key_count(), 2, "both keys live");
+    let back = vault
+        .rollback_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rolled back");
+    assert_eq!(back.state, State::RolledBack, "{back:?}");
+    let live: Vec<String> = fake.inner().keys.iter().map(|k| k.key.clone()).collect();
+    assert_eq!(
+        live,
+        vec![admin.clone()],
+        "the new key deleted, the old kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&env_path).expect("env"),
+        format!("ANIMATE_ADMIN={admin}\n")
+    );
+    vault
+        .test_provider(&provider_id)
+        .await
+        .expect("the connection signs in with the old key again");
+}
+
+/// A listed key the vault holds no secret for, revoked: Open Animate
+/// deletes it outright, so "gone from the listing after the delete it
+/// accepted" is the confirmation (there is no secret to try). Fails when
+/// only a key listed as revoked counts (`revoke_not_confirmed`).
+#[tokio::test]
+async fn a_listed_key_without_a_secret_is_revoked_and_confirmed() {
+    let fake = FakeOpenAnimate::start().await;
+    let admin = fake.seed_key("admin");
+    fake.seed_key("seat");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, _, _, _) = signed_in_with_a_listed_key(&fake, &admin, dir.path()).await;
+    let listing = vault.list_keys().await.expect("list");
+    let seat = listing
+        .keys
+        .iter()
+        .find(|k| k.name == "seat")
+        .expect("listed");
+    vault.revoke_key(&seat.id).await.expect("revoked");
+    assert_eq!(fake.key_count(), 1);
+    let listing = vault.list_keys().await.expect("list");
+    let status = |name: &str| {
+        listing
+            .keys
+            .iter()
+            .find(|k| k.name == name)
+            .map(|k| k.status)
+    };
+    assert_eq!(status("seat"), Some(KeyStatus::Revoked));
+    assert_eq!(status("admin"), Some(KeyStatus::NoLocalSecret));
 }

@@ -209,6 +209,11 @@ impl Connector for AwsConnector {
         Some(2)
     }
 
+    /// The connection's own pair starts with its access key id.
+    async fn signs_in_with(&self, remote_id: &str) -> Result<bool> {
+        Ok(self.credentials.access_key_id == remote_id)
+    }
+
     async fn list(&self) -> Result<Vec<RemoteKey>> {
         Ok(self.metadata().await?.into_iter().map(|(k, _)| k).collect())
     }

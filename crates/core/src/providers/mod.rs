@@ -178,6 +178,15 @@ pub trait Connector: Send + Sync {
     async fn last_used(&self, _remote_id: &str) -> Result<Option<String>> {
         Err(not_supported("telling when a key was last used"))
     }
+    /// Whether the service's key `remote_id` is the one this connection
+    /// signs in with, for a service whose management credential is one of
+    /// the keys it manages (an AWS user's own access key, an Open Animate
+    /// account key). A rotation of that key switches the connection to the
+    /// new key before the old one goes, also when the vault never held the
+    /// old key's secret (a key found in the listing). Default: no such key.
+    async fn signs_in_with(&self, _remote_id: &str) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// One pause in the wait for a new key to work (see

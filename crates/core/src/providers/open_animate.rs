@@ -271,24 +271,28 @@ impl Connector for OpenAnimateProvider {
     /// A hard delete; 404 means already gone. The connection's own key is
     /// refused: deleting it would cut the connection off.
     async fn revoke(&self, remote_id: &str) -> Result<()> {
+        if self.signs_in_with(remote_id).await? {
+            return Err(Error::ProviderConflict(
+                "this is the key the connection itself uses; switch the connection to another key (Providers, change its token) before revoking it".into(),
+            ));
+        }
+        self.delete(remote_id).await
+    }
+
+    /// By the key's prefix in the listing: the raw prefix, compared before
+    /// any cleaning (which redacts an echo of our own credential). A key
+    /// not in the listing is not ours.
+    async fn signs_in_with(&self, remote_id: &str) -> Result<bool> {
         let own = prefix(self.credential.expose_secret());
-        // The raw prefix, compared before any cleaning (which redacts an
-        // echo of our own credential).
         let body = self
             .managed(Method::GET, "/api/v1/api-keys", None)
             .await?
             .json()?;
-        let target = body["api_keys"]
-            .as_array()
-            .and_then(|keys| keys.iter().find(|k| k["id"].as_str() == Some(remote_id)));
-        if let Some(key) = target {
-            if key["prefix"].as_str() == Some(own.as_str()) {
-                return Err(Error::ProviderConflict(
-                    "this is the key the connection itself uses; switch the connection to another key (Providers, change its token) before revoking it".into(),
-                ));
-            }
-        }
-        self.delete(remote_id).await
+        Ok(body["api_keys"].as_array().is_some_and(|keys| {
+            keys.iter().any(|k| {
+                k["id"].as_str() == Some(remote_id) && k["prefix"].as_str() == Some(own.as_str())
+            })
+        }))
     }
 
     async fn verify(&self, key: &Secret) -> Result<Verification> {

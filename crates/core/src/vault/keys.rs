@@ -280,11 +280,13 @@ impl KeyOps<'_> {
         };
         let confirmed = match held {
             Some(secret) => rejects(connection, &secret).await?,
+            // No secret to try: the service's records decide. Listed as
+            // revoked, or gone after the delete it accepted (a hard delete).
             None => connection
                 .list()
                 .await?
                 .iter()
-                .any(|r| r.remote_id == remote_id && r.revoked_at.is_some()),
+                .all(|r| r.remote_id != remote_id || r.revoked_at.is_some()),
         };
         if !confirmed {
             // A service that caches key checks (Dakora: up to 300 s) keeps

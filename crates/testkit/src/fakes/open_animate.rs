@@ -40,6 +40,8 @@ pub struct Inner {
     pub force_underscore_ids: usize,
     pub calls: Vec<String>,
     pub next_failure: Option<(u16, &'static str, String)>,
+    /// The next this-many deletes are refused with a 403.
+    pub refuse_deletes: usize,
 }
 
 #[derive(Clone)]
@@ -226,6 +228,10 @@ async fn remove(State(st): State<St>, Path(id): Path<String>, headers: HeaderMap
     }
     if uuid::Uuid::parse_str(&id).is_err() {
         return plain(500, "Internal Server Error");
+    }
+    if inner.refuse_deletes > 0 {
+        inner.refuse_deletes -= 1;
+        return error(403, "Forbidden");
     }
     match inner.keys.iter().position(|k| k.id == id) {
         Some(i) => {

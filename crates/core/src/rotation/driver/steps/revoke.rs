@@ -15,8 +15,12 @@ impl RotationOps<'_> {
     ) -> Result<()> {
         let old = self.key_record(&rec.old_key_id)?;
         let (leaving, staying) = (rec.old_key_id.clone(), rec.new_key_id.clone());
-        let switched = self.move_connection_off(rec, &leaving, &staying)?;
+        let switched = self
+            .move_connection_off(rec, connection, &leaving, &staying)
+            .await?;
         let connection: &dyn Connector = switched.as_deref().unwrap_or(connection);
+        // A switch may have kept the old key's secret just now: read again.
+        let read_ahead = read_ahead.filter(|_| switched.is_none());
         self.intent(rec, "revoke_old", "revoke the old key")?;
         failpoint("rotation::revoke_old::before");
         let revoked = self
@@ -48,36 +52,34 @@ impl RotationOps<'_> {
     /// account): before `leaving` is revoked the connection switches to
     /// `staying`, so it is not cut off. Journaled and audited; a resume
     /// finds the switch done (the token no longer matches) and goes on.
-    pub(in crate::rotation::driver) fn move_connection_off(
+    /// When the vault never held `leaving`'s secret (a key found in the
+    /// listing), the token is kept as that key's secret first, so a roll
+    /// back can switch the connection back to it.
+    pub(in crate::rotation::driver) async fn move_connection_off(
         &self,
         rec: &mut RotationRecord,
+        connection: &dyn Connector,
         leaving: &str,
         staying: &str,
     ) -> Result<Option<Arc<dyn Connector>>> {
         let provider = self.provider_record(&rec.provider_id)?;
-        if !crate::providers::registry::needs_token(provider.kind) {
+        let Some(token) = self
+            .connection_token_if_key(rec, connection, leaving)
+            .await?
+        else {
             return Ok(None);
-        }
+        };
         let account = provider_account(&provider.id);
-        let token = match self.provider_token(&provider.id) {
-            Ok(t) => Some(t),
-            Err(Error::SecretMissing) => None,
-            Err(e) => return Err(e),
-        };
-        // By the catalog's fingerprint: no keychain read for the key.
-        let leaving_fp = self.key_record(leaving)?.fingerprint;
-        let (Some(token), Some(leaving_fp)) = (token, leaving_fp) else {
-            return Ok(None);
-        };
-        if token.fingerprint().as_str() != leaving_fp {
-            return Ok(None);
-        }
         let staying_secret = self
             .store
             .get(&key_account(staying))?
             .ok_or(Error::SecretMissing)?;
         let what = "the connection signs in with the key being revoked: it switches to the other key first";
         self.journal(rec, "switch_connection", "intent", what)?;
+        let leaving_account = key_account(leaving);
+        if self.store.get(&leaving_account)?.is_none() {
+            self.store.put(&leaving_account, &token)?;
+        }
         self.store.put(&account, &staying_secret)?;
         self.forget_connections();
         self.journal(rec, "switch_connection", "ok", what)?;
@@ -91,5 +93,33 @@ impl RotationOps<'_> {
             ),
         )?;
         Ok(Some(self.connect(&provider)?))
+    }
+
+    /// The connection's token when it is the key `key_id` (its own key),
+    /// else `None`. By the catalog's fingerprint when the vault holds the
+    /// key (no keychain read for it); for a key it only knows from the
+    /// service's listing, the connector says.
+    pub(in crate::rotation::driver) async fn connection_token_if_key(
+        &self,
+        rec: &RotationRecord,
+        connection: &dyn Connector,
+        key_id: &str,
+    ) -> Result<Option<Secret>> {
+        let provider = self.provider_record(&rec.provider_id)?;
+        if !crate::providers::registry::needs_token(provider.kind) {
+            return Ok(None);
+        }
+        let token = match self.provider_token(&provider.id) {
+            Ok(t) => t,
+            Err(Error::SecretMissing) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let key = self.key_record(key_id)?;
+        let own = match (key.fingerprint, key.remote_id) {
+            (Some(fingerprint), _) => token.fingerprint().as_str() == fingerprint,
+            (None, Some(remote_id)) => connection.signs_in_with(&remote_id).await?,
+            (None, None) => false,
+        };
+        Ok(own.then_some(token))
     }
 }

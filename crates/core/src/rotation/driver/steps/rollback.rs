@@ -97,7 +97,9 @@ impl RotationOps<'_> {
         if problems.is_empty() {
             // A connection already moved to the new key goes back first.
             let (leaving, staying) = (rec.new_key_id.clone(), rec.old_key_id.clone());
-            let switched = self.move_connection_off(rec, &leaving, &staying)?;
+            let switched = self
+                .move_connection_off(rec, connection, &leaving, &staying)
+                .await?;
             let connection: &dyn Connector = switched.as_deref().unwrap_or(connection);
             self.journal(rec, "revoke_new", "intent", "revoke the new key")?;
             failpoint("rotation::revoke_new::before");

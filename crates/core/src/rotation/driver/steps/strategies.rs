@@ -48,7 +48,11 @@ impl RotationOps<'_> {
         let Some(deployed) = self.deployed_at(rec)? else {
             return Ok(());
         };
-        if self.connection_signs_in_with(rec, &old.id)? {
+        if self
+            .connection_token_if_key(rec, connection, &old.id)
+            .await?
+            .is_some()
+        {
             return self.journal(
                 rec,
                 "last_used",
@@ -98,21 +102,6 @@ impl RotationOps<'_> {
         Err(self.step_failed(rec, step, Error::StillInUse(at)))
     }
 
-    /// Whether the connection's token is this key (its own key).
-    fn connection_signs_in_with(&self, rec: &RotationRecord, key_id: &str) -> Result<bool> {
-        let token = match self.provider_token(&rec.provider_id) {
-            Ok(t) => Some(t),
-            Err(Error::SecretMissing) => None,
-            Err(e) => return Err(e),
-        };
-        // By the catalog's fingerprint: no keychain read for the key.
-        let key = self.key_record(key_id)?.fingerprint;
-        Ok(match (token, key) {
-            (Some(token), Some(key)) => token.fingerprint().as_str() == key,
-            _ => false,
-        })
-    }
-
     /// Deactivate first: the old key is switched off, not deleted. The run
     /// stops there; the person deletes it (a resume) or switches it on again
     /// (`reactivate_rotation`).
@@ -126,7 +115,9 @@ impl RotationOps<'_> {
             Error::invalid("key", "This key is not linked to a key on the service")
         })?;
         let (leaving, staying) = (rec.old_key_id.clone(), rec.new_key_id.clone());
-        let switched = self.move_connection_off(rec, &leaving, &staying)?;
+        let switched = self
+            .move_connection_off(rec, connection, &leaving, &staying)
+            .await?;
         let connection: &dyn Connector = switched.as_deref().unwrap_or(connection);
         self.intent(rec, "deactivate_old", "switch the old key off")?;
         failpoint("rotation::deactivate_old::before");
@@ -282,7 +273,7 @@ impl RotationOps<'_> {
                 if let Ok(Verification::Accepted) = connection.verify(&secret).await {
                     let mut remote = self.rolled_remote(connection, &remote_id, &secret).await;
                     remote.name = rec.new_name.clone();
-                    self.after_roll(rec, &old.id)?;
+                    self.after_roll(rec, connection, &old.id).await?;
                     self.store_step(rec, &secret, &remote, "adopted the rolled key")?;
                     return Ok(secret);
                 }
@@ -339,7 +330,7 @@ impl RotationOps<'_> {
         }
         failpoint("rotation::store::before");
         remote.name = rec.new_name.clone();
-        self.after_roll(rec, &old.id)?;
+        self.after_roll(rec, connection, &old.id).await?;
         self.store_step(
             rec,
             &secret,
@@ -351,9 +342,15 @@ impl RotationOps<'_> {
 
     /// After a roll: the connection that signed in with the old (now dead)
     /// key switches to the new one.
-    fn after_roll(&self, rec: &mut RotationRecord, old_key_id: &str) -> Result<()> {
+    async fn after_roll(
+        &self,
+        rec: &mut RotationRecord,
+        connection: &dyn Connector,
+        old_key_id: &str,
+    ) -> Result<()> {
         let new_key_id = rec.new_key_id.clone();
-        self.move_connection_off(rec, old_key_id, &new_key_id)
+        self.move_connection_off(rec, connection, old_key_id, &new_key_id)
+            .await
             .map(|_| ())
     }
 
