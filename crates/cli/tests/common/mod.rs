@@ -12,112 +12,42 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use latchkey_keyservice::{Config, ShutdownHandle};
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
 pub const ADMIN: &str = "cli-test-admin";
 
-pub struct Service {
-    pub base: String,
-    pub http: reqwest::Client,
-    _handle: ShutdownHandle,
-    data: Option<PathBuf>,
-    chaos: bool,
-}
+/// The reference key service, its admin client from the test kit.
+pub use latchkey_testkit::keyservice::Service;
 
 pub async fn key_service(chaos: bool) -> Service {
-    start_on("127.0.0.1:0", chaos, None).await
+    Service::start(ADMIN, chaos, None).await
 }
 
 /// A key service keeping its state in `data` (it survives a restart).
 pub async fn key_service_with_data(chaos: bool, data: &Path) -> Service {
-    start_on("127.0.0.1:0", chaos, Some(data)).await
+    Service::start(ADMIN, chaos, Some(data)).await
 }
 
-async fn start_on(addr: &str, chaos: bool, data: Option<&Path>) -> Service {
-    let mut config = Config::new(ADMIN);
-    config.chaos = chaos;
-    config.data_file = data.map(Path::to_path_buf);
-    let (base, handle) = latchkey_testkit::keyservice::serve_on(addr, config).await;
-    Service {
-        base,
-        http: reqwest::Client::new(),
-        _handle: handle,
-        data: data.map(Path::to_path_buf),
-        chaos,
-    }
+/// The CLI tests name the project of each call.
+#[allow(async_fn_in_trait)]
+pub trait InProject {
+    async fn remote_keys(&self, project: &str) -> Vec<Value>;
+    async fn live(&self, project: &str) -> Vec<Value>;
+    async fn revoke_directly(&self, project: &str, remote_id: &str);
 }
 
-impl Service {
-    /// Stops the service and starts it again on the same address from its
-    /// data file, as a restart of the server would.
-    pub async fn restart(self) -> Service {
-        let addr = self.base.trim_start_matches("http://").to_owned();
-        let (data, chaos) = (self.data.clone(), self.chaos);
-        self._handle.shutdown().await;
-        start_on(&addr, chaos, data.as_deref()).await
+impl InProject for Service {
+    async fn remote_keys(&self, project: &str) -> Vec<Value> {
+        self.keys_in(project).await
     }
 
-    pub async fn verify_status(&self, key: &str) -> u16 {
-        self.http
-            .get(format!("{}/v1/verify", self.base))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("verify")
-            .status()
-            .as_u16()
+    async fn live(&self, project: &str) -> Vec<Value> {
+        self.live_in(project).await
     }
 
-    pub async fn remote_keys(&self, project: &str) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(format!("{}/api/projects/{project}/api-keys", self.base))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        body["keys"].as_array().expect("keys").clone()
-    }
-
-    /// Live (unrevoked) keys of a project.
-    pub async fn live(&self, project: &str) -> Vec<Value> {
-        self.remote_keys(project)
-            .await
-            .into_iter()
-            .filter(|k| k["revoked_at"].is_null())
-            .collect()
-    }
-
-    /// Revokes a key on the service behind Latchkey's back.
-    pub async fn revoke_directly(&self, project: &str, remote_id: &str) {
-        let resp = self
-            .http
-            .delete(format!(
-                "{}/api/projects/{project}/api-keys/{remote_id}",
-                self.base
-            ))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("revoke");
-        assert_eq!(resp.status(), 204);
-    }
-
-    pub async fn chaos(&self, body: Value) {
-        let resp = self
-            .http
-            .post(format!("{}/__chaos", self.base))
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .expect("arm");
-        assert_eq!(resp.status(), 200);
+    async fn revoke_directly(&self, project: &str, remote_id: &str) {
+        self.revoke_in(project, remote_id).await
     }
 }
 

@@ -16,91 +16,36 @@ use latchkey_core::clock::SystemClock;
 use latchkey_core::store::{KeychainStore, SecretStore};
 use latchkey_core::vault::{NewKey, NewProvider, ProviderView};
 use latchkey_core::{Secret, Vault};
-use latchkey_keyservice::{Config, ShutdownHandle};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const ADMIN: &str = "core-test-admin";
 
-pub struct Service {
-    pub base: String,
-    pub http: reqwest::Client,
-    _handle: ShutdownHandle,
-}
+/// The reference key service, its admin client from the test kit.
+pub use latchkey_testkit::keyservice::Service;
 
 pub async fn key_service(chaos: bool) -> Service {
-    let mut config = Config::new(ADMIN);
-    config.chaos = chaos;
-    let (base, handle) = latchkey_testkit::keyservice::serve(config).await;
-    Service {
-        base,
-        http: reqwest::Client::new(),
-        _handle: handle,
-    }
+    Service::start(ADMIN, chaos, None).await
 }
 
-impl Service {
-    pub async fn create_directly(&self, name: &str) -> Value {
-        self.http
-            .post(format!("{}/api/projects/demo/api-keys", self.base))
-            .bearer_auth(ADMIN)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .expect("create")
-            .json()
-            .await
-            .expect("json")
+/// The core tests' keys live in the project `demo`.
+#[allow(async_fn_in_trait)]
+pub trait DemoProject {
+    async fn create_directly(&self, name: &str) -> Value;
+    async fn revoke_directly(&self, remote_id: &str);
+    async fn remote_keys(&self) -> Vec<Value>;
+}
+
+impl DemoProject for Service {
+    async fn create_directly(&self, name: &str) -> Value {
+        self.create_in("demo", name).await
     }
 
-    pub async fn revoke_directly(&self, remote_id: &str) {
-        let resp = self
-            .http
-            .delete(format!(
-                "{}/api/projects/demo/api-keys/{remote_id}",
-                self.base
-            ))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("revoke");
-        assert_eq!(resp.status(), 204);
+    async fn revoke_directly(&self, remote_id: &str) {
+        self.revoke_in("demo", remote_id).await
     }
 
-    pub async fn verify_status(&self, key: &str) -> u16 {
-        self.http
-            .get(format!("{}/v1/verify", self.base))
-            .bearer_auth(key)
-            .send()
-            .await
-            .expect("verify")
-            .status()
-            .as_u16()
-    }
-
-    pub async fn remote_keys(&self) -> Vec<Value> {
-        let body: Value = self
-            .http
-            .get(format!("{}/api/projects/demo/api-keys", self.base))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        body["keys"].as_array().expect("keys").clone()
-    }
-
-    pub async fn chaos(&self, body: Value) {
-        let resp = self
-            .http
-            .post(format!("{}/__chaos", self.base))
-            .bearer_auth(ADMIN)
-            .json(&body)
-            .send()
-            .await
-            .expect("arm");
-        assert_eq!(resp.status(), 200);
+    async fn remote_keys(&self) -> Vec<Value> {
+        self.keys_in("demo").await
     }
 }
 
