@@ -7,7 +7,8 @@
 //! refusal (`not_supported`, or `by_hand` for a dashboard-only service)
 //! and changes nothing on the service. The fixtures and the services'
 //! sides are in `contract/`; a new kind does not compile until
-//! `contract::fixture` has an arm for it, and then runs the whole suite.
+//! `contract::fixture` and the `contract!` list below have it; each kind is
+//! then its own test, `honours_its_declared_capabilities::<kind>`.
 
 mod common;
 mod contract;
@@ -265,36 +266,58 @@ async fn run(kind: ProviderKind) {
     honour_the_contract(kind, conn, side.as_ref()).await;
 }
 
-/// Every kind in the registry runs the contract, side by side; a kind
-/// that fails is named with its failed check, after all have run (one
-/// connector's failure hides no other's). `contract::fixture`'s `match`
-/// does not compile without an arm for a new kind, and
-/// `the_kind_list_is_complete` holds `ProviderKind::ALL` to the enum.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_connector_honours_its_declared_capabilities() {
-    let runs: Vec<_> = ProviderKind::ALL
-        .iter()
-        .map(|&kind| (kind, tokio::spawn(run(kind))))
-        .collect();
-    let mut failed = Vec::new();
-    for (kind, run) in runs {
-        if let Err(e) = run.await {
-            let panic = e.into_panic();
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            failed.push(format!("{}: {message}", kind.as_str()));
+/// One test a kind, named as the kind is, and `test_of`, whose `match` on
+/// kinds does not compile until every kind has its test here.
+macro_rules! contract {
+    ($($test:ident: $kind:ident),* $(,)?) => {
+        mod honours_its_declared_capabilities {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    run(ProviderKind::$kind).await;
+                }
+            )*
         }
+
+        /// The name of the test that runs `kind`'s contract.
+        fn test_of(kind: ProviderKind) -> &'static str {
+            match kind {
+                $(ProviderKind::$kind => stringify!($test),)*
+            }
+        }
+    };
+}
+
+contract! {
+    keyservice: Keyservice,
+    manual: Manual,
+    aws: Aws,
+    github: Github,
+    dakora: Dakora,
+    open_animate: OpenAnimate,
+    gitlab: Gitlab,
+    vercel: Vercel,
+    netlify: Netlify,
+    cloudflare: Cloudflare,
+    openrouter: OpenRouter,
+    openai: OpenAi,
+    sendgrid: Sendgrid,
+    twilio: Twilio,
+}
+
+/// Every kind in the registry has a contract run (the `match` in
+/// `test_of`, and `contract::fixture`'s, do not compile without one), and
+/// the test named for a kind is the one that runs it.
+#[test]
+fn every_registry_kind_has_a_contract_run() {
+    for &kind in ProviderKind::ALL {
+        assert_eq!(
+            test_of(kind),
+            kind.as_str().replace('-', "_"),
+            "{kind:?} is run by the test for another kind"
+        );
     }
-    assert!(
-        failed.is_empty(),
-        "the contract failed for {} of {} connectors:\n{}",
-        failed.len(),
-        ProviderKind::ALL.len(),
-        failed.join("\n")
-    );
 }
 
 #[test]
