@@ -2,8 +2,8 @@
 //! person would record, on a service started for it (the reference key
 //! service, a fake from the test kit, or moto for AWS), and that service's
 //! side: what the test sees on the service itself, never through the
-//! connector under test. `fixture` holds the only `match` on kinds, so a
-//! new kind does not compile until it has one. Secrets stay in `Secret`s
+//! connector under test. `fixture` has a `match` on kinds, so a new kind
+//! does not compile until it has a fixture. Secrets stay in `Secret`s
 //! and the fakes' own state; nothing here prints one.
 
 mod aws;
