@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use latchkey_core::Secret;
 
 use super::{Side, Started};
-use crate::common::{key_service, Service, ADMIN};
+use crate::common::{key_service, DemoProject, Service, ADMIN};
 
 struct Reference(Service);
 
