@@ -4,13 +4,12 @@
 //! 4-key limit, error answers (401/403/404/422/400/500 plain text/HTML),
 //! the revocation cache, and a full rotation that completes despite it.
 
-mod common;
 use latchkey_testkit::fakes::dakora as fake_dakora;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fake_dakora::{FakeDakora, JWT};
 use latchkey_core::catalog::{ProviderKind, TargetSpec};
 use latchkey_core::clipboard::MemoryClipboard;

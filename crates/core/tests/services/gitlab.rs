@@ -8,7 +8,6 @@
 //! (list with revoked ones, get, revoke, roll; the project's own token
 //! rolled through `self`; a rotation through the vault).
 
-mod common;
 use latchkey_testkit::fakes::gitlab as fake_gitlab;
 
 use std::sync::Arc;
@@ -462,7 +461,7 @@ async fn the_fake_refuses_a_masked_value_gitlab_cannot_mask() {
 /// variable are rolled back, and the old key still works.
 #[tokio::test]
 async fn a_refused_gitlab_write_rolls_the_rotation_back() {
-    use common::*;
+    use crate::common::*;
     use latchkey_core::clipboard::MemoryClipboard;
     use latchkey_core::rotation::driver::{no_progress, RotationRequest};
     use latchkey_core::rotation::State;
@@ -689,7 +688,7 @@ async fn a_project_token_is_rolled_in_place_through_the_vault() {
 
     let gitlab = FakeGitlab::start().await;
     let dir = tempfile::tempdir().expect("tmp");
-    let vault = common::open_vault(
+    let vault = crate::common::open_vault(
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
@@ -753,7 +752,7 @@ async fn a_project_token_is_rolled_in_place_through_the_vault() {
     let done = vault.run_rotation(&plan.id, &|_| {}).await.expect("rolled");
     assert_eq!(done.state, State::Done, "{done:?}");
     assert_eq!(gitlab.rotate_calls(), 1);
-    let new = common::stored_secret(&done.new_key_id);
+    let new = crate::common::stored_secret(&done.new_key_id);
     let text = std::fs::read_to_string(&env).expect("read");
     let in_env = text
         .lines()

@@ -4,13 +4,12 @@
 //! connection's own key refused, the 10-key limit, error answers, and a
 //! full rotation.
 
-mod common;
 use latchkey_testkit::fakes::open_animate as fake_open_animate;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fake_open_animate::FakeOpenAnimate;
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;

@@ -3,13 +3,12 @@
 //! repository and environment secrets, updates, holds/restore, the error
 //! paths, and whole rotations (.env + GitHub) through the Vault.
 
-mod common;
 use latchkey_testkit::fakes::github as fake_github;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fake_github::{FakeGithub, READ_ONLY, TOKEN};
 use latchkey_core::catalog::{TargetSpec, TargetStatus};
 use latchkey_core::clipboard::MemoryClipboard;

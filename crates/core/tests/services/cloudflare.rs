@@ -3,13 +3,12 @@
 //! (create, verify, list, last used, roll, off and on, revoke), error
 //! answers mapped to typed codes, and Cloudflare's rate limit honoured.
 
-mod common;
 use latchkey_testkit::fakes::cloudflare as fake_cloudflare;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fake_cloudflare::FakeCloudflare;
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;

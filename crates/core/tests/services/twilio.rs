@@ -4,13 +4,12 @@
 //! their SID, a restricted key's 403 kept as an error (unknown, never
 //! accepted), typed errors and 429 honoured.
 
-mod common;
 use latchkey_testkit::fakes::twilio as fake_twilio;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};

@@ -5,12 +5,10 @@
 //! one, then an AWS connection, key and rotation through the vault with the
 //! real keychain.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::moto::{set_up, Moto, SET_UP_CALLS};
-use common::*;
+use crate::common::moto::{set_up, Moto, SET_UP_CALLS};
+use crate::common::*;
 use latchkey_core::aws::{AwsClient, Credentials};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
 use latchkey_core::clipboard::MemoryClipboard;
