@@ -4,12 +4,11 @@
 //! --target gitlab:… --yes`, end to end against the reference key service
 //! and fake GitLab, Vercel and Netlify APIs.
 
-mod common;
 use latchkey_testkit::fakes::gitlab as fake_gitlab;
 use latchkey_testkit::fakes::netlify as fake_netlify;
 use latchkey_testkit::fakes::vercel as fake_vercel;
 
-use common::*;
+use crate::common::*;
 
 fn add(cli: &Cli, service: &str, name: &str, base: &str, token: &str) {
     let added = cli.run_with(

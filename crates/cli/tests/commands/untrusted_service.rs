@@ -4,12 +4,10 @@
 //! neither they (apart from the one-time reveal on `create`'s stdout) nor
 //! the data directory hold any 8-character piece of the key.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use common::*;
 use serde_json::json;
 
 /// The key the fake service creates and then echoes wherever it can.

@@ -3,14 +3,13 @@
 //! --json and revoke through the real binary, the real keychain and the
 //! fake servers of the test kit. No secret lands in a file.
 
-mod common;
 use latchkey_testkit::fakes::cloudflare as fake_cloudflare;
 use latchkey_testkit::fakes::openai as fake_openai;
 use latchkey_testkit::fakes::openrouter as fake_openrouter;
 use latchkey_testkit::fakes::sendgrid as fake_sendgrid;
 use latchkey_testkit::fakes::twilio as fake_twilio;
 
-use common::*;
+use crate::common::*;
 use fake_cloudflare::FakeCloudflare;
 use fake_openai::{FakeOpenAi, PROJECT};
 use fake_openrouter::FakeOpenRouter;

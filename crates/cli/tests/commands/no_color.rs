@@ -3,8 +3,6 @@
 //! (and not empty). Run under a real pseudo-terminal (`script` from
 //! bsdutils), so the colour checks see what a person would.
 
-mod common;
-
 use std::process::Command;
 
 const ESC: char = '\u{1b}';
@@ -13,11 +11,15 @@ const ESC: char = '\u{1b}';
 /// `TERM=xterm-256color`; what the terminal received.
 fn on_tty(args: &str, no_color: Option<&str>) -> String {
     let mut cmd = Command::new("script");
-    cmd.args(["-qec", &format!("'{}' {args}", common::BIN), "/dev/null"])
-        .env("TERM", "xterm-256color")
-        .env_remove("CLICOLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR");
+    cmd.args([
+        "-qec",
+        &format!("'{}' {args}", crate::common::BIN),
+        "/dev/null",
+    ])
+    .env("TERM", "xterm-256color")
+    .env_remove("CLICOLOR")
+    .env_remove("CLICOLOR_FORCE")
+    .env_remove("NO_COLOR");
     if let Some(value) = no_color {
         cmd.env("NO_COLOR", value);
     }
@@ -53,7 +55,7 @@ fn no_color_leaves_no_escape_on_a_terminal() {
     let status = Command::new("script")
         .args([
             "-qec",
-            &format!("'{}' --no-such-flag", common::BIN),
+            &format!("'{}' --no-such-flag", crate::common::BIN),
             "/dev/null",
         ])
         .env("NO_COLOR", "1")
@@ -73,7 +75,7 @@ fn an_empty_no_color_does_not_count() {
 #[test]
 fn a_pipe_gets_no_colour_even_without_no_color() {
     for args in CASES {
-        let out = Command::new(common::BIN)
+        let out = Command::new(crate::common::BIN)
             .args(args.split(' '))
             .env("TERM", "xterm-256color")
             .env_remove("NO_COLOR")

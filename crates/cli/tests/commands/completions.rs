@@ -3,8 +3,6 @@
 //! shell is bad usage (exit 2); no script needs the vault or the keychain.
 //! bash, zsh and fish are Debian test packages (scripts/lib.sh).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -12,7 +10,7 @@ use std::process::{Command, Output};
 /// directory that must stay absent.
 fn script(shell: &str, home: &Path) -> String {
     let data = home.join("latchkey-data");
-    let out = Command::new(common::BIN)
+    let out = Command::new(crate::common::BIN)
         .args(["completions", shell])
         .env("LATCHKEY_DATA_DIR", &data)
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
@@ -123,7 +121,7 @@ fn fish_loads_the_script_and_completes_a_command() {
 #[test]
 fn an_unknown_shell_is_bad_usage() {
     for bad in ["powershell-ish", "tcsh", ""] {
-        let out = Command::new(common::BIN)
+        let out = Command::new(crate::common::BIN)
             .args(["completions", bad])
             .output()
             .expect("run latchkey");

@@ -3,10 +3,9 @@
 //! against the reference key service and a fake GitHub API that unseals
 //! what it receives.
 
-mod common;
 use latchkey_testkit::fakes::github as fake_github;
 
-use common::*;
+use crate::common::*;
 use fake_github::{FakeGithub, TOKEN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
