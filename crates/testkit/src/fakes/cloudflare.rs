@@ -21,10 +21,12 @@ use axum::Router;
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::{hex, now_rfc3339 as now};
+
 pub const WRITE_GROUP: &str = "API Tokens Write";
 
 /// A canned answer: status, headers, body.
-pub type Canned = (u16, Vec<(&'static str, String)>, String);
+pub use super::Canned;
 
 #[derive(Clone)]
 pub struct FakeToken {
@@ -55,21 +57,6 @@ pub struct FakeCloudflare {
 }
 
 type St = Arc<Mutex<Inner>>;
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("ns")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("fmt")
-}
-
-fn hex(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| b"0123456789abcdef"[rng.gen_range(0..16)] as char)
-        .collect()
-}
 
 fn value() -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -142,14 +129,7 @@ fn authenticate(
     verify_only: bool,
 ) -> Result<usize, Response> {
     inner.calls.push(call.to_owned());
-    if !inner.failures.is_empty() {
-        let (status, extra, body) = inner.failures.remove(0);
-        let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
-        for (name, value) in extra {
-            response
-                .headers_mut()
-                .insert(name, value.parse().expect("header"));
-        }
+    if let Some(response) = super::take_canned(&mut inner.failures) {
         return Err(response);
     }
     let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
@@ -191,15 +171,9 @@ impl FakeCloudflare {
         let app = Router::new()
             .nest("/client/v4", api)
             .fallback(|| async { fail(404, 7000, "No route for that URI") });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = super::serve_app(app).await;
         Self {
-            base: format!("http://{addr}/client/v4"),
+            base: format!("{base}/client/v4"),
             state,
         }
     }
@@ -234,11 +208,9 @@ impl FakeCloudflare {
 
     /// Serves this answer to the next request, whatever it is.
     pub fn fail_next(&self, status: u16, headers: &[(&'static str, &str)], body: &str) {
-        self.inner().failures.push((
-            status,
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-            body.to_owned(),
-        ));
+        self.inner()
+            .failures
+            .push(super::canned(status, headers, body));
     }
 
     pub fn call_count(&self) -> usize {

@@ -104,15 +104,9 @@ impl FakeDakora {
             )
             .route("/api/me/context", get(context))
             .with_state((state.clone(), project.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = super::serve_app(app).await;
         Self {
-            base: format!("http://{addr}"),
+            base,
             project,
             state,
         }

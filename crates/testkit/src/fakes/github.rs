@@ -64,10 +64,8 @@ fn scope_key(repo: &str, env: Option<&str>) -> String {
 impl FakeGithub {
     pub async fn start() -> Self {
         let mut fake = FakeGithub::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        fake.base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (listener, base) = super::listen().await;
+        fake.base = base;
         let app = Router::new()
             .route("/user", get(user))
             .route("/repos/{o}/{r}/actions/secrets/public-key", get(repo_key))
@@ -84,9 +82,7 @@ impl FakeGithub {
                 get(env_get).put(env_put).delete(env_delete),
             )
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        super::serve(listener, app);
         fake
     }
 

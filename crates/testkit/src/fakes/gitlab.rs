@@ -140,10 +140,8 @@ impl FakeGitlab {
             }
             inner.seq = 11;
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        fake.base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (listener, base) = super::listen().await;
+        fake.base = base;
         let app = Router::new()
             .route("/api/v4/projects/{id}/variables", post(var_create))
             .route(
@@ -172,9 +170,7 @@ impl FakeGitlab {
                 post(project_token_rotate),
             )
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        super::serve(listener, app);
         fake
     }
 

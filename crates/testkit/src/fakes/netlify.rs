@@ -51,10 +51,8 @@ pub struct FakeNetlify {
 impl FakeNetlify {
     pub async fn start() -> Self {
         let mut fake = FakeNetlify::default();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        fake.base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (listener, base) = super::listen().await;
+        fake.base = base;
         let app = Router::new()
             .route("/api/v1/user", get(user))
             .route("/api/v1/accounts/{a}/env", post(create))
@@ -63,9 +61,7 @@ impl FakeNetlify {
                 get(read).put(update).delete(remove),
             )
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        super::serve(listener, app);
         fake
     }
 

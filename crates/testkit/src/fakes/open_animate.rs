@@ -149,17 +149,8 @@ impl FakeOpenAnimate {
             .route("/health", get(|| async { axum::Json(json!({"ok": true})) }))
             .fallback(no_route)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            base: format!("http://{addr}"),
-            state,
-        }
+        let base = super::serve_app(app).await;
+        Self { base, state }
     }
 
     pub fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 pub const PROJECT: &str = "proj_latchkey";
 
 /// A canned answer: status, headers, body.
-pub type Canned = (u16, Vec<(&'static str, String)>, String);
+pub use super::Canned;
 
 #[derive(Clone)]
 pub struct FakeKey {
@@ -114,17 +114,7 @@ fn record(inner: &Inner, k: &FakeKey) -> Value {
 
 fn canned(inner: &mut Inner, call: &str) -> Option<Response> {
     inner.calls.push(call.to_owned());
-    if inner.failures.is_empty() {
-        return None;
-    }
-    let (status, extra, body) = inner.failures.remove(0);
-    let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
-    for (name, value) in extra {
-        response
-            .headers_mut()
-            .insert(name, value.parse().expect("header"));
-    }
-    Some(response)
+    super::take_canned(&mut inner.failures)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -204,15 +194,9 @@ impl FakeOpenAi {
         let app = Router::new()
             .nest("/v1", api)
             .fallback(|| async { fail(404, "Invalid URL", "unknown_url") });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = super::serve_app(app).await;
         Self {
-            base: format!("http://{addr}/v1"),
+            base: format!("{base}/v1"),
             admin,
             state,
         }
@@ -240,11 +224,9 @@ impl FakeOpenAi {
     }
 
     pub fn fail_next(&self, status: u16, headers: &[(&'static str, &str)], body: &str) {
-        self.inner().failures.push((
-            status,
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-            body.to_owned(),
-        ));
+        self.inner()
+            .failures
+            .push(super::canned(status, headers, body));
     }
 
     pub fn call_count(&self) -> usize {

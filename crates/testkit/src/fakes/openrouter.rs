@@ -19,11 +19,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use rand::Rng;
 use serde_json::{json, Value};
 
+use super::{hex, now_rfc3339 as now};
+
 /// A canned answer: status, headers, body.
-pub type Canned = (u16, Vec<(&'static str, String)>, String);
+pub use super::Canned;
 
 #[derive(Clone)]
 pub struct FakeKey {
@@ -52,21 +53,6 @@ pub struct FakeOpenRouter {
 
 type St = Arc<Mutex<Inner>>;
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("ns")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("fmt")
-}
-
-fn hex(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| b"0123456789abcdef"[rng.gen_range(0..16)] as char)
-        .collect()
-}
-
 fn fail(status: u16, message: &str) -> Response {
     (
         StatusCode::from_u16(status).expect("status"),
@@ -85,17 +71,7 @@ fn record(k: &FakeKey) -> Value {
 
 fn canned(inner: &mut Inner, call: &str) -> Option<Response> {
     inner.calls.push(call.to_owned());
-    if inner.failures.is_empty() {
-        return None;
-    }
-    let (status, extra, body) = inner.failures.remove(0);
-    let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
-    for (name, value) in extra {
-        response
-            .headers_mut()
-            .insert(name, value.parse().expect("header"));
-    }
-    Some(response)
+    super::take_canned(&mut inner.failures)
 }
 
 fn caller(inner: &Inner, headers: &HeaderMap) -> Result<usize, Response> {
@@ -146,15 +122,9 @@ impl FakeOpenRouter {
         let app = Router::new()
             .nest("/api/v1", api)
             .fallback(|| async { fail(404, "Not Found") });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = super::serve_app(app).await;
         Self {
-            base: format!("http://{addr}/api/v1"),
+            base: format!("{base}/api/v1"),
             state,
         }
     }
@@ -180,11 +150,9 @@ impl FakeOpenRouter {
     }
 
     pub fn fail_next(&self, status: u16, headers: &[(&'static str, &str)], body: &str) {
-        self.inner().failures.push((
-            status,
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-            body.to_owned(),
-        ));
+        self.inner()
+            .failures
+            .push(super::canned(status, headers, body));
     }
 
     pub fn call_count(&self) -> usize {

@@ -21,7 +21,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 /// A canned answer: status, headers, body.
-pub type Canned = (u16, Vec<(&'static str, String)>, String);
+pub use super::Canned;
 
 const MANAGE: [&str; 4] = [
     "api_keys.create",
@@ -81,17 +81,7 @@ fn new_key(name: &str, scopes: Vec<String>) -> FakeKey {
 
 fn canned(inner: &mut Inner, call: &str) -> Option<Response> {
     inner.calls.push(call.to_owned());
-    if inner.failures.is_empty() {
-        return None;
-    }
-    let (status, extra, body) = inner.failures.remove(0);
-    let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
-    for (name, value) in extra {
-        response
-            .headers_mut()
-            .insert(name, value.parse().expect("header"));
-    }
-    Some(response)
+    super::take_canned(&mut inner.failures)
 }
 
 fn caller(inner: &mut Inner, headers: &HeaderMap, call: &str) -> Result<usize, Response> {
@@ -136,17 +126,8 @@ impl FakeSendgrid {
             .route("/v3/scopes", get(scopes))
             .fallback(|| async { fail(404, "resource not found") })
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Self {
-            base: format!("http://{addr}"),
-            state,
-        }
+        let base = super::serve_app(app).await;
+        Self { base, state }
     }
 
     pub fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -170,11 +151,9 @@ impl FakeSendgrid {
     }
 
     pub fn fail_next(&self, status: u16, headers: &[(&'static str, &str)], body: &str) {
-        self.inner().failures.push((
-            status,
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-            body.to_owned(),
-        ));
+        self.inner()
+            .failures
+            .push(super::canned(status, headers, body));
     }
 
     pub fn call_count(&self) -> usize {

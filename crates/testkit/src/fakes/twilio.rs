@@ -24,8 +24,10 @@ use base64::Engine as _;
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::{hex, now_rfc3339 as now};
+
 /// A canned answer: status, headers, body.
-pub type Canned = (u16, Vec<(&'static str, String)>, String);
+pub use super::Canned;
 
 #[derive(Clone)]
 pub struct FakeKey {
@@ -57,27 +59,12 @@ pub struct FakeTwilio {
 
 type St = Arc<Mutex<Inner>>;
 
-fn hex(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| b"0123456789abcdef"[rng.gen_range(0..16)] as char)
-        .collect()
-}
-
 fn alnum(len: usize) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::thread_rng();
     (0..len)
         .map(|_| A[rng.gen_range(0..A.len())] as char)
         .collect()
-}
-
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .expect("ns")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("fmt")
 }
 
 fn fail(status: u16, code: i64, message: &str) -> Response {
@@ -95,17 +82,7 @@ fn record(k: &FakeKey) -> Value {
 
 fn canned(inner: &mut Inner, call: &str) -> Option<Response> {
     inner.calls.push(call.to_owned());
-    if inner.failures.is_empty() {
-        return None;
-    }
-    let (status, extra, body) = inner.failures.remove(0);
-    let mut response = (StatusCode::from_u16(status).expect("status"), body).into_response();
-    for (name, value) in extra {
-        response
-            .headers_mut()
-            .insert(name, value.parse().expect("header"));
-    }
-    Some(response)
+    super::take_canned(&mut inner.failures)
 }
 
 /// `a=b&c=d` with `+` and `%XX` decoded (no crate: the CLI tests include
@@ -188,15 +165,9 @@ impl FakeTwilio {
             .route("/v2/Services", get(services))
             .fallback(|| async { fail(404, 20404, "The requested resource was not found") })
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let base = super::serve_app(app).await;
         Self {
-            base: format!("http://{addr}/v1"),
+            base: format!("{base}/v1"),
             credential: format!("{account}:{auth_token}"),
             account,
             state,
@@ -222,11 +193,9 @@ impl FakeTwilio {
     }
 
     pub fn fail_next(&self, status: u16, headers: &[(&'static str, &str)], body: &str) {
-        self.inner().failures.push((
-            status,
-            headers.iter().map(|(n, v)| (*n, (*v).to_owned())).collect(),
-            body.to_owned(),
-        ));
+        self.inner()
+            .failures
+            .push(super::canned(status, headers, body));
     }
 
     pub fn call_count(&self) -> usize {

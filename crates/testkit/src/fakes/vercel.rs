@@ -67,10 +67,8 @@ impl FakeVercel {
             value: TOKEN.into(),
             expires_at: None,
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        fake.base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (listener, base) = super::listen().await;
+        fake.base = base;
         let app = Router::new()
             .route("/v10/projects/{p}/env", get(env_list).post(env_upsert))
             .route("/v1/projects/{p}/env/{id}", get(env_get))
@@ -80,9 +78,7 @@ impl FakeVercel {
             .route("/v3/user/tokens", post(token_create))
             .route("/v3/user/tokens/{id}", delete(token_delete))
             .with_state(fake.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        super::serve(listener, app);
         fake
     }
 
