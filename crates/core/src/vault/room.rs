@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::RoomOps;
 use crate::error::{Error, Result};
-use crate::providers::Connector;
+use crate::providers::{Connector, RemoteKey};
 use crate::rotation::driver::display_name;
 
 /// A key on the service that stands in the way of a new one.
@@ -35,16 +35,12 @@ impl RoomOps<'_> {
         provider_id: &str,
         e: Error,
     ) -> Error {
-        let (Error::ProviderConflict(message), Some(limit)) = (&e, connection.key_limit()) else {
+        let Error::ProviderConflict(message) = &e else {
             return e;
         };
-        let Ok(there) = connection.list().await else {
+        let Ok(Some((limit, live))) = full_account(connection).await else {
             return e;
         };
-        let live: Vec<_> = there.iter().filter(|r| r.revoked_at.is_none()).collect();
-        if live.len() < limit {
-            return e;
-        }
         let mut names = Vec::new();
         for r in live {
             let held = self
@@ -70,13 +66,9 @@ impl RoomOps<'_> {
         let record = self.key_record(key_id)?;
         let provider = self.provider_record(&record.provider_id)?;
         let connection = self.connect(&provider)?;
-        let Some(limit) = connection.key_limit() else {
+        let Some((_, there)) = full_account(connection.as_ref()).await? else {
             return Ok(Vec::new());
         };
-        let there = connection.list().await?;
-        if there.len() < limit {
-            return Ok(Vec::new());
-        }
         let mut out = Vec::new();
         for k in there
             .into_iter()
@@ -147,6 +139,22 @@ impl RoomOps<'_> {
             ),
         )
     }
+}
+
+/// The service's limit and the live keys holding it when the account is
+/// full; `None` when there is room or the service has no limit. Keys
+/// listed as revoked do not count.
+async fn full_account(connection: &dyn Connector) -> Result<Option<(usize, Vec<RemoteKey>)>> {
+    let Some(limit) = connection.key_limit() else {
+        return Ok(None);
+    };
+    let live: Vec<RemoteKey> = connection
+        .list()
+        .await?
+        .into_iter()
+        .filter(|r| r.revoked_at.is_none())
+        .collect();
+    Ok((live.len() >= limit).then_some((limit, live)))
 }
 
 /// The keys in the way as plain words: `AKIA… (last used 2026-11-30…)`.
