@@ -100,13 +100,16 @@ impl Clipboard for SystemClipboard {
                 use arboard::SetExtLinux;
                 set.exclude_from_history()
             };
+            // `ExcludeClipboardContentFromMonitorProcessing`: third-party
+            // clipboard monitors skip it, and so do Win+V history and cloud
+            // sync (arboard: the other two are then not needed).
             #[cfg(target_os = "windows")]
             let set = {
                 use arboard::SetExtWindows;
-                set.exclude_from_history().exclude_from_cloud()
+                set.exclude_from_monitoring()
             };
-            // Marks the copy concealed/transient (nspasteboard.org), which
-            // clipboard managers on macOS honour.
+            // Marks the copy concealed (nspasteboard.org), which clipboard
+            // managers on macOS honour.
             #[cfg(target_os = "macos")]
             let set = {
                 use arboard::SetExtApple;
