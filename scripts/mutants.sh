@@ -59,7 +59,7 @@ run_area() {
         # rotation (1 min) and rotation_hardening (2.5 min) cover it too, but
         # make a run of its 105 mutants take hours: add `-- --cargo-arg=--test=rotation`.
         dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' --lib \
-            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files ;;
+            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files --test=mutants_file ;;
         driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
             --test=rotation_hardening --test=roll_rotation --test=same_file_targets \
             --test=lost_answers ;;
