@@ -59,11 +59,17 @@ run_area() {
         # rotation (1 min) and rotation_hardening (2.5 min) cover it too, but
         # make a run of its 105 mutants take hours: add `-- --cargo-arg=--test=rotation`.
         dotenv-file) area dotenv-file 'crates/core/src/deploy/file/*.rs' --lib \
-            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files ;;
+            --test=dotenv_file --test=same_file_targets --test=yaml_aws_files --test=mutants_file ;;
         driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
             --test=rotation_hardening --test=roll_rotation --test=same_file_targets \
             --test=lost_answers ;;
-        *) echo "unknown area: $1 (machine http dotenv dotenv-file driver)" >&2; exit 2 ;;
+        # The driver against its fast tests only (no rotation and
+        # rotation_hardening, 3.5 min a mutant): a first pass, e.g.
+        # `driver-fast -- --in-place --shard 0/10`; re-run what it missed
+        # with `driver -- --in-place -F REGEX` before calling it missed.
+        driver-fast) area driver-fast 'crates/core/src/rotation/driver/**/*.rs' --lib \
+            --test=roll_rotation --test=same_file_targets --test=lost_answers ;;
+        *) echo "unknown area: $1 (machine http dotenv dotenv-file driver driver-fast)" >&2; exit 2 ;;
     esac
 }
 

@@ -124,3 +124,13 @@ fn a_dotted_name_is_taken_and_a_dashed_one_refused() {
 fn export_glued_to_a_name_is_part_of_the_name() {
     assert_eq!(set("exportK=old\n", "K", "v"), "exportK=old\nK=v\n");
 }
+
+/// An unquoted value may hold a double-quoted part with a blank in it
+/// (`a"b c"`, which dotenvy reads as `ab c`): the blank inside the quotes
+/// does not end the value, so all of it goes (`unquoted_len`: the test for
+/// the closing `"` as `!=`, which ended the value at the blank).
+#[test]
+fn a_blank_inside_quotes_in_an_unquoted_value_is_part_of_it() {
+    assert_eq!(set("K=a\"b c\"\n", "K", "v"), "K=v\n");
+    assert_eq!(set("K=a\"b c\" # note\n", "K", "v"), "K=v # note\n");
+}

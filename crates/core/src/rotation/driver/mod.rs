@@ -327,7 +327,7 @@ impl RotationOps<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::new_key_name;
+    use super::*;
 
     #[test]
     fn new_names_carry_one_rotation_tag_within_64_characters() {
@@ -339,5 +339,122 @@ mod tests {
         );
         let long = "é".repeat(64);
         assert_eq!(new_key_name(&long, id).chars().count(), 64);
+    }
+
+    /// A rotation in `state` with targets in `statuses`, as the journal
+    /// holds it.
+    fn record(state: State, statuses: &[TargetStatus], confirmed_by_hand: bool) -> RotationRecord {
+        let targets = statuses
+            .iter()
+            .map(|&status| TargetState {
+                spec: TargetSpec::Dotenv {
+                    path: "/p/.env".into(),
+                    var: "K".into(),
+                    follow_symlink: false,
+                },
+                status,
+                digest: None,
+                confirmed: vec![],
+                message: None,
+                gitignore_warning: None,
+                deployed_digest: None,
+            })
+            .collect();
+        RotationRecord {
+            id: "r".into(),
+            old_key_id: "o".into(),
+            provider_id: "p".into(),
+            new_key_id: "n".into(),
+            new_name: "web (rotation 01234567)".into(),
+            new_remote_id: None,
+            state,
+            targets,
+            orphans_revoked: 0,
+            error: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+            confirmed_by_hand,
+            stored_state: state,
+            strategy: Strategy::Overlap,
+        }
+    }
+
+    const STATES: [State; 12] = [
+        State::Planned,
+        State::Created,
+        State::Rolled,
+        State::Stored,
+        State::Deployed,
+        State::Verified,
+        State::OldRevoked,
+        State::OldDeactivated,
+        State::Done,
+        State::RollingBack,
+        State::RolledBack,
+        State::Failed,
+    ];
+
+    /// Each state says where it is in its own words (`summary_of` as an
+    /// empty or fixed text); a deploy waits on the checklist only while a
+    /// target awaits confirmation (`waiting`: `==` as `!=`, the guard as
+    /// `true` or `false`).
+    #[test]
+    fn every_state_has_its_own_summary_and_the_checklist_is_named_only_while_waiting() {
+        let summaries: std::collections::BTreeSet<String> = STATES
+            .iter()
+            .map(|&s| summary_of(&record(s, &[TargetStatus::Pending], false)))
+            .collect();
+        assert_eq!(summaries.len(), STATES.len(), "{summaries:?}");
+        let stored = |status| summary_of(&record(State::Stored, &[status], false));
+        assert_eq!(
+            stored(TargetStatus::Pending),
+            "The new key is in the keychain; deploying it."
+        );
+        assert!(stored(TargetStatus::AwaitingConfirmation).contains("confirm each item"));
+        assert_eq!(
+            summary_of(&record(
+                State::Stored,
+                &[TargetStatus::Deployed, TargetStatus::AwaitingConfirmation],
+                false
+            )),
+            stored(TargetStatus::AwaitingConfirmation)
+        );
+    }
+
+    /// A manual service's rotation asks the person for the new key when
+    /// planned, and to revoke by hand until they confirmed it; others never
+    /// ask (`needs_of`: each arm, guard and `!`).
+    #[test]
+    fn a_manual_rotation_asks_for_what_only_a_person_can_do() {
+        use RotationNeed::*;
+        let need = |state, confirmed, manual| needs_of(&record(state, &[], confirmed), manual);
+        assert_eq!(need(State::Planned, false, true), Some(PasteNewKey));
+        assert_eq!(need(State::Verified, false, true), Some(RevokeOldByHand));
+        assert_eq!(need(State::Verified, true, true), None);
+        assert_eq!(need(State::RollingBack, false, true), Some(RevokeNewByHand));
+        assert_eq!(need(State::RollingBack, true, true), None);
+        for state in STATES {
+            assert_eq!(need(state, false, false), None, "{state:?} not manual");
+        }
+        assert_eq!(need(State::Deployed, false, true), None);
+        assert_eq!(need(State::Stored, false, true), None);
+    }
+
+    /// Only a whole rotation tag (` (rotation ` + 8 characters + `)` at the
+    /// end) is taken off a name (`display_name`: the guard as `true`, `&&`
+    /// as `||`, `==` as `!=`).
+    #[test]
+    fn only_a_whole_rotation_tag_is_taken_off_a_name() {
+        assert_eq!(display_name("web (rotation 6d19f834)"), "web");
+        assert_eq!(display_name("web"), "web");
+        assert_eq!(display_name("web (rotation x)"), "web (rotation x)");
+        assert_eq!(
+            display_name("web (rotation 6d19f83)"),
+            "web (rotation 6d19f83)"
+        );
+        assert_eq!(
+            display_name("web (rotation 6d19f834)!"),
+            "web (rotation 6d19f834)!"
+        );
     }
 }
