@@ -5,6 +5,7 @@
 //! one, then an AWS connection, key and rotation through the vault with the
 //! real keychain.
 
+use super::spec;
 use std::sync::Arc;
 
 use crate::common::moto::{set_up, Moto, SET_UP_CALLS};
@@ -13,7 +14,7 @@ use latchkey_core::aws::{AwsClient, Credentials};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
 use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::http::HttpPolicy;
-use latchkey_core::providers::{registry, Connector, KeySpec, Verification};
+use latchkey_core::providers::{registry, Connector, Verification};
 use latchkey_core::rotation::driver::RotationRequest;
 use latchkey_core::rotation::{State, Strategy};
 use latchkey_core::vault::{NewKey, NewServiceProvider};
@@ -29,14 +30,6 @@ fn record(moto: &Moto, project: &str) -> ProviderRecord {
         is_demo: false,
         created_at: "2026-12-04T00:00:00Z".into(),
         dashboard_url: String::new(),
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! (create, verify, list, last used, roll, off and on, revoke), error
 //! answers mapped to typed codes, and Cloudflare's rate limit honoured.
 
+use super::{quick, spec};
 use latchkey_testkit::fakes::cloudflare as fake_cloudflare;
 
 use std::sync::Arc;
@@ -12,29 +13,12 @@ use crate::common::*;
 use fake_cloudflare::FakeCloudflare;
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::cloudflare::CloudflareConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::{State, Strategy};
 use latchkey_core::vault::{NewKey, NewServiceProvider};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
-    }
-}
 
 fn rejected(v: Verification) -> bool {
     matches!(v, Verification::Rejected { .. })

@@ -4,6 +4,7 @@
 //! 4-key limit, error answers (401/403/404/422/400/500 plain text/HTML),
 //! the revocation cache, and a full rotation that completes despite it.
 
+use super::quick;
 use latchkey_testkit::fakes::dakora as fake_dakora;
 
 use std::sync::Arc;
@@ -13,21 +14,12 @@ use crate::common::*;
 use fake_dakora::{FakeDakora, JWT};
 use latchkey_core::catalog::{ProviderKind, TargetSpec};
 use latchkey_core::clipboard::MemoryClipboard;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::dakora::DakoraProvider;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
 use latchkey_core::vault::{NewKey, NewServiceProvider};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
 
 fn spec(name: &str, days: Option<u32>) -> KeySpec {
     KeySpec {

@@ -8,6 +8,7 @@
 //! (list with revoked ones, get, revoke, roll; the project's own token
 //! rolled through `self`; a rotation through the vault).
 
+use super::fast;
 use latchkey_testkit::fakes::gitlab as fake_gitlab;
 
 use std::sync::Arc;
@@ -24,16 +25,6 @@ use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::gitlab::GitlabProvider;
 use latchkey_core::providers::{registry, Connector, KeySpec, Verification};
 use latchkey_core::{Result, Secret};
-
-fn fast() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(2),
-        ..HttpPolicy::default()
-    }
-}
 
 struct Conn {
     base: String,

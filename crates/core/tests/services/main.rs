@@ -21,3 +21,38 @@ mod openrouter;
 mod sendgrid;
 mod twilio;
 mod vercel;
+
+use std::time::Duration;
+
+use latchkey_core::http::HttpPolicy;
+use latchkey_core::providers::KeySpec;
+
+/// The suites' HTTP policy: the default attempts, retried a few ms apart.
+fn quick() -> HttpPolicy {
+    HttpPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        ..HttpPolicy::default()
+    }
+}
+
+/// Three attempts 10–20 ms apart, a `Retry-After` honoured up to 2 s (the
+/// CI-secret targets' suites, whose fakes answer 429 with one).
+fn fast() -> HttpPolicy {
+    HttpPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(2),
+        ..HttpPolicy::default()
+    }
+}
+
+/// A key named `name`, with no scopes and no expiry.
+fn spec(name: &str) -> KeySpec {
+    KeySpec {
+        name: name.into(),
+        scopes: vec![],
+        expires_in_days: None,
+    }
+}

@@ -4,6 +4,7 @@
 //! backup or deleted; secret and per-context variables refused; typed
 //! errors and 429) and the connection's token check.
 
+use super::fast;
 use latchkey_testkit::fakes::netlify as fake_netlify;
 
 use std::time::{Duration, Instant};
@@ -11,19 +12,8 @@ use std::time::{Duration, Instant};
 use fake_netlify::{FakeNetlify, Var, READ_ONLY, TOKEN};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
 use latchkey_core::deploy::{Backup, Connections, DeployTarget, OpenWith, Remote};
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::{registry, Verification};
 use latchkey_core::{Result, Secret};
-
-fn fast() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(2),
-        ..HttpPolicy::default()
-    }
-}
 
 struct Conn {
     base: String,

@@ -4,38 +4,21 @@
 //! connection's own key refused, the 10-key limit, error answers, and a
 //! full rotation.
 
+use super::{quick, spec};
 use latchkey_testkit::fakes::open_animate as fake_open_animate;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::common::*;
 use fake_open_animate::FakeOpenAnimate;
 use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::open_animate::{OpenAnimateProvider, CREATE_ATTEMPTS};
-use latchkey_core::providers::{Connector, KeySpec, Verification};
+use latchkey_core::providers::{Connector, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
 use latchkey_core::vault::{KeyStatus, NewKey, NewServiceProvider};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
-    }
-}
 
 const KEY_SHAPE: fn(&str) -> bool = |k| {
     k.len() == 49
@@ -386,6 +369,16 @@ async fn a_rolled_back_rotation_of_the_connections_own_listed_key() {
         .test_provider(&provider_id)
         .await
         .expect("the connection signs in with the old key again");
+    // The token kept as the old key's secret before the switch is known to
+    // the catalog too: the key is shown with its local secret, which copies.
+    let listing = vault.list_keys().await.expect("list");
+    let own = listing
+        .keys
+        .iter()
+        .find(|k| k.id == own_id)
+        .expect("the old key listed");
+    assert!(own.has_secret, "{own:?}");
+    assert_eq!(own.status, KeyStatus::Active, "{own:?}");
 }
 
 /// A listed key the vault holds no secret for, revoked: Open Animate

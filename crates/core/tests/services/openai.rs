@@ -4,31 +4,13 @@
 //! restricted key accepted on 403, a listing over pages, a key matched by
 //! its redacted value, typed errors and 429 honoured.
 
+use super::{quick, spec};
 use latchkey_testkit::fakes::openai as fake_openai;
 
-use std::time::Duration;
-
 use fake_openai::{FakeOpenAi, PROJECT};
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::openai::OpenAiConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
-    }
-}
 
 fn open(fake: &FakeOpenAi, token: &str) -> OpenAiConnector {
     OpenAiConnector::new(&fake.base, PROJECT, Secret::new(token), quick()).expect("open")

@@ -3,31 +3,13 @@
 //! list, look up, off and on, revoke), a listing over several pages,
 //! error answers mapped to typed codes, and 429 honoured.
 
+use super::{quick, spec};
 use latchkey_testkit::fakes::openrouter as fake_openrouter;
 
-use std::time::Duration;
-
 use fake_openrouter::FakeOpenRouter;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::openrouter::OpenRouterConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
-    }
-}
 
 #[tokio::test]
 async fn a_key_from_create_to_revoke() {

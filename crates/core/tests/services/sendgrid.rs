@@ -3,23 +3,13 @@
 //! scopes, verify, list, look up, revoke), the 100-key limit, typed errors
 //! and 429 honoured.
 
+use super::quick;
 use latchkey_testkit::fakes::sendgrid as fake_sendgrid;
 
-use std::time::Duration;
-
 use fake_sendgrid::FakeSendgrid;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::sendgrid::SendgridConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
 
 fn spec(name: &str, scopes: &[&str]) -> KeySpec {
     KeySpec {

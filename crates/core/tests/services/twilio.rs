@@ -4,10 +4,10 @@
 //! their SID, a restricted key's 403 kept as an error (unknown, never
 //! accepted), typed errors and 429 honoured.
 
+use super::{quick, spec};
 use latchkey_testkit::fakes::twilio as fake_twilio;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::common::*;
 use latchkey_core::catalog::TargetSpec;
@@ -17,26 +17,9 @@ use latchkey_core::rotation::State;
 use latchkey_core::vault::{NewKey, NewServiceProvider};
 
 use fake_twilio::FakeTwilio;
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::twilio::TwilioConnector;
-use latchkey_core::providers::{Connector, KeySpec, Verification};
+use latchkey_core::providers::{Connector, Verification};
 use latchkey_core::Secret;
-
-fn quick() -> HttpPolicy {
-    HttpPolicy {
-        base_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        ..HttpPolicy::default()
-    }
-}
-
-fn spec(name: &str) -> KeySpec {
-    KeySpec {
-        name: name.into(),
-        scopes: vec![],
-        expires_in_days: None,
-    }
-}
 
 #[tokio::test]
 async fn a_key_from_create_to_revoke() {

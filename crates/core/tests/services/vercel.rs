@@ -4,6 +4,7 @@
 //! deployment" notice, typed errors and limits) and account tokens as a
 //! connector (create, list, verify, revoke).
 
+use super::fast;
 use latchkey_testkit::fakes::vercel as fake_vercel;
 
 use std::time::{Duration, Instant};
@@ -11,19 +12,8 @@ use std::time::{Duration, Instant};
 use fake_vercel::{FakeVercel, READ_ONLY, TOKEN};
 use latchkey_core::catalog::{ProviderKind, ProviderRecord, TargetSpec};
 use latchkey_core::deploy::{Backup, Connections, DeployTarget, OpenWith, Remote, Written};
-use latchkey_core::http::HttpPolicy;
 use latchkey_core::providers::{registry, KeySpec, Verification};
 use latchkey_core::{Result, Secret};
-
-fn fast() -> HttpPolicy {
-    HttpPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(20),
-        max_retry_after: Duration::from_secs(2),
-        ..HttpPolicy::default()
-    }
-}
 
 struct Conn {
     base: String,

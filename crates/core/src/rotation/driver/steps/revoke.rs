@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::super::*;
+use crate::catalog::ProviderRecord;
 use crate::store::provider_account;
 use crate::vault::ReadAhead;
 
@@ -64,7 +65,7 @@ impl RotationOps<'_> {
     ) -> Result<Option<Arc<dyn Connector>>> {
         let provider = self.provider_record(&rec.provider_id)?;
         let Some(token) = self
-            .connection_token_if_key(rec, connection, leaving)
+            .connection_token_if_key(&provider, connection, leaving)
             .await?
         else {
             return Ok(None);
@@ -79,6 +80,10 @@ impl RotationOps<'_> {
         let leaving_account = key_account(leaving);
         if self.store.get(&leaving_account)?.is_none() {
             self.store.put(&leaving_account, &token)?;
+            // The catalog knows it too: the key's view (and a roll back)
+            // see a local secret, and its fingerprint names it.
+            self.catalog()
+                .attach_secret(leaving, token.fingerprint().as_str())?;
         }
         self.store.put(&account, &staying_secret)?;
         self.forget_connections();
@@ -101,11 +106,10 @@ impl RotationOps<'_> {
     /// service's listing, the connector says.
     pub(in crate::rotation::driver) async fn connection_token_if_key(
         &self,
-        rec: &RotationRecord,
+        provider: &ProviderRecord,
         connection: &dyn Connector,
         key_id: &str,
     ) -> Result<Option<Secret>> {
-        let provider = self.provider_record(&rec.provider_id)?;
         if !crate::providers::registry::needs_token(provider.kind) {
             return Ok(None);
         }

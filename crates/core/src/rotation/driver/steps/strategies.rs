@@ -48,8 +48,9 @@ impl RotationOps<'_> {
         let Some(deployed) = self.deployed_at(rec)? else {
             return Ok(());
         };
+        let provider = self.provider_record(&rec.provider_id)?;
         if self
-            .connection_token_if_key(rec, connection, &old.id)
+            .connection_token_if_key(&provider, connection, &old.id)
             .await?
             .is_some()
         {
