@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use latchkey_keyservice::{start, Config, ShutdownHandle};
+use latchkey_keyservice::{start, AuthFailureLimit, Config, ShutdownHandle};
 use serde_json::{json, Value};
 
 /// Starts the key service with `config` on `addr` (`127.0.0.1:0` for a
@@ -54,6 +54,16 @@ impl Service {
     async fn start_on(addr: &str, admin: &str, chaos: bool, data: Option<&Path>) -> Service {
         let mut config = Config::new(admin);
         config.chaos = chaos;
+        // The service locks an address out after 20 failed sign-ins in a
+        // row, forgiving 5 a second (its own suite tests that). Latchkey's
+        // suites fail sign-ins on purpose, fast: every confirmed revoke and
+        // every "the old key is rejected" check is one. On loopback every
+        // client shares one address, so a suite that only got quicker (the
+        // race test's 200 rounds) would be locked out, its admin calls too.
+        config.auth_failure_limit = AuthFailureLimit {
+            burst: 10_000.0,
+            per_second: 1_000.0,
+        };
         config.data_file = data.map(Path::to_path_buf);
         let (base, handle) = serve_on(addr, config).await;
         Service {
