@@ -236,8 +236,13 @@ async fn a_sigkill_during_rollback_then_rollback_again_finishes_it() {
 /// The key service fails the resume's calls (500, 503, 429 with
 /// Retry-After, dropped connections, slow answers); resuming again once it
 /// recovers finishes the rotation with the same guarantees.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resuming_under_key_service_chaos_loses_nothing() {
+///
+/// Each fault's four kill points run at once, each in its own world, on its
+/// own thread and runtime (a world's CLI runs block their thread; its key
+/// service answers from the runtime's worker): the resumes mostly wait out
+/// the retry policy's back-off, 20 cases of about 7 s each.
+#[test]
+fn resuming_under_key_service_chaos_loses_nothing() {
     let faults = [
         json!({"status": 500}),
         json!({"status": 503}),
@@ -252,27 +257,41 @@ async fn resuming_under_key_service_chaos_loses_nothing() {
         "rotation::revoke_old::before",
     ];
     for fault in &faults {
-        for point in points {
-            let w = world(true).await;
-            w.kill_at(point, &["rotate", "backend", "--dotenv", ".env", "--yes"]);
-            let mut arm = fault.clone();
-            arm["fail_next"] = json!(6);
-            w.service.chaos(arm).await;
-            let mut tries = 0;
-            loop {
-                tries += 1;
-                assert!(tries <= 5, "{fault} at {point}: no progress");
-                let r = w.run(&RESUME);
-                if r.code == Some(0) && w.rotation()["state"] == "done" {
-                    break;
-                }
-                // A resume the service failed stops with the provider's
-                // exit code, nothing else (not a crash, not a usage error).
-                assert_eq!(r.code, Some(4), "{fault} at {point}: {r:#?}");
+        std::thread::scope(|s| {
+            for point in points {
+                s.spawn(move || {
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .enable_all()
+                        .build()
+                        .expect("runtime")
+                        .block_on(resume_under_chaos(fault, point))
+                });
             }
-            w.check(&format!("{fault} at {point}"), true).await;
-        }
+        });
     }
+}
+
+/// One case of [`resuming_under_key_service_chaos_loses_nothing`].
+async fn resume_under_chaos(fault: &Value, point: &str) {
+    let w = world(true).await;
+    w.kill_at(point, &["rotate", "backend", "--dotenv", ".env", "--yes"]);
+    let mut arm = fault.clone();
+    arm["fail_next"] = json!(6);
+    w.service.chaos(arm).await;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        assert!(tries <= 5, "{fault} at {point}: no progress");
+        let r = w.run(&RESUME);
+        if r.code == Some(0) && w.rotation()["state"] == "done" {
+            break;
+        }
+        // A resume the service failed stops with the provider's
+        // exit code, nothing else (not a crash, not a usage error).
+        assert_eq!(r.code, Some(4), "{fault} at {point}: {r:#?}");
+    }
+    w.check(&format!("{fault} at {point}"), true).await;
 }
 
 /// A SIGKILL between the service's answer to `create` and the keychain
