@@ -185,9 +185,11 @@ async fn an_env_file_is_added_to_its_work_trees_gitignore() {
 /// Deactivate first (Cloudflare can switch a token off): a rollback before
 /// the old key was touched switches nothing on; one after a switch-off that
 /// failed switches the old key on again first; from "Old key deactivated"
-/// the reactivation undoes it; a hold names its step. (`rollback_rotation`'s
+/// the reactivation undoes it; a hold names its step; a roll in place is
+/// audited as one. (`rollback_rotation`'s
 /// deactivate check: either `&&` as `||`, `==` as `!=`, `!=` as `==`, `>`
-/// as `==`, `<` or `>=`; `run_rotation_with`'s `DeactivateFirst` arm.)
+/// as `==`, `<` or `>=`; `run_rotation_with`'s `DeactivateFirst` arm;
+/// `finish_step`'s `RollInPlace` arm.)
 #[tokio::test]
 async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched() {
     use latchkey_core::rotation::Strategy;
@@ -357,4 +359,49 @@ async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched()
     assert_eq!(back.state, State::RolledBack, "{:?}", back.error);
     assert_eq!(status_of(old.expose_secret()), "active");
     assert_eq!(std::fs::read_to_string(&env).expect("env"), before);
+
+    // Rolled in place: the audit says the service replaced the old key, not
+    // that it was revoked (`finish_step`'s `RollInPlace` arm deleted).
+    let rolled_key = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "rolled".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: "dev".into(),
+            env_var: CF_VAR.into(),
+        })
+        .await
+        .expect("create");
+    let secret = stored_secret(&rolled_key.id);
+    std::fs::write(&env, format!("{CF_VAR}={}\n", secret.expose_secret())).expect("env");
+    let plan = vault
+        .plan_rotation_with(
+            RotationRequest {
+                key_id: rolled_key.id.clone(),
+                targets: vec![dotenv(&env, CF_VAR)],
+            },
+            Some(Strategy::RollInPlace),
+        )
+        .await
+        .expect("planned");
+    let done = vault
+        .run_rotation(&plan.id, &no_progress)
+        .await
+        .expect("rolled");
+    assert_eq!(done.state, State::Done, "{:?}", done.error);
+    let log = vault.audit_log(50).expect("audit");
+    let finished: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == "rotate" && e.detail.contains(&plan.id))
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(
+        finished,
+        [format!(
+            "rotation {} done; the service replaced the old key",
+            plan.id
+        )],
+        "{log:#?}"
+    );
 }
