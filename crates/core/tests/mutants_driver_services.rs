@@ -88,8 +88,7 @@ async fn a_pasted_key_is_taken_only_by_a_waiting_manual_rotation() {
     );
     let e = vault
         .copy_rotation_key(&id)
-        .err()
-        .expect("nothing to copy yet");
+        .expect_err("nothing to copy yet");
     assert_eq!(e.code().as_str(), "invalid_input", "{e}");
     // A rotation of a service with an API takes no paste.
     let provider = add_provider(&vault, &service);
