@@ -75,6 +75,31 @@ impl Bench {
             .id
     }
 
+    /// Plans a rotation into the `.env` and a one-item checklist and runs
+    /// it until it waits for the checklist: its id and view.
+    async fn run_to_checklist(&self) -> (String, RotationView) {
+        let id = self
+            .vault
+            .plan_rotation(RotationRequest {
+                key_id: self.old.id.clone(),
+                targets: vec![
+                    dotenv(&self.env),
+                    TargetSpec::Manual {
+                        items: vec!["CI secret".into()],
+                    },
+                ],
+            })
+            .await
+            .expect("planned")
+            .id;
+        let waiting = self
+            .vault
+            .run_rotation(&id, &no_progress)
+            .await
+            .expect("waits for the checklist");
+        (id, waiting)
+    }
+
     fn journal(&self, id: &str) -> Vec<String> {
         steps(&self.vault.rotation_journal(id).expect("journal"))
     }
@@ -266,25 +291,7 @@ async fn an_old_key_used_after_the_deploy_holds_the_revoke_until_forced() {
 #[tokio::test]
 async fn a_verify_that_could_not_run_writes_its_intent_again_on_the_next_run() {
     let b = bench_with(key_service(true).await).await;
-    let id = b
-        .vault
-        .plan_rotation(RotationRequest {
-            key_id: b.old.id.clone(),
-            targets: vec![
-                dotenv(&b.env),
-                TargetSpec::Manual {
-                    items: vec!["CI secret".into()],
-                },
-            ],
-        })
-        .await
-        .expect("planned")
-        .id;
-    let waiting = b
-        .vault
-        .run_rotation(&id, &no_progress)
-        .await
-        .expect("waits for the checklist");
+    let (id, waiting) = b.run_to_checklist().await;
     assert_eq!(waiting.state, State::Stored);
     b.vault.confirm_manual_item(&id, 1, 0).expect("confirmed");
     // Deploying makes no call; the verify's every attempt gets a 503.
@@ -420,25 +427,7 @@ async fn a_rollback_undoes_what_each_state_made_and_no_more() {
     );
     assert!(b.journal(&id).contains(&"revoke_orphan:ok".to_owned()));
 
-    let id = b
-        .vault
-        .plan_rotation(RotationRequest {
-            key_id: b.old.id.clone(),
-            targets: vec![
-                dotenv(&b.env),
-                TargetSpec::Manual {
-                    items: vec!["CI secret".into()],
-                },
-            ],
-        })
-        .await
-        .expect("planned again")
-        .id;
-    let waiting = b
-        .vault
-        .run_rotation(&id, &no_progress)
-        .await
-        .expect("waits for the checklist");
+    let (id, waiting) = b.run_to_checklist().await;
     assert_eq!(waiting.state, State::Stored);
     let new = stored_secret(&waiting.new_key_id);
     assert_ne!(std::fs::read_to_string(&b.env).expect("env"), env_before);
