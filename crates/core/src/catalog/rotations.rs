@@ -283,11 +283,13 @@ impl Catalog {
             .optional()?)
     }
 
-    /// Every rotation, newest first.
+    /// Every rotation, newest first. `created_at` has whole seconds: two
+    /// rotations begun within one second are ordered as they were inserted
+    /// (`rowid`), not by their random ids.
     pub fn rotations(&self) -> Result<Vec<RotationRecord>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{ROTATION_SELECT} ORDER BY created_at DESC, id"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{ROTATION_SELECT} ORDER BY created_at DESC, rowid DESC"
+        ))?;
         let rows = stmt.query_map([], rotation_from_row)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(Error::from)
     }
