@@ -46,17 +46,6 @@ fn app_vault(data: &Path) -> Vault {
     .expect("vault")
 }
 
-/// The Demo's admin token, made on first use. It is one keychain entry for
-/// every data folder, and this binary's tests run at once on a fresh
-/// keyring: two first uses at the same moment would each make and store a
-/// token, and the later one would replace the token the other's Demo
-/// service already runs with. The first use here is made one at a time.
-fn demo_token(app: &Vault) -> Secret {
-    static FIRST_USE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = FIRST_USE.lock().unwrap_or_else(|p| p.into_inner());
-    app.demo_admin_token().expect("demo token")
-}
-
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -135,7 +124,7 @@ async fn one_demo_state_file_is_served_by_one_process_at_a_time() {
 
     // 1. The app runs first: it serves the Demo, records it, makes a key, quits.
     let app = app_vault(&cli.data);
-    let token = demo_token(&app);
+    let token = app.demo_admin_token().expect("demo token");
     let (first_addr, handle) = match start_demo(state.clone(), token.expose_secret()).await {
         Ok(DemoService::Started { addr, handle }) => (addr, handle),
         other => panic!("nobody served the file yet, so the app serves it: {other:?}"),
@@ -305,7 +294,7 @@ async fn a_rotation_killed_with_the_demo_it_served_resumes_and_loses_nothing() {
         // The app recorded the Demo once (as on a first start), then quit.
         let token = {
             let app = app_vault(&cli.data);
-            let token = demo_token(&app);
+            let token = app.demo_admin_token().expect("demo token");
             let Ok(DemoService::Started { addr, handle }) =
                 start_demo(state.clone(), token.expose_secret()).await
             else {

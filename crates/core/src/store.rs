@@ -26,6 +26,62 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, account: &str) -> Result<()>;
 }
 
+/// Held while a process reads, and on first use makes, the keychain
+/// entries a data folder makes once (its fingerprint key, audit key and
+/// Demo admin token): an exclusive lock on `locks/keychain.lock` there.
+/// Without it, two processes opening a new data folder at once (the app
+/// and the CLI) would each make and store a value, and the later write
+/// would replace the one the earlier process already uses.
+#[derive(Debug)]
+pub struct MakeOnceLock {
+    _file: std::fs::File,
+}
+
+impl MakeOnceLock {
+    /// Waits for and takes the data folder's lock; it is released on drop.
+    pub fn take(data_dir: &std::path::Path) -> Result<Self> {
+        let dir = data_dir.join("locks");
+        crate::paths::create_private_dir_all(&dir)
+            .map_err(|e| Error::Database(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("keychain.lock");
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| Error::Database(format!("cannot open {}: {e}", path.display())))?;
+        file.lock()
+            .map_err(|e| Error::Database(format!("cannot lock {}: {e}", path.display())))?;
+        Ok(Self { _file: file })
+    }
+}
+
+/// The secret under `account`, or, when there is none, the one under
+/// `legacy` (an older account name, taken over) or else a new one from
+/// `make`, stored under `account` before it is returned. Call it holding
+/// the data folder's [`MakeOnceLock`].
+pub fn get_or_make(
+    store: &dyn SecretStore,
+    _held: &MakeOnceLock,
+    account: &str,
+    legacy: Option<&str>,
+    make: impl FnOnce() -> Secret,
+) -> Result<Secret> {
+    if let Some(held) = store.get(account)? {
+        return Ok(held);
+    }
+    let secret = match legacy {
+        Some(old) => store.get(old)?.unwrap_or_else(make),
+        None => make(),
+    };
+    store.put(account, &secret)?;
+    Ok(secret)
+}
+
 /// Account name of a key's secret.
 pub fn key_account(key_id: &str) -> String {
     format!("key:{key_id}")

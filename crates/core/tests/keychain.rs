@@ -61,3 +61,80 @@ fn calls_from_many_threads_are_served() {
         .collect();
     assert!(handles.into_iter().all(|h| h.join().expect("thread")));
 }
+
+/// What a new data folder makes once in the keychain (its audit key and
+/// its Demo admin token) is made once even when several processes open the
+/// folder at the same moment, and two folders on one keychain keep their
+/// own Demo tokens. Each thread opens its own keychain handle and vault, as
+/// a process would. Before the make-once lock, each first open stored its
+/// own audit key and token and the last write won: rows signed under a
+/// replaced audit key failed the chain check, and a process joining a
+/// running Demo was refused with the replaced token.
+#[test]
+fn first_opens_at_once_agree_on_what_the_folder_makes_once() {
+    use latchkey_core::catalog::AuditVerification;
+    use latchkey_core::clipboard::MemoryClipboard;
+    use latchkey_core::clock::SystemClock;
+    use latchkey_core::Vault;
+    use std::sync::{Arc, Barrier};
+
+    fn open(dir: &std::path::Path) -> Vault {
+        let store = Arc::new(KeychainStore::open_service("latchkey-test").expect("keychain"));
+        let clipboard = Arc::new(MemoryClipboard::default());
+        Vault::open(dir, store, clipboard, Arc::new(SystemClock)).expect("vault opens")
+    }
+
+    // The one entry older versions kept for every folder would be taken
+    // over by both folders; this keyring is this binary's own.
+    KeychainStore::open_service("latchkey-test")
+        .expect("keychain")
+        .delete("demo:admin-token")
+        .expect("no older Demo token");
+    let folders = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    const PER_FOLDER: usize = 4;
+    let start = Arc::new(Barrier::new(2 * PER_FOLDER));
+    let tokens: Vec<(usize, Secret)> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2 * PER_FOLDER)
+            .map(|i| {
+                let folder = i % 2;
+                let dir = folders[folder].path().to_path_buf();
+                let start = start.clone();
+                s.spawn(move || {
+                    start.wait();
+                    let vault = open(&dir);
+                    vault
+                        .with_catalog(|c| {
+                            c.append_audit("2026-12-04T00:00:00Z", "test", None, None, "opened")
+                        })
+                        .expect("audit row");
+                    (folder, vault.demo_admin_token().expect("demo token"))
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("no panic"))
+            .collect()
+    });
+    for (folder, dir) in folders.iter().enumerate() {
+        let vault = open(dir.path());
+        assert_eq!(
+            vault.verify_audit().expect("verify"),
+            AuditVerification::Verified {
+                count: PER_FOLDER as u64
+            },
+            "every first open signed its row with the key the folder kept"
+        );
+        let kept = vault.demo_admin_token().expect("demo token");
+        for (_, token) in tokens.iter().filter(|(f, _)| *f == folder) {
+            assert_eq!(
+                token, &kept,
+                "every opener of a folder has the token it keeps"
+            );
+        }
+        let other = &tokens.iter().find(|(f, _)| *f != folder).expect("other").1;
+        assert_ne!(other, &kept, "each folder has its own Demo token");
+    }
+}

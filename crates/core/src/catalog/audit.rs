@@ -245,6 +245,13 @@ fn sha_chain_hash(prev: &str, row: &RowFields) -> String {
 }
 
 /// The vault id and where keying began, from `vault_meta`.
+impl Catalog {
+    /// This vault's id, made with the catalog (names its keychain entries).
+    pub fn vault_id(&self) -> Result<String> {
+        Ok(meta(&self.conn)?.0)
+    }
+}
+
 fn meta(conn: &Connection) -> Result<(String, Option<i64>, Option<i64>)> {
     Ok(conn.query_row(
         "SELECT id, audit_keyed_from, audit_rekeyed_at FROM vault_meta",
@@ -325,6 +332,7 @@ impl Catalog {
     pub fn open_audit(
         &mut self,
         store: &dyn SecretStore,
+        _held: &crate::store::MakeOnceLock,
         head_path: &Path,
         now: &str,
     ) -> Result<()> {

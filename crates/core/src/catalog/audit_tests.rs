@@ -43,8 +43,14 @@ fn old_catalog(path: &Path, rows: usize) {
 
 fn open_keyed(dir: &Path, store: &MemoryStore) -> Catalog {
     let mut c = Catalog::open(&dir.join("catalog.db")).expect("open");
-    c.open_audit(store, &dir.join(AUDIT_HEAD_FILE), "2026-02-01T00:00:00Z")
-        .expect("audit");
+    let held = crate::store::MakeOnceLock::take(dir).expect("lock");
+    c.open_audit(
+        store,
+        &held,
+        &dir.join(AUDIT_HEAD_FILE),
+        "2026-02-01T00:00:00Z",
+    )
+    .expect("audit");
     c
 }
 

@@ -34,6 +34,7 @@ fn audit_log_is_append_only_and_chained() {
     let store = crate::store::MemoryStore::default();
     c.open_audit(
         &store,
+        &crate::store::MakeOnceLock::take(dir.path()).expect("lock"),
         &dir.path().join(AUDIT_HEAD_FILE),
         "2026-01-01T00:00:00Z",
     )
@@ -73,6 +74,7 @@ fn a_rolled_back_batch_leaves_the_head_where_it_was() {
     let store = crate::store::MemoryStore::default();
     c.open_audit(
         &store,
+        &crate::store::MakeOnceLock::take(dir.path()).expect("lock"),
         &dir.path().join(AUDIT_HEAD_FILE),
         "2026-01-01T00:00:00Z",
     )

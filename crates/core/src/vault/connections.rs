@@ -511,15 +511,23 @@ impl ConnectionOps<'_> {
         Ok(provider_view(&record))
     }
 
-    /// The Demo provider's admin token, generated and kept in the keychain.
+    /// The Demo provider's admin token: this data folder's own, made on
+    /// first use under the folder's lock and kept in the keychain. Two
+    /// processes starting at once agree on it, and two data folders on one
+    /// keychain never replace each other's (a process joining a running
+    /// Demo must hold the token it runs with). The one entry older versions
+    /// kept for every folder is taken over when present, so a Demo an older
+    /// version serves can still be joined.
     pub fn demo_admin_token(&self) -> Result<Secret> {
-        let account = "demo:admin-token";
-        if let Some(token) = self.store.get(account)? {
-            return Ok(token);
-        }
-        let token = Secret::new(format!("lkdemo_{}", uuid::Uuid::new_v4().simple()));
-        self.store.put(account, &token)?;
-        Ok(token)
+        let held = crate::store::MakeOnceLock::take(self.data_dir())?;
+        let account = format!("demo:admin-token:{}", self.catalog().vault_id()?);
+        crate::store::get_or_make(
+            self.store.as_ref(),
+            &held,
+            &account,
+            Some("demo:admin-token"),
+            || Secret::new(format!("lkdemo_{}", uuid::Uuid::new_v4().simple())),
+        )
     }
 
     pub fn providers(&self) -> Result<Vec<ProviderView>> {

@@ -347,12 +347,17 @@ impl Vault {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", data_dir.display())))?;
         let mut catalog = Catalog::open(&data_dir.join("catalog.db"))?;
-        key_fingerprints(&catalog, store.as_ref())?;
+        // The fingerprint and audit keys are made on a folder's first open:
+        // one process at a time, so two first opens agree on them.
+        let held = crate::store::MakeOnceLock::take(data_dir)?;
+        key_fingerprints(&catalog, store.as_ref(), &held)?;
         catalog.open_audit(
             store.as_ref(),
+            &held,
             &data_dir.join(AUDIT_HEAD_FILE),
             &rfc3339(clock.now()),
         )?;
+        drop(held);
         Ok(Self {
             catalog: Mutex::new(catalog),
             data_dir: data_dir.to_path_buf(),
@@ -462,14 +467,18 @@ const FINGERPRINT_SCHEME: (&str, &str) = ("fingerprint_scheme", "hmac-sha256");
 /// catalog written with plain SHA-256 fingerprints over, once: each key
 /// whose secret is in the keychain gets its keyed fingerprint, the others
 /// none (a plain hash of a key is never kept).
-fn key_fingerprints(catalog: &Catalog, store: &dyn SecretStore) -> Result<()> {
-    let key = match store.get(FINGERPRINT_KEY_ACCOUNT)? {
-        Some(held) => hex::decode(held.expose_secret().trim()).ok(),
-        None => None,
-    };
+fn key_fingerprints(
+    catalog: &Catalog,
+    store: &dyn SecretStore,
+    held: &crate::store::MakeOnceLock,
+) -> Result<()> {
+    let new_key = || Secret::new(hex::encode(rand::random::<[u8; 32]>()));
+    let stored = crate::store::get_or_make(store, held, FINGERPRINT_KEY_ACCOUNT, None, new_key)?;
+    let key = hex::decode(stored.expose_secret().trim()).ok();
     let key: [u8; 32] = match key.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
         Some(k) => k,
         None => {
+            // An unreadable entry is replaced, as a missing one is made.
             let k: [u8; 32] = rand::random();
             store.put(FINGERPRINT_KEY_ACCOUNT, &Secret::new(hex::encode(k)))?;
             k
