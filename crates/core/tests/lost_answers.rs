@@ -117,17 +117,13 @@ async fn a_rotation_whose_create_answer_is_lost_makes_exactly_one_new_key() {
         ),
     ] {
         let service = key_service(true).await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let vault = open_vault(
-            &dir.path().join("data"),
-            Arc::new(MemoryClipboard::default()),
-        );
-        let provider = add_provider(&vault, &service);
-        let old = vault
-            .create_key(new_key(&provider, "web backend"))
-            .await
-            .expect("old key");
-        let old_secret = stored_secret(&old.id);
+        let OneKey {
+            dir,
+            vault,
+            key: old,
+            secret: old_secret,
+            ..
+        } = one_key_vault(&service, "web backend").await;
         let env_path = dir.path().join(".env");
         std::fs::write(
             &env_path,

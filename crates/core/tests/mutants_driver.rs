@@ -35,17 +35,13 @@ async fn bench() -> Bench {
 
 /// A vault with the key `web` in a `.env`, on `service`.
 async fn bench_with(service: Service) -> Bench {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let vault = open_vault(
-        &dir.path().join("data"),
-        Arc::new(MemoryClipboard::default()),
-    );
-    let provider = add_provider(&vault, &service);
-    let old = vault
-        .create_key(new_key(&provider, "web"))
-        .await
-        .expect("old key");
-    let old_secret = stored_secret(&old.id);
+    let OneKey {
+        dir,
+        vault,
+        provider,
+        key: old,
+        secret: old_secret,
+    } = one_key_vault(&service, "web").await;
     let env = dir.path().join(".env");
     std::fs::write(&env, format!("{VAR}={}\n", old_secret.expose_secret())).expect("env");
     Bench {
@@ -127,28 +123,10 @@ fn ids(views: &[RotationView]) -> Vec<&str> {
 /// Uses `key` on the service from inside a running rotation's progress
 /// callback (a blocking call: the run waits for it), a second later than
 /// anything journaled so far.
-fn use_key_a_second_later(base: &str, key: &str) -> u16 {
-    let (url, key) = (format!("{base}/v1/verify"), key.to_owned());
+fn use_key_a_second_later(service: &Service, key: &str) -> u16 {
     tokio::task::block_in_place(|| {
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                reqwest::Client::new()
-                    .get(url)
-                    .bearer_auth(key)
-                    .send()
-                    .await
-                    .expect("verify")
-                    .status()
-                    .as_u16()
-            })
-        })
-        .join()
-        .expect("thread")
+        tokio::runtime::Handle::current().block_on(service.verify_status(key))
     })
 }
 
@@ -232,15 +210,12 @@ async fn a_rotation_is_listed_unfinished_until_done_and_held_only_by_another() {
 async fn an_old_key_used_after_the_deploy_holds_the_revoke_until_forced() {
     let b = bench().await;
     let id = b.plan().await;
-    let (base, old) = (
-        b.service.base.clone(),
-        b.old_secret.expose_secret().to_owned(),
-    );
+    let old = b.old_secret.expose_secret().to_owned();
     let held = b
         .vault
         .run_rotation(&id, &|v| {
             if v.state == State::Verified {
-                assert_eq!(use_key_a_second_later(&base, &old), 200);
+                assert_eq!(use_key_a_second_later(&b.service, &old), 200);
             }
         })
         .await

@@ -7,11 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use common::*;
 use latchkey_core::catalog::{TargetSpec, TargetStatus};
-use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
 use latchkey_core::vault::{KeyView, ProviderView};
@@ -29,17 +27,13 @@ struct Setup {
 
 async fn setup() -> Setup {
     let service = key_service(false).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let vault = open_vault(
-        &dir.path().join("data"),
-        Arc::new(MemoryClipboard::default()),
-    );
-    let provider = add_provider(&vault, &service);
-    let old = vault
-        .create_key(new_key(&provider, "web backend"))
-        .await
-        .expect("old key");
-    let old_secret = stored_secret(&old.id);
+    let OneKey {
+        dir,
+        vault,
+        provider,
+        key: old,
+        secret: old_secret,
+    } = one_key_vault(&service, "web backend").await;
     let env_path = dir.path().join(".env");
     // The second variable is not set yet: its rollback takes it out again.
     let env_before = format!(

@@ -80,6 +80,61 @@ pub fn add_provider(vault: &Vault, service: &Service) -> ProviderView {
         .expect("provider added")
 }
 
+/// A vault in a new temporary folder (its data in `data/` there),
+/// connected to `service`, holding one key made there.
+pub struct OneKey {
+    pub dir: tempfile::TempDir,
+    pub vault: Vault,
+    pub provider: ProviderView,
+    pub key: latchkey_core::vault::KeyView,
+    /// The key's secret, read back from the keychain.
+    pub secret: Secret,
+}
+
+pub async fn one_key_vault(service: &Service, name: &str) -> OneKey {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(latchkey_core::clipboard::MemoryClipboard::default()),
+    );
+    let provider = add_provider(&vault, service);
+    let key = vault
+        .create_key(new_key(&provider, name))
+        .await
+        .expect("key");
+    let secret = stored_secret(&key.id);
+    OneKey {
+        dir,
+        vault,
+        provider,
+        key,
+        secret,
+    }
+}
+
+/// Connects catalogue service `service` (its id, e.g. `"cloudflare"`) as
+/// `name`, reached at `base_url` (a fake) and signed in with `credential`;
+/// no project, region or user.
+pub fn add_service(
+    vault: &Vault,
+    service: &str,
+    name: &str,
+    base_url: &str,
+    credential: &str,
+) -> ProviderView {
+    vault
+        .add_service_provider(latchkey_core::vault::NewServiceProvider {
+            service: service.into(),
+            name: name.into(),
+            base_url: Some(base_url.into()),
+            project: None,
+            credential: Some(Secret::new(credential)),
+            region: None,
+            user: None,
+        })
+        .expect("provider")
+}
+
 pub fn new_key(provider: &ProviderView, name: &str) -> NewKey {
     NewKey {
         provider_id: provider.id.clone(),

@@ -17,7 +17,7 @@ use latchkey_core::providers::cloudflare::CloudflareConnector;
 use latchkey_core::providers::{Connector, KeySpec, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::{State, Strategy};
-use latchkey_core::vault::{NewKey, NewServiceProvider};
+use latchkey_core::vault::NewKey;
 use latchkey_core::Secret;
 
 fn rejected(v: Verification) -> bool {
@@ -257,17 +257,7 @@ async fn a_rotation_through_the_vault() {
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
-    let provider = vault
-        .add_service_provider(NewServiceProvider {
-            service: "cloudflare".into(),
-            name: "Cloudflare".into(),
-            base_url: Some(fake.base.clone()),
-            project: None,
-            credential: Some(Secret::new(&admin)),
-            region: None,
-            user: None,
-        })
-        .expect("provider");
+    let provider = add_service(&vault, "cloudflare", "Cloudflare", &fake.base, &admin);
     vault
         .test_provider(&provider.id)
         .await

@@ -17,7 +17,7 @@ use latchkey_core::providers::open_animate::{OpenAnimateProvider, CREATE_ATTEMPT
 use latchkey_core::providers::{Connector, Verification};
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
-use latchkey_core::vault::{KeyStatus, NewKey, NewServiceProvider};
+use latchkey_core::vault::{KeyStatus, NewKey};
 use latchkey_core::Secret;
 
 const KEY_SHAPE: fn(&str) -> bool = |k| {
@@ -174,17 +174,7 @@ async fn a_rotation_through_the_vault() {
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
-    let provider = vault
-        .add_service_provider(NewServiceProvider {
-            service: "open-animate".into(),
-            name: "Animate".into(),
-            base_url: Some(fake.base.clone()),
-            project: None,
-            credential: Some(Secret::new(&admin)),
-            region: None,
-            user: None,
-        })
-        .expect("provider");
+    let provider = add_service(&vault, "open-animate", "Animate", &fake.base, &admin);
     let old = vault
         .create_key(NewKey {
             provider_id: provider.id.clone(),
@@ -248,17 +238,7 @@ async fn signed_in_with_a_listed_key(
     std::path::PathBuf,
 ) {
     let vault = open_vault(&dir.join("data"), Arc::new(MemoryClipboard::default()));
-    let provider = vault
-        .add_service_provider(NewServiceProvider {
-            service: "open-animate".into(),
-            name: "Animate".into(),
-            base_url: Some(fake.base.clone()),
-            project: None,
-            credential: Some(Secret::new(admin)),
-            region: None,
-            user: None,
-        })
-        .expect("provider");
+    let provider = add_service(&vault, "open-animate", "Animate", &fake.base, admin);
     let listing = vault.list_keys().await.expect("list");
     let own = listing
         .keys

@@ -14,7 +14,7 @@ use latchkey_core::catalog::TargetSpec;
 use latchkey_core::clipboard::MemoryClipboard;
 use latchkey_core::rotation::driver::{no_progress, RotationRequest};
 use latchkey_core::rotation::State;
-use latchkey_core::vault::{NewKey, NewServiceProvider};
+use latchkey_core::vault::NewKey;
 
 use fake_twilio::FakeTwilio;
 use latchkey_core::providers::twilio::TwilioConnector;
@@ -154,17 +154,7 @@ async fn a_rotation_through_the_vault() {
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
-    let provider = vault
-        .add_service_provider(NewServiceProvider {
-            service: "twilio".into(),
-            name: "Twilio".into(),
-            base_url: Some(fake.base.clone()),
-            project: None,
-            credential: Some(Secret::new(&fake.credential)),
-            region: None,
-            user: None,
-        })
-        .expect("provider");
+    let provider = add_service(&vault, "twilio", "Twilio", &fake.base, &fake.credential);
     let old = vault
         .create_key(NewKey {
             provider_id: provider.id.clone(),
