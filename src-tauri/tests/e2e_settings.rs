@@ -37,6 +37,7 @@ fn seed_old_key(dir: &std::path::Path) {
             name: "forty-five days old".into(),
             preview: "lk_aaaaaaaa_••••wxyz".into(),
             fingerprint: None,
+            secret_len: None,
             scopes: vec!["read".into()],
             environment: "production".into(),
             env_var: "OLD_API_KEY".into(),

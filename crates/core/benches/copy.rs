@@ -50,6 +50,7 @@ fn main() {
                 name: "bench".into(),
                 preview: secret.masked(),
                 fingerprint: Some(secret.fingerprint().to_string()),
+                secret_len: u32::try_from(secret.len()).ok(),
                 scopes: vec![],
                 environment: String::new(),
                 env_var: String::new(),

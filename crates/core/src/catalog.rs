@@ -153,6 +153,9 @@ pub struct KeyRecord {
     pub name: String,
     pub preview: String,
     pub fingerprint: Option<String>,
+    /// The secret's length in bytes, known with its fingerprint (`None`
+    /// without one, or when it is from before schema 10 and not filled in).
+    pub secret_len: Option<u32>,
     pub scopes: Vec<String>,
     pub environment: String,
     pub env_var: String,
@@ -392,11 +395,22 @@ impl Catalog {
         Ok(())
     }
 
-    /// Records that a key's secret is (now) in the keychain.
-    pub fn attach_secret(&self, id: &str, fingerprint: &str) -> Result<()> {
+    /// Records that a key's secret is (now) in the keychain: its
+    /// fingerprint and length.
+    pub fn attach_secret(&self, id: &str, fingerprint: &str, secret_len: usize) -> Result<()> {
         self.conn.execute(
-            "UPDATE keys SET has_secret = 1, fingerprint = ?2 WHERE id = ?1",
-            params![id, fingerprint],
+            "UPDATE keys SET has_secret = 1, fingerprint = ?2, secret_len = ?3 WHERE id = ?1",
+            params![id, fingerprint, secret_len_column(secret_len)],
+        )?;
+        Ok(())
+    }
+
+    /// Records the length of a key's secret (filling in keys from before
+    /// schema 10).
+    pub fn set_secret_len(&self, id: &str, secret_len: usize) -> Result<()> {
+        self.conn.execute(
+            "UPDATE keys SET secret_len = ?2 WHERE id = ?1",
+            params![id, secret_len_column(secret_len)],
         )?;
         Ok(())
     }
@@ -492,12 +506,18 @@ impl Catalog {
     }
 }
 
+/// A length too large for the column is not kept (the scan then reads
+/// every word, as for a key with no length).
+fn secret_len_column(len: usize) -> Option<u32> {
+    u32::try_from(len).ok()
+}
+
 fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
     conn.execute(
         "INSERT INTO keys (id, provider_id, remote_id, name, preview, fingerprint, scopes, environment,
                            env_var, created_at, expires_at, last_used_at, revoked_at, has_secret,
-                           pending_rotation)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                           pending_rotation, secret_len)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             k.id,
             k.provider_id,
@@ -513,7 +533,8 @@ fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {
             k.last_used_at,
             k.revoked_at,
             k.has_secret,
-            k.pending_rotation
+            k.pending_rotation,
+            k.secret_len
         ],
     )?;
     Ok(())
@@ -524,7 +545,8 @@ const PROVIDER_SELECT: &str =
 
 const KEY_SELECT: &str =
     "SELECT id, provider_id, remote_id, name, preview, fingerprint, scopes, environment, env_var,
-    created_at, expires_at, last_used_at, revoked_at, has_secret, pending_rotation FROM keys";
+    created_at, expires_at, last_used_at, revoked_at, has_secret, pending_rotation, secret_len
+    FROM keys";
 
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
     let scopes: String = r.get(6)?;
@@ -544,6 +566,7 @@ fn key_from_row(r: &Row<'_>) -> rusqlite::Result<KeyRecord> {
         revoked_at: r.get(12)?,
         has_secret: r.get(13)?,
         pending_rotation: r.get(14)?,
+        secret_len: r.get(15)?,
     })
 }
 

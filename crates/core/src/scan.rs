@@ -74,6 +74,7 @@ impl ScanOps<'_> {
         let catalog = self.catalog();
         // Raw digests: a word is fingerprinted without an allocation.
         let mut known: HashMap<[u8; 32], (String, String, String, bool)> = HashMap::new();
+        let mut lengths = Vec::new();
         for record in catalog.keys()? {
             let Some(fp) = record
                 .fingerprint
@@ -86,6 +87,7 @@ impl ScanOps<'_> {
                 continue;
             };
             let stale = matches!(view.status, KeyStatus::Revoked | KeyStatus::Expired);
+            lengths.push(record.secret_len);
             known.insert(
                 fp,
                 (
@@ -97,7 +99,7 @@ impl ScanOps<'_> {
             );
         }
         drop(catalog);
-        let mut found = search_tree(dir, &known);
+        let mut found = search_tree(dir, &known, &Lengths::of(lengths));
         // Files in path order, hits in file order: the report does not
         // depend on which thread read what.
         found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -123,6 +125,36 @@ impl ScanOps<'_> {
             }
         }
         Ok(report)
+    }
+}
+
+/// The word lengths worth fingerprinting: those of the vault's keys, when
+/// every key's is known (`None`: any length, e.g. a key from before schema
+/// 10 whose secret the keychain did not have when lengths were filled in).
+/// Most words of a source tree are no vault key's length; each one skipped
+/// is a keyed hash not computed.
+struct Lengths(Option<Vec<bool>>);
+
+impl Lengths {
+    fn of(lengths: impl IntoIterator<Item = Option<u32>>) -> Self {
+        let mut table = Vec::new();
+        for len in lengths {
+            let Some(len) = len.and_then(|l| usize::try_from(l).ok()) else {
+                return Self(None);
+            };
+            if table.len() <= len {
+                table.resize(len + 1, false);
+            }
+            table[len] = true;
+        }
+        Self(Some(table))
+    }
+
+    fn may_be_key(&self, word: &[u8]) -> bool {
+        match &self.0 {
+            None => true,
+            Some(table) => table.get(word.len()).copied().unwrap_or(false),
+        }
     }
 }
 
@@ -189,7 +221,7 @@ impl Queue {
 
 /// Walks `dir` and searches its files on every core (up to 8 threads):
 /// folders are listed and files read by whichever thread is free.
-fn search_tree<V: Sync>(dir: &Path, known: &HashMap<[u8; 32], V>) -> Found {
+fn search_tree<V: Sync>(dir: &Path, known: &HashMap<[u8; 32], V>, lengths: &Lengths) -> Found {
     let queue = Queue {
         state: Mutex::new((vec![Job::Dir(dir.to_path_buf())], 0)),
         changed: Condvar::new(),
@@ -205,6 +237,7 @@ fn search_tree<V: Sync>(dir: &Path, known: &HashMap<[u8; 32], V>) -> Found {
             .map(|_| {
                 let mut searcher = Searcher {
                     known,
+                    lengths,
                     fingerprinter: &fingerprinter,
                     seen_hash: &seen_hash,
                     seen: HashSet::default(),
@@ -303,6 +336,7 @@ impl Hasher for Prehashed {
 /// memory of words that are no key.
 struct Searcher<'a, V> {
     known: &'a HashMap<[u8; 32], V>,
+    lengths: &'a Lengths,
     fingerprinter: &'a Fingerprinter,
     seen_hash: &'a RandomState,
     seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
@@ -353,6 +387,9 @@ impl<V> Searcher<'_, V> {
         let mut line: u32 = 1;
         let mut counted = 0;
         for (at, word) in words(&self.bytes) {
+            if !self.lengths.may_be_key(word) {
+                continue;
+            }
             let hash = self.seen_hash.hash_one(word);
             if self.seen.contains(&hash) {
                 continue;
@@ -454,8 +491,10 @@ mod tests {
         let fingerprinter = Fingerprinter::new();
         let known: HashMap<[u8; 32], ()> = HashMap::from([(fingerprinter.of(KEY), ())]);
         let seen_hash = RandomState::new();
+        let any_length = Lengths(None);
         let mut searcher = Searcher {
             known: &known,
+            lengths: &any_length,
             fingerprinter: &fingerprinter,
             seen_hash: &seen_hash,
             seen: HashSet::default(),
@@ -494,7 +533,7 @@ mod tests {
         }
         std::fs::write(dir.path().join("bin.dat"), b"\0\0binary").expect("write");
         let known: HashMap<[u8; 32], ()> = HashMap::from([(Fingerprinter::new().of(KEY), ())]);
-        let mut found = search_tree(dir.path(), &known);
+        let mut found = search_tree(dir.path(), &known, &Lengths::of([Some(36)]));
         found.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(found.scanned, 60);
         assert_eq!(found.skipped, 0);
@@ -506,6 +545,34 @@ mod tests {
         let got: Vec<PathBuf> = found.files.iter().map(|f| f.0.clone()).collect();
         assert_eq!(got, want);
         assert!(found.files.iter().all(|f| f.1.len() == 1 && f.1[0].0 == 1));
+    }
+
+    #[test]
+    fn only_words_of_a_vault_keys_length_are_fingerprinted() {
+        let fingerprinter = Fingerprinter::new();
+        let known: HashMap<[u8; 32], ()> = HashMap::from([(fingerprinter.of(KEY), ())]);
+        let seen_hash = RandomState::new();
+        let key = std::str::from_utf8(KEY).expect("ascii");
+        let text = format!("a_word_of_20_letters\nK={key}\nanother_word_of_24_chars\n");
+        let search = |lengths: &Lengths| {
+            let mut searcher = Searcher {
+                known: &known,
+                lengths,
+                fingerprinter: &fingerprinter,
+                seen_hash: &seen_hash,
+                seen: HashSet::default(),
+                bytes: text.clone().into_bytes(),
+            };
+            let lines: Vec<u32> = searcher.keys_in_text().iter().map(|h| h.0).collect();
+            (lines, searcher.seen.len())
+        };
+        // The key's length: the other words are passed over unhashed.
+        assert_eq!(search(&Lengths::of([Some(36), Some(51)])), (vec![2], 0));
+        // A length unknown for one key: every word is looked at.
+        assert_eq!(search(&Lengths::of([Some(51), None])), (vec![2], 2));
+        // The key is not of any listed length: it cannot be a vault key.
+        assert_eq!(search(&Lengths::of([Some(20), Some(24)])), (vec![], 2));
+        assert!(!Lengths::of([]).may_be_key(KEY));
     }
 
     #[test]

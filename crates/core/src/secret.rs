@@ -50,6 +50,12 @@ impl Secret {
         Fingerprint::of(self.expose_secret())
     }
 
+    /// The secret's length in bytes (kept in the catalog: a scan reads
+    /// only words of a vault key's length).
+    pub fn len(&self) -> usize {
+        self.expose_secret().len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.expose_secret().is_empty()
     }

@@ -264,6 +264,23 @@ fn every_fixture_opens_with_every_row_and_a_verifying_audit_chain() {
         );
         let check = vault.verify_audit().expect("verify");
         assert!(check.is_verified(), "{what}: {}", check.message());
+        // Schema 10: each key whose secret the keychain holds has its
+        // secret's length (the folder scan's filter), and only that.
+        let held = JsonStore::load(&work.path().join("keychain.json"));
+        let records = vault.with_catalog(|c| c.keys()).expect("records");
+        assert!(
+            records.iter().any(|k| k.has_secret),
+            "{what}: a key with a secret"
+        );
+        for k in records {
+            let secret = held
+                .get(&latchkey_core::store::key_account(&k.id))
+                .expect("read");
+            let want = secret
+                .filter(|_| k.has_secret && k.fingerprint.is_some())
+                .map(|s| s.len() as u32);
+            assert_eq!(k.secret_len, want, "{what}: {}'s secret length", k.name);
+        }
     }
 }
 

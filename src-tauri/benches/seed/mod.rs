@@ -34,6 +34,7 @@ pub fn seed(dir: &std::path::Path, n: usize) -> Vec<KeyRecord> {
             name: format!("{} key {i}", words[i % words.len()]),
             preview: format!("lk_{i:08}_••••••••••••••••abcd"),
             fingerprint: None,
+            secret_len: None,
             scopes: vec!["read".into()],
             environment: envs[i % envs.len()].into(),
             env_var: format!("{}_API_KEY", words[i % words.len()].to_uppercase()),

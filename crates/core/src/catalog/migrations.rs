@@ -149,4 +149,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE keys ADD COLUMN revoke_waiting_since TEXT;
     "#,
+    // 10: the length of each key's secret (never the secret): a folder
+    // scan fingerprints only the words as long as some vault key. Filled
+    // in from the keychain once for the keys from before it.
+    r#"
+    ALTER TABLE keys ADD COLUMN secret_len INTEGER;
+    "#,
 ];

@@ -487,7 +487,7 @@ fn key_fingerprints(
     crate::secret::set_fingerprint_key(key);
     let (name, scheme) = FINGERPRINT_SCHEME;
     if catalog.setting(name)?.as_deref() == Some(scheme) {
-        return Ok(());
+        return fill_secret_lengths(catalog, store);
     }
     for k in catalog
         .keys()?
@@ -501,5 +501,29 @@ fn key_fingerprints(
         };
         catalog.set_fingerprint(&k.id, keyed.as_ref().map(Fingerprint::as_str))?;
     }
-    catalog.set_setting(name, scheme)
+    catalog.set_setting(name, scheme)?;
+    fill_secret_lengths(catalog, store)
+}
+
+/// The catalog setting saying every key's secret length was filled in.
+const SECRET_LENGTHS: (&str, &str) = ("secret_lengths", "filled");
+
+/// Fills in, once, the secret length of each key from before schema 10
+/// whose secret the keychain holds (the folder scan's length filter; a key
+/// left without one only makes scans read every word).
+fn fill_secret_lengths(catalog: &Catalog, store: &dyn SecretStore) -> Result<()> {
+    let (name, done) = SECRET_LENGTHS;
+    if catalog.setting(name)?.as_deref() == Some(done) {
+        return Ok(());
+    }
+    for k in catalog
+        .keys()?
+        .into_iter()
+        .filter(|k| k.has_secret && k.fingerprint.is_some() && k.secret_len.is_none())
+    {
+        if let Some(secret) = store.get(&key_account(&k.id))? {
+            catalog.set_secret_len(&k.id, secret.len())?;
+        }
+    }
+    catalog.set_setting(name, done)
 }

@@ -161,6 +161,7 @@ mod tests {
             name: "k".into(),
             preview: String::new(),
             fingerprint: None,
+            secret_len: None,
             scopes: vec![],
             environment: String::new(),
             env_var: String::new(),

@@ -83,7 +83,7 @@ impl RotationOps<'_> {
             // The catalog knows it too: the key's view (and a roll back)
             // see a local secret, and its fingerprint names it.
             self.catalog()
-                .attach_secret(leaving, token.fingerprint().as_str())?;
+                .attach_secret(leaving, token.fingerprint().as_str(), token.len())?;
         }
         self.store.put(&account, &staying_secret)?;
         self.forget_connections();
