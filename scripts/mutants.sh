@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 apt_ensure "${base_packages[@]}"
 rust_ensure
+# The driver's tests start moto (AWS's APIs on loopback) for AWS rotations.
+moto_ensure
 if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install cargo-mutants --locked --quiet
 fi
