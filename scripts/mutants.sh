@@ -12,8 +12,9 @@
 # `-F REGEX` only the matching mutants, `--list` counts them.
 # Each area mutates its files and runs only the tests that cover them, under
 # Xvfb, each test binary with its own private gnome-keyring like the suite.
-# The .env property test runs LK_DOTENV_CASES cases per mutant (2,000 here, 20,000 in the suite): re-run a
-# survivor with LK_DOTENV_CASES=20000 before calling it missed.
+# The .env property test runs LK_DOTENV_CASES cases per mutant (2,000 here,
+# 20,000 in the suite): re-run a survivor with LK_DOTENV_CASES=20000 before
+# calling it missed.
 # Results: mutants/<area>/mutants.out (caught.txt, missed.txt, timeout.txt,
 # unviable.txt).
 set -euo pipefail
