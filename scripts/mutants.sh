@@ -11,9 +11,10 @@
 # while it runs, and check `git status` after), `--shard k/n` runs one part,
 # `-F REGEX` only the matching mutants, `--list` counts them.
 # Each area mutates its files and runs only the tests that cover them, under
-# Xvfb with a private gnome-keyring like the suite. The .env property test runs
-# LK_DOTENV_CASES cases per mutant (2,000 here, 20,000 in the suite): re-run a
-# survivor with LK_DOTENV_CASES=20000 before calling it missed.
+# Xvfb, each test binary with its own private gnome-keyring like the suite.
+# The .env property test runs LK_DOTENV_CASES cases per mutant (2,000 here,
+# 20,000 in the suite): re-run a survivor with LK_DOTENV_CASES=20000 before
+# calling it missed.
 # Results: mutants/<area>/mutants.out (caught.txt, missed.txt, timeout.txt,
 # unviable.txt).
 set -euo pipefail
@@ -21,6 +22,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 apt_ensure "${base_packages[@]}"
 rust_ensure
+# The driver's tests start moto (AWS's APIs on loopback) for AWS rotations.
+moto_ensure
+host=$(rustc -vV | sed -n 's/^host: //p')
+runner_var="CARGO_TARGET_$(echo "$host" | tr 'a-z-' 'A-Z_')_RUNNER"
 if ! command -v cargo-mutants >/dev/null 2>&1; then
     cargo install cargo-mutants --locked --quiet
 fi
@@ -36,7 +41,12 @@ area() {
         targets+=("--cargo-arg=$t")
     done
     echo "==> mutants: $name ($file)" >&2
-    xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
+    # Each test binary of each mutant gets its own fresh keyring (cargo's
+    # runner, as in scripts/test.sh): one keyring for the whole run fills up
+    # with every mutant's keys, and gnome-keyring rewrites its file on each
+    # write (the driver's tests took 101 s for the baseline, 295 s by the
+    # fifth mutant on a busy machine: near the 305 s timeout the baseline set).
+    env "$runner_var=$PWD/scripts/with-keyring.sh" xvfb-run -a -s "-screen 0 1280x800x24" \
         cargo mutants -p latchkey-core -f "$file" -o "mutants/$name" "${targets[@]}" \
         --timeout-multiplier 3 "${mutants_options[@]}" || true
     for outcome in caught missed timeout unviable; do

@@ -188,7 +188,8 @@ async fn an_env_file_is_added_to_its_work_trees_gitignore() {
 /// audited as one. (`rollback_rotation`'s
 /// deactivate check: either `&&` as `||`, `==` as `!=`, `!=` as `==`, `>`
 /// as `==`, `<` or `>=`; `run_rotation_with`'s `DeactivateFirst` arm;
-/// `finish_step`'s `RollInPlace` arm.)
+/// `finish_step`'s `RollInPlace` arm; `delete_deactivated_step` as
+/// `Ok(())`.)
 #[tokio::test]
 async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched() {
     use latchkey_core::rotation::Strategy;
@@ -359,6 +360,25 @@ async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched()
     assert_eq!(status_of(old.expose_secret()), "active");
     assert_eq!(std::fs::read_to_string(&env).expect("env"), before);
 
+    // Switched off, then run again: the old key is deleted and the
+    // rotation done (`delete_deactivated_step` as `Ok(())` never ends).
+    let (id, old, _) = start("deleted", false).await;
+    let off = vault
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect("switched off");
+    assert_eq!(off.state, State::OldDeactivated);
+    let done = vault.run_rotation(&id, &no_progress).await.expect("done");
+    assert_eq!(done.state, State::Done, "{:?}", done.error);
+    assert!(
+        fake.inner()
+            .tokens
+            .iter()
+            .all(|t| t.value != old.expose_secret()),
+        "the old token is deleted"
+    );
+    assert!(journal(&id).contains(&"delete_old:ok".to_owned()));
+
     // Rolled in place: the audit says the service replaced the old key, not
     // that it was revoked (`finish_step`'s `RollInPlace` arm deleted).
     let rolled_key = vault
@@ -403,4 +423,405 @@ async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched()
         )],
         "{log:#?}"
     );
+}
+
+/// The IAM user `app`'s access keys, made and deleted behind Latchkey's
+/// back with moto's admin pair.
+struct AppUser {
+    client: latchkey_core::aws::AwsClient,
+    admin: latchkey_core::aws::Credentials,
+}
+
+impl AppUser {
+    /// A new key: its access key id and its pair.
+    async fn create(&self) -> (String, String) {
+        let made = self
+            .client
+            .iam(
+                &self.admin,
+                "CreateAccessKey",
+                &[("UserName", "app")],
+                false,
+            )
+            .await
+            .expect("create");
+        let field = |f: &str| {
+            made.text_at(&["CreateAccessKeyResult", "AccessKey", f])
+                .expect(f)
+                .to_owned()
+        };
+        let id = field("AccessKeyId");
+        let pair = format!("{id}:{}", field("SecretAccessKey"));
+        (id, pair)
+    }
+
+    async fn delete(&self, id: &str) {
+        self.client
+            .iam(
+                &self.admin,
+                "DeleteAccessKey",
+                &[("UserName", "app"), ("AccessKeyId", id)],
+                true,
+            )
+            .await
+            .expect("delete");
+    }
+
+    async fn ids(&self) -> Vec<String> {
+        let listed = self
+            .client
+            .iam(&self.admin, "ListAccessKeys", &[("UserName", "app")], true)
+            .await
+            .expect("list");
+        listed
+            .at(&["ListAccessKeysResult", "AccessKeyMetadata"])
+            .expect("metadata")
+            .all("member")
+            .map(|m| m.text_at(&["AccessKeyId"]).expect("id").to_owned())
+            .collect()
+    }
+}
+
+/// A loopback forwarder to moto that, once armed, carries the next
+/// `CreateAccessKey` out and loses its answer: it drops the connection a
+/// second and a half later, as a slow network that timed out would.
+struct LosingProxy {
+    base: String,
+    armed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LosingProxy {
+    async fn start(upstream: &str) -> LosingProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let lose = armed.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(forward(client, upstream.clone(), lose.clone()));
+            }
+        });
+        LosingProxy { base, armed }
+    }
+
+    fn lose_the_next_create(&self) {
+        self.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Forwards each request on `client` to `upstream` on a connection of its
+/// own (moto closes each), and its answer back.
+async fn forward(
+    mut client: tokio::net::TcpStream,
+    upstream: String,
+    lose: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::AsyncWriteExt;
+    while let Some(request) = read_message(&mut client).await {
+        let mut server = tokio::net::TcpStream::connect(&upstream)
+            .await
+            .expect("moto");
+        server.write_all(&request).await.expect("forward");
+        let Some(answer) = read_message(&mut server).await else {
+            return;
+        };
+        let create = request
+            .windows(b"CreateAccessKey".len())
+            .any(|w| w == b"CreateAccessKey");
+        if create && lose.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            return;
+        }
+        if client.write_all(&answer).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One HTTP/1.1 message: its head and its `Content-Length` body.
+async fn read_message(stream: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut message = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&message[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().expect("content-length"));
+            if message.len() >= end + 4 + length {
+                return Some(message);
+            }
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        message.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// AWS access keys have no names: a rotation's leftover is a key made on
+/// the user since the rotation's first create intent, not its old key, and
+/// not a key Latchkey holds. A rollback after a create that found no room
+/// keeps a key older than the rotation; a run after a create whose answer
+/// was lost (its failure journaled a second later) deletes the key that
+/// create made, to make room for its own; a run after a crash that left
+/// the new pair in the keychain adopts that key; and a first create that
+/// finds no room deletes nothing, not even a key made after its intent.
+/// (`revoke_orphans`: the first create intent's `==`s as `!=`; `>=` as
+/// `<`; the leftover check's `&&`s as `||`, its `!` deleted, its `!=` as
+/// `==`; `create_step`: `tried_before`'s `>` as `>=`, the conflict guard
+/// `tried_before` as `true`, the adopted key's `|| owns` as `&& owns` and
+/// its preview `==` as `!=`.)
+#[tokio::test]
+async fn an_aws_rotation_takes_for_its_own_only_keys_made_since_its_first_create() {
+    use latchkey_core::aws::AwsClient;
+    use latchkey_core::clock::ManualClock;
+    use latchkey_core::http::HttpPolicy;
+    use latchkey_core::rotation::driver::RunOptions;
+    use latchkey_core::rotation::Strategy;
+    use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+    use latchkey_core::vault::{NewKey, NewServiceProvider};
+    use latchkey_core::Vault;
+    use latchkey_testkit::moto::{set_up, Moto, SET_UP_CALLS};
+    const PAIR_VAR: &str = "AWS_PAIR";
+    let moto = Moto::start(SET_UP_CALLS);
+    let admin = set_up(&moto).await;
+    let proxy = LosingProxy::start(&moto.base).await;
+    let app = AppUser {
+        client: AwsClient::new(Some(&moto.base), "us-east-1", HttpPolicy::default())
+            .expect("client"),
+        admin: admin.clone(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let vault = open_vault(&data, Arc::new(MemoryClipboard::default()));
+    let provider = vault
+        .add_service_provider(NewServiceProvider {
+            service: "aws".into(),
+            name: "prod".into(),
+            base_url: Some(proxy.base.clone()),
+            project: None,
+            credential: Some(admin.to_secret()),
+            region: Some("eu-west-1".into()),
+            user: Some("app".into()),
+        })
+        .expect("aws connection");
+    let old = vault
+        .create_key(NewKey {
+            provider_id: provider.id.clone(),
+            name: "deploy bot".into(),
+            scopes: vec![],
+            expires_in_days: None,
+            environment: "dev".into(),
+            env_var: PAIR_VAR.into(),
+        })
+        .await
+        .expect("old key");
+    let old_pair = stored_secret(&old.id);
+    let old_id = old_pair
+        .expose_secret()
+        .split_once(':')
+        .expect("pair")
+        .0
+        .to_owned();
+    let env = dir.path().join(".env");
+    std::fs::write(&env, format!("{PAIR_VAR}={}\n", old_pair.expose_secret())).expect("env");
+    async fn plan(vault: &Vault, key_id: &str, env: &Path) -> String {
+        let request = RotationRequest {
+            key_id: key_id.to_owned(),
+            targets: vec![dotenv(env, "AWS_PAIR")],
+        };
+        // Not deactivate first (AWS's default), which stops short of the end.
+        vault
+            .plan_rotation_with(request, Some(Strategy::Overlap))
+            .await
+            .expect("planned")
+            .id
+    }
+    let journal = |id: &str| steps(&vault.rotation_journal(id).expect("journal"));
+
+    // Someone else's key on the user, older than the rotation: a create
+    // finds no room; rolled back, that key is kept.
+    let (other, _) = app.create().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let id = plan(&vault, &old.id, &env).await;
+    let e = vault
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect_err("no room");
+    assert_eq!(e.code().as_str(), "provider_conflict", "{e}");
+    let rolled = vault
+        .rollback_rotation(&id, &no_progress)
+        .await
+        .expect("rolled back");
+    assert_eq!(rolled.state, State::RolledBack, "{:?}", rolled.error);
+    assert_eq!(app.ids().await, [old_id.clone(), other.clone()]);
+
+    // The other key goes; a create whose answer is lost makes a key; the
+    // next run finds no room, deletes that key and rotates.
+    app.delete(&other).await;
+    let id = plan(&vault, &old.id, &env).await;
+    proxy.lose_the_next_create();
+    vault
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect_err("the answer is lost");
+    let keys = app.ids().await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(journal(&id)[1..], ["create:intent", "create:failed"]);
+    let done = vault
+        .run_rotation_with(&id, RunOptions { force_revoke: true }, &no_progress)
+        .await
+        .expect("rotated");
+    assert_eq!(done.state, State::Done, "{:?}", done.error);
+    let new_pair = stored_secret(&done.new_key_id);
+    let new_id = new_pair.expose_secret().split_once(':').expect("pair").0;
+    assert_eq!(app.ids().await, [new_id]);
+    assert!(!keys.contains(&new_id.to_owned()), "{keys:?}");
+    assert!(journal(&id).contains(&"revoke_orphan:ok".to_owned()));
+    assert_eq!(
+        std::fs::read_to_string(&env).expect("env"),
+        format!("{PAIR_VAR}={}\n", new_pair.expose_secret())
+    );
+
+    // A run that crashed after its keychain write left the new pair there
+    // and the key on the user: the next run adopts it.
+    let id = plan(&vault, &done.new_key_id, &env).await;
+    let (blocker, _) = app.create().await;
+    vault
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect_err("no room");
+    app.delete(&blocker).await;
+    let (left, left_pair) = app.create().await;
+    let view = vault.rotation(&id).expect("view");
+    KeychainStore::open_service("latchkey-test")
+        .expect("keychain")
+        .put(
+            &key_account(&view.new_key_id),
+            &Secret::new(left_pair.as_str()),
+        )
+        .expect("keychain write");
+    let adopted = vault
+        .run_rotation_with(&id, RunOptions { force_revoke: true }, &no_progress)
+        .await
+        .expect("rotated");
+    assert_eq!(adopted.state, State::Done, "{:?}", adopted.error);
+    assert_eq!(app.ids().await, std::slice::from_ref(&left));
+    assert_eq!(vault.key(&adopted.new_key_id).expect("key").preview, left);
+    assert_eq!(
+        std::fs::read_to_string(&env).expect("env"),
+        format!("{PAIR_VAR}={left_pair}\n")
+    );
+
+    // A first create finds no room: it deletes nothing, not even a key
+    // made after its intent (this vault's clock is an hour slow).
+    let slow = Vault::open(
+        &data,
+        Arc::new(KeychainStore::open_service("latchkey-test").expect("keychain")),
+        Arc::new(MemoryClipboard::default()),
+        Arc::new(ManualClock::new(
+            time::OffsetDateTime::now_utc() - time::Duration::hours(1),
+        )),
+    )
+    .expect("slow vault");
+    let id = plan(&slow, &adopted.new_key_id, &env).await;
+    let (someone, _) = app.create().await;
+    let e = slow
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect_err("no room");
+    assert_eq!(e.code().as_str(), "provider_conflict", "{e}");
+    assert_eq!(app.ids().await, [left, someone]);
+}
+
+/// Rolling back a dashboard-only rotation after the deploy: the file comes
+/// back at once, then the rollback waits for the person to revoke the new
+/// key in the dashboard, and checks it is rejected once they confirm.
+/// (`rollback_steps`: `by_hand`'s `!` deleted, its guard as `false` and
+/// its `!=` as `==`; the unrevoked-key guard as `false`;
+/// `!rec.confirmed_by_hand` without its `!`.)
+#[tokio::test]
+async fn a_dashboard_only_rollback_waits_for_the_person_to_revoke_the_new_key() {
+    use latchkey_core::rotation::driver::RotationNeed;
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(
+        &dir.path().join("data"),
+        Arc::new(MemoryClipboard::default()),
+    );
+    let manual = vault
+        .add_manual_provider(latchkey_core::vault::NewManualProvider {
+            name: "Dashboard-only".into(),
+            dashboard_url: format!("{}/dashboard", service.base),
+            verify_url: format!("{}/v1/verify", service.base),
+        })
+        .expect("manual provider");
+    let first = service.create_directly("by hand").await;
+    let old_secret = first["key"].as_str().expect("key").to_owned();
+    let old = vault
+        .add_existing_key(latchkey_core::vault::ExistingKey {
+            provider_id: manual.id.clone(),
+            name: "by hand".into(),
+            secret: Secret::new(old_secret.as_str()),
+            environment: String::new(),
+            env_var: VAR.into(),
+            replace: false,
+        })
+        .await
+        .expect("added");
+    let env = dir.path().join("manual.env");
+    let before = format!("{VAR}={old_secret}\n");
+    std::fs::write(&env, &before).expect("env");
+    let id = vault
+        .plan_rotation(RotationRequest {
+            key_id: old.id.clone(),
+            targets: vec![dotenv(&env, VAR)],
+        })
+        .await
+        .expect("planned")
+        .id;
+    let waiting = vault.run_rotation(&id, &no_progress).await.expect("waits");
+    assert_eq!(waiting.needs, Some(RotationNeed::PasteNewKey));
+    let second = service.create_directly("by hand 2").await;
+    let new_secret = second["key"].as_str().expect("key").to_owned();
+    vault
+        .provide_new_key(&id, Secret::new(new_secret.as_str()))
+        .expect("pasted");
+    let verified = vault
+        .run_rotation(&id, &no_progress)
+        .await
+        .expect("verified");
+    assert_eq!(verified.needs, Some(RotationNeed::RevokeOldByHand));
+    assert_eq!(
+        std::fs::read_to_string(&env).expect("env"),
+        format!("{VAR}={new_secret}\n")
+    );
+
+    let rolling = vault
+        .rollback_rotation(&id, &no_progress)
+        .await
+        .expect("waits for the person");
+    assert_eq!(rolling.state, State::RollingBack, "{:?}", rolling.error);
+    assert_eq!(rolling.needs, Some(RotationNeed::RevokeNewByHand));
+    assert_eq!(std::fs::read_to_string(&env).expect("env"), before);
+    assert_eq!(service.verify_status(&new_secret).await, 200);
+
+    service
+        .revoke_directly(second["id"].as_str().expect("id"))
+        .await;
+    vault.confirm_done_by_hand(&id).expect("confirmed");
+    let rolled = vault
+        .rollback_rotation(&id, &no_progress)
+        .await
+        .expect("rolled back");
+    assert_eq!(rolled.state, State::RolledBack, "{:?}", rolled.error);
+    assert_eq!(rolled.needs, None);
+    assert_eq!(service.verify_status(&old_secret).await, 200);
 }
