@@ -193,7 +193,7 @@ async fn an_env_file_is_added_to_its_work_trees_gitignore() {
 #[tokio::test]
 async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched() {
     use latchkey_core::rotation::Strategy;
-    use latchkey_core::vault::{NewKey, NewServiceProvider};
+    use latchkey_core::vault::NewKey;
     use latchkey_testkit::fakes::cloudflare::FakeCloudflare;
     const CF_VAR: &str = "CLOUDFLARE_API_TOKEN";
     let fake = FakeCloudflare::start().await;
@@ -203,17 +203,7 @@ async fn a_deactivate_first_rollback_switches_the_old_key_on_only_when_touched()
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
-    let provider = vault
-        .add_service_provider(NewServiceProvider {
-            service: "cloudflare".into(),
-            name: "Cloudflare".into(),
-            base_url: Some(fake.base.clone()),
-            project: None,
-            credential: Some(Secret::new(&admin)),
-            region: None,
-            user: None,
-        })
-        .expect("provider");
+    let provider = add_service(&vault, "cloudflare", "Cloudflare", &fake.base, &admin);
     let env = dir.path().join(".env");
     let status_of = |value: &str| {
         fake.inner()
