@@ -57,14 +57,19 @@ async fn a_rotation_running_elsewhere_cannot_be_resumed_or_rolled_back_here() {
     )
     .await;
 
-    // Another process takes the rotation's lock.
+    // Another process takes the rotation's lock (`locks/` also holds the
+    // folder's keychain lock, which is not a rotation's).
     let locks = data.path().join("locks");
     let lock_path = std::fs::read_dir(&locks)
         .expect("the rotation's lock file")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "lock"))
-        .expect("a lock file");
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("rotation-"))
+                && p.extension().is_some_and(|x| x == "lock")
+        })
+        .expect("a rotation's lock file");
     let lock = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
