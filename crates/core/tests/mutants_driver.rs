@@ -56,6 +56,25 @@ async fn bench_with(service: Service) -> Bench {
 }
 
 impl Bench {
+    /// Plans a rotation and runs it once with every answer lost (each call
+    /// carried out, its answer replaced by a 500): the run fails after its
+    /// create. The rotation's id, and its new key's name on the service.
+    async fn lose_a_first_run(&self) -> (String, String) {
+        let id = self.plan().await;
+        self.service
+            .chaos(serde_json::json!({ "fail_next": 50, "status": 500, "phase": "after" }))
+            .await;
+        self.vault
+            .run_rotation(&id, &no_progress)
+            .await
+            .expect_err("every answer lost");
+        self.service
+            .chaos(serde_json::json!({ "fail_next": 0 }))
+            .await;
+        let name = format!("web (rotation {})", &id[..8]);
+        (id, name)
+    }
+
     fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -634,17 +653,7 @@ async fn a_create_a_restarted_service_cannot_replay_is_revoked_and_made_afresh()
     let data = tempfile::tempdir().expect("tempdir");
     let service = Service::start(ADMIN, true, Some(&data.path().join("keyservice.json"))).await;
     let b = bench_with(service).await;
-    let id = b.plan().await;
-    // Every answer lost, the create carried out.
-    b.service
-        .chaos(serde_json::json!({ "fail_next": 50, "status": 500, "phase": "after" }))
-        .await;
-    b.vault
-        .run_rotation(&id, &no_progress)
-        .await
-        .expect_err("every answer lost");
-    b.service.chaos(serde_json::json!({ "fail_next": 0 })).await;
-    let name = format!("web (rotation {})", &id[..8]);
+    let (id, name) = b.lose_a_first_run().await;
     let named = |keys: &[serde_json::Value]| -> Vec<(String, bool)> {
         keys.iter()
             .filter(|k| k["name"] == name.as_str())
@@ -694,16 +703,7 @@ async fn a_create_a_restarted_service_cannot_replay_is_revoked_and_made_afresh()
 #[tokio::test]
 async fn a_replayed_create_of_a_key_revoked_since_is_asked_again_afresh() {
     let b = bench_with(key_service(true).await).await;
-    let id = b.plan().await;
-    b.service
-        .chaos(serde_json::json!({ "fail_next": 50, "status": 500, "phase": "after" }))
-        .await;
-    b.vault
-        .run_rotation(&id, &no_progress)
-        .await
-        .expect_err("every answer lost");
-    b.service.chaos(serde_json::json!({ "fail_next": 0 })).await;
-    let name = format!("web (rotation {})", &id[..8]);
+    let (id, name) = b.lose_a_first_run().await;
     let made: Vec<serde_json::Value> = b
         .service
         .remote_keys()

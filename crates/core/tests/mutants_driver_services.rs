@@ -42,14 +42,13 @@ fn steps(journal: &[latchkey_core::catalog::JournalEntry]) -> Vec<String> {
 /// (`provide_new_key`: `manual` with `!=`, its `||` as `&&`, `!` deleted,
 /// `!=` as `==`, the secret check's `||` as `&&`; `copy_rotation_key`'s
 /// `!` deleted; `confirm_done_by_hand` as a default view.)
-#[tokio::test]
-async fn a_pasted_key_is_taken_only_by_a_waiting_manual_rotation() {
-    use latchkey_core::clipboard::Clipboard;
-    use latchkey_core::rotation::driver::RotationNeed;
-    let service = key_service(false).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clipboard = Arc::new(MemoryClipboard::default());
-    let vault = open_vault(&dir.path().join("data"), clipboard.clone());
+/// A dashboard-only (manual) connection whose checks go to `service`,
+/// holding the key "by hand" made there directly: the key, its secret, and
+/// the service's answer to its create.
+async fn dashboard_only_key(
+    vault: &latchkey_core::Vault,
+    service: &Service,
+) -> (latchkey_core::vault::KeyView, String, serde_json::Value) {
     let manual = vault
         .add_manual_provider(latchkey_core::vault::NewManualProvider {
             name: "Dashboard-only".into(),
@@ -70,6 +69,18 @@ async fn a_pasted_key_is_taken_only_by_a_waiting_manual_rotation() {
         })
         .await
         .expect("added");
+    (old, old_secret, first)
+}
+
+#[tokio::test]
+async fn a_pasted_key_is_taken_only_by_a_waiting_manual_rotation() {
+    use latchkey_core::clipboard::Clipboard;
+    use latchkey_core::rotation::driver::RotationNeed;
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clipboard = Arc::new(MemoryClipboard::default());
+    let vault = open_vault(&dir.path().join("data"), clipboard.clone());
+    let (old, old_secret, first) = dashboard_only_key(&vault, &service).await;
     let env = dir.path().join("manual.env");
     std::fs::write(&env, format!("{VAR}={old_secret}\n")).expect("env");
     let id = vault
@@ -746,26 +757,7 @@ async fn a_dashboard_only_rollback_waits_for_the_person_to_revoke_the_new_key() 
         &dir.path().join("data"),
         Arc::new(MemoryClipboard::default()),
     );
-    let manual = vault
-        .add_manual_provider(latchkey_core::vault::NewManualProvider {
-            name: "Dashboard-only".into(),
-            dashboard_url: format!("{}/dashboard", service.base),
-            verify_url: format!("{}/v1/verify", service.base),
-        })
-        .expect("manual provider");
-    let first = service.create_directly("by hand").await;
-    let old_secret = first["key"].as_str().expect("key").to_owned();
-    let old = vault
-        .add_existing_key(latchkey_core::vault::ExistingKey {
-            provider_id: manual.id.clone(),
-            name: "by hand".into(),
-            secret: Secret::new(old_secret.as_str()),
-            environment: String::new(),
-            env_var: VAR.into(),
-            replace: false,
-        })
-        .await
-        .expect("added");
+    let (old, old_secret, _) = dashboard_only_key(&vault, &service).await;
     let env = dir.path().join("manual.env");
     let before = format!("{VAR}={old_secret}\n");
     std::fs::write(&env, &before).expect("env");
