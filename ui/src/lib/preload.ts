@@ -17,6 +17,20 @@ let firstKeys: { keys: Promise<KeyView[]>; providers: Promise<ProviderView[]> } 
 firstKeys.keys.catch(() => undefined);
 firstKeys.providers.catch(() => undefined);
 
+/** Settles when the first screen's data is in, or after `ms` at the most:
+ * mounting then paints the list in the first frame instead of an empty
+ * screen first and the keys a frame later. The wait is bounded, so a vault
+ * slow to open (a keychain asking for its password) still shows its status. */
+export function firstScreenOrAfter(ms: number): Promise<void> {
+  return Promise.race([
+    first.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  ]);
+}
+
 export function startupStatus(): Promise<StartupStatus> {
   const p = status ?? api.startupStatus();
   status = null;
