@@ -28,7 +28,7 @@ use webdriver::{App, By};
 const KEYS: usize = 10_000;
 /// 3-letter queries: many matches, few, and none.
 const QUERIES: [&str; 5] = ["dep", "ook", "ing", "_ap", "zqx"];
-const PASSES: usize = 4;
+const PASSES: usize = 10;
 /// The most options the palette lists.
 const SHOWN: usize = 8;
 
