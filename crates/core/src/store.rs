@@ -225,41 +225,17 @@ impl KeychainStore {
 impl SecretStore for KeychainStore {
     fn put(&self, account: &str, secret: &Secret) -> Result<()> {
         let (service, account, secret) = (self.service.clone(), account.to_owned(), secret.clone());
-        self.run(move || {
-            bus_retry(|| {
-                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-                entry
-                    .set_password(secret.expose_secret())
-                    .map_err(map_error)
-            })
-        })?
+        self.run(move || bus_retry(|| platform::put(&service, &account, &secret)))?
     }
 
     fn get(&self, account: &str) -> Result<Option<Secret>> {
         let (service, account) = (self.service.clone(), account.to_owned());
-        self.run(move || {
-            bus_retry(|| {
-                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-                match entry.get_password() {
-                    Ok(value) => Ok(Some(Secret::new(value))),
-                    Err(keyring::Error::NoEntry) => Ok(None),
-                    Err(e) => Err(map_error(e)),
-                }
-            })
-        })?
+        self.run(move || bus_retry(|| platform::get(&service, &account)))?
     }
 
     fn delete(&self, account: &str) -> Result<()> {
         let (service, account) = (self.service.clone(), account.to_owned());
-        self.run(move || {
-            bus_retry(|| {
-                let entry = keyring::Entry::new(&service, &account).map_err(map_error)?;
-                match entry.delete_credential() {
-                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                    Err(e) => Err(map_error(e)),
-                }
-            })
-        })?
+        self.run(move || bus_retry(|| platform::delete(&service, &account)))?
     }
 }
 
@@ -285,6 +261,7 @@ fn bus_retry<T>(mut call: impl FnMut() -> Result<T>) -> Result<T> {
 }
 
 /// Maps keyring errors to ours with fixed English text.
+#[cfg(not(target_os = "linux"))]
 fn map_error(e: keyring::Error) -> Error {
     match e {
         keyring::Error::NoStorageAccess(_) => Error::KeychainLocked,
@@ -313,14 +290,11 @@ fn map_error(e: keyring::Error) -> Error {
     }
 }
 
-/// The explicit store for each OS: never keyring's in-memory mock.
+/// The explicit store for each OS: never keyring's in-memory mock. macOS
+/// and Windows go through keyring; Linux through [`secret_service`].
+#[cfg(not(target_os = "linux"))]
 mod platform {
-    #[cfg(target_os = "linux")]
-    pub fn install_store() {
-        keyring::set_default_credential_builder(
-            keyring::secret_service::default_credential_builder(),
-        );
-    }
+    use super::{map_error, Result, Secret};
 
     #[cfg(target_os = "macos")]
     pub fn install_store() {
@@ -332,27 +306,225 @@ mod platform {
         keyring::set_default_credential_builder(keyring::windows::default_credential_builder());
     }
 
-    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    #[cfg(not(any(target_os = "macos", target_os = "windows")))]
     pub fn install_store() {}
 
-    /// Whether the store keyring writes to keeps its secrets only in memory:
-    /// on Linux, the Secret Service's `default` alias naming its `session`
-    /// collection.
-    #[cfg(target_os = "linux")]
-    pub fn default_is_in_memory() -> bool {
-        use dbus_secret_service::{EncryptionType, SecretService};
-        SecretService::connect(EncryptionType::Plain)
-            .ok()
-            .and_then(|ss| {
-                ss.get_default_collection()
-                    .ok()
-                    .map(|c| c.path.to_string().ends_with("/collection/session"))
-            })
-            .unwrap_or(false)
+    pub fn put(service: &str, account: &str, secret: &Secret) -> Result<()> {
+        let entry = keyring::Entry::new(service, account).map_err(map_error)?;
+        entry
+            .set_password(secret.expose_secret())
+            .map_err(map_error)
     }
 
-    #[cfg(not(target_os = "linux"))]
+    pub fn get(service: &str, account: &str) -> Result<Option<Secret>> {
+        let entry = keyring::Entry::new(service, account).map_err(map_error)?;
+        match entry.get_password() {
+            Ok(value) => Ok(Some(Secret::new(value))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
+    pub fn delete(service: &str, account: &str) -> Result<()> {
+        let entry = keyring::Entry::new(service, account).map_err(map_error)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+
     pub fn default_is_in_memory() -> bool {
         false
+    }
+}
+
+#[cfg(target_os = "linux")]
+use secret_service as platform;
+
+/// Linux: the Secret Service over D-Bus, with one connection and one
+/// encrypted session per keychain thread, made at its first call and kept.
+///
+/// keyring (which macOS and Windows use) connects and agrees a new
+/// Diffie-Hellman session for every call, and twice for a write: one app
+/// launch made 19 sessions, each two 1024-bit modular exponentiations in
+/// this process and two in the keyring daemon, on the cores the window and
+/// WebKit were starting on (`cargo bench -p latchkey-core --bench keychain`
+/// compares the two).
+///
+/// Entries keep keyring's attributes (`service`, `username`, `target` =
+/// `default`, `application` = `rust-keyring`) and its lookup (the three
+/// first must match; more than one match is an error), so entries written
+/// by earlier versions are the same entries (`tests/keychain.rs`).
+#[cfg(target_os = "linux")]
+mod secret_service {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use dbus_secret_service::{EncryptionType, Error as SsError, Item, SecretService};
+    use zeroize::Zeroize;
+
+    use super::{Error, Result, Secret, NO_SERVICE};
+
+    /// The collection an entry is filed under: the Secret Service's
+    /// `default` alias (keyring's default target).
+    const TARGET: &str = "default";
+
+    thread_local! {
+        static SESSION: RefCell<Option<SecretService>> = const { RefCell::new(None) };
+    }
+
+    enum Fail {
+        Service(SsError),
+        /// More than one entry has the account's attributes.
+        Ambiguous,
+        NotText,
+    }
+
+    impl From<SsError> for Fail {
+        fn from(e: SsError) -> Self {
+            Fail::Service(e)
+        }
+    }
+
+    /// Nothing to install: this store is not keyring's.
+    pub fn install_store() {}
+
+    /// Runs `call` on this thread's session, connecting first when there is
+    /// none. A session the bus or the daemon has dropped (a D-Bus error,
+    /// e.g. after the daemon restarted) is replaced once and `call` made
+    /// again: every call here can be repeated (it writes the same value,
+    /// reads, or deletes).
+    fn with_session<T>(call: impl Fn(&SecretService) -> std::result::Result<T, Fail>) -> Result<T> {
+        SESSION.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if let Some(session) = slot.as_ref() {
+                match call(session) {
+                    Err(Fail::Service(SsError::Dbus(_))) => *slot = None,
+                    other => return other.map_err(map_fail),
+                }
+            }
+            let session =
+                SecretService::connect(EncryptionType::Dh).map_err(|e| map_fail(e.into()))?;
+            let out = call(&session);
+            if !matches!(out, Err(Fail::Service(SsError::Dbus(_)))) {
+                *slot = Some(session);
+            }
+            out.map_err(map_fail)
+        })
+    }
+
+    /// The one entry filed under `service` and `account`, unlocked.
+    fn entry<'a>(
+        session: &'a SecretService,
+        service: &str,
+        account: &str,
+    ) -> std::result::Result<Option<Item<'a>>, Fail> {
+        let found = session.search_items(HashMap::from([
+            ("target", TARGET),
+            ("service", service),
+            ("username", account),
+        ]))?;
+        if found.unlocked.len() + found.locked.len() > 1 {
+            return Err(Fail::Ambiguous);
+        }
+        if let Some(item) = found.unlocked.into_iter().next() {
+            return Ok(Some(item));
+        }
+        match found.locked.into_iter().next() {
+            Some(item) => {
+                // An unlock prompt, where someone can answer it.
+                item.unlock()?;
+                Ok(Some(item))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn put(service: &str, account: &str, secret: &Secret) -> Result<()> {
+        with_session(|session| {
+            let value = secret.expose_secret().as_bytes();
+            if let Some(item) = entry(session, service, account)? {
+                item.set_secret(value, "text/plain")?;
+                return Ok(());
+            }
+            let collection = session.get_default_collection()?;
+            if collection.is_locked()? {
+                collection.unlock()?;
+            }
+            let label = format!("{account}@{service}:{TARGET}");
+            collection.create_item(
+                &label,
+                HashMap::from([
+                    ("target", TARGET),
+                    ("service", service),
+                    ("username", account),
+                    ("application", "rust-keyring"),
+                ]),
+                value,
+                true,
+                "text/plain",
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn get(service: &str, account: &str) -> Result<Option<Secret>> {
+        with_session(|session| {
+            let Some(item) = entry(session, service, account)? else {
+                return Ok(None);
+            };
+            match String::from_utf8(item.get_secret()?) {
+                Ok(text) => Ok(Some(Secret::new(text))),
+                Err(e) => {
+                    e.into_bytes().zeroize();
+                    Err(Fail::NotText)
+                }
+            }
+        })
+    }
+
+    pub fn delete(service: &str, account: &str) -> Result<()> {
+        with_session(|session| {
+            if let Some(item) = entry(session, service, account)? {
+                item.delete()?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether the collection entries are written to keeps its secrets only
+    /// in memory: the Secret Service's `default` alias naming its `session`
+    /// collection.
+    pub fn default_is_in_memory() -> bool {
+        with_session(|session| {
+            Ok(session
+                .get_default_collection()?
+                .path
+                .to_string()
+                .ends_with("/collection/session"))
+        })
+        .unwrap_or(false)
+    }
+
+    /// Our errors, with fixed English text (as keyring's were mapped).
+    fn map_fail(fail: Fail) -> Error {
+        match fail {
+            Fail::Service(SsError::Locked | SsError::NoResult | SsError::Prompt) => {
+                Error::KeychainLocked
+            }
+            Fail::Service(e @ (SsError::Dbus(_) | SsError::Unavailable | SsError::Path(_))) => {
+                let text = e.to_string().to_ascii_lowercase();
+                if text.contains("locked") || text.contains("prompt") || text.contains("dismissed")
+                {
+                    Error::KeychainLocked
+                } else {
+                    Error::KeychainUnavailable(NO_SERVICE.into())
+                }
+            }
+            Fail::NotText => Error::KeychainUnavailable("an entry is not valid text".into()),
+            Fail::Service(_) | Fail::Ambiguous => {
+                Error::KeychainUnavailable("the keychain reported a failure".into())
+            }
+        }
     }
 }

@@ -138,3 +138,54 @@ fn first_opens_at_once_agree_on_what_the_folder_makes_once() {
         assert_ne!(other, &kept, "each folder has its own Demo token");
     }
 }
+
+/// Entries written through the keyring crate (as earlier builds wrote
+/// every entry) and through the store's own Secret Service client are the
+/// same entries, both ways: read, replaced and deleted by either.
+#[test]
+fn entries_keyring_wrote_are_the_same_entries() {
+    let store = KeychainStore::open_service("latchkey-test").expect("open");
+    let account = account();
+    let theirs = keyring::Entry::new("latchkey-test", &account).expect("keyring entry");
+    theirs
+        .set_password("written-by-keyring")
+        .expect("keyring write");
+    assert_eq!(
+        store.get(&account).expect("get"),
+        Some(Secret::new("written-by-keyring"))
+    );
+    store
+        .put(&account, &Secret::new("replaced-by-the-store"))
+        .expect("put over it");
+    assert_eq!(
+        theirs.get_password().expect("keyring read"),
+        "replaced-by-the-store",
+        "the store replaced keyring's entry rather than adding a second one"
+    );
+    store.delete(&account).expect("delete");
+    assert!(matches!(
+        theirs.get_password(),
+        Err(keyring::Error::NoEntry)
+    ));
+
+    let account = self::account();
+    store
+        .put(&account, &Secret::new("written-by-the-store"))
+        .expect("put");
+    let theirs = keyring::Entry::new("latchkey-test", &account).expect("keyring entry");
+    assert_eq!(
+        theirs
+            .get_password()
+            .expect("keyring reads the store's entry"),
+        "written-by-the-store"
+    );
+    theirs
+        .set_password("replaced-by-keyring")
+        .expect("keyring write");
+    assert_eq!(
+        store.get(&account).expect("get"),
+        Some(Secret::new("replaced-by-keyring"))
+    );
+    theirs.delete_credential().expect("keyring delete");
+    assert_eq!(store.get(&account).expect("get"), None);
+}
