@@ -50,7 +50,7 @@ fn main() {
                 name: "bench".into(),
                 preview: secret.masked(),
                 fingerprint: Some(secret.fingerprint().to_string()),
-                secret_len: u32::try_from(secret.len()).ok(),
+                secret_len: secret.stored_len(),
                 scopes: vec![],
                 environment: String::new(),
                 env_var: String::new(),

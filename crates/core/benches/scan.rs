@@ -186,7 +186,7 @@ fn vault(dir: &Path, keys: &[String]) -> Vault {
                 name: format!("scan key {i}"),
                 preview: secret.masked(),
                 fingerprint: Some(secret.fingerprint().to_string()),
-                secret_len: u32::try_from(secret.len()).ok(),
+                secret_len: secret.stored_len(),
                 scopes: vec!["read".into()],
                 environment: String::new(),
                 env_var: String::new(),

@@ -397,20 +397,25 @@ impl Catalog {
 
     /// Records that a key's secret is (now) in the keychain: its
     /// fingerprint and length.
-    pub fn attach_secret(&self, id: &str, fingerprint: &str, secret_len: usize) -> Result<()> {
+    pub fn attach_secret(
+        &self,
+        id: &str,
+        fingerprint: &str,
+        secret_len: Option<u32>,
+    ) -> Result<()> {
         self.conn.execute(
             "UPDATE keys SET has_secret = 1, fingerprint = ?2, secret_len = ?3 WHERE id = ?1",
-            params![id, fingerprint, secret_len_column(secret_len)],
+            params![id, fingerprint, secret_len],
         )?;
         Ok(())
     }
 
     /// Records the length of a key's secret (filling in keys from before
     /// schema 10).
-    pub fn set_secret_len(&self, id: &str, secret_len: usize) -> Result<()> {
+    pub fn set_secret_len(&self, id: &str, secret_len: Option<u32>) -> Result<()> {
         self.conn.execute(
             "UPDATE keys SET secret_len = ?2 WHERE id = ?1",
-            params![id, secret_len_column(secret_len)],
+            params![id, secret_len],
         )?;
         Ok(())
     }
@@ -504,12 +509,6 @@ impl Catalog {
             Ok(())
         })
     }
-}
-
-/// A length too large for the column is not kept (the scan then reads
-/// every word, as for a key with no length).
-fn secret_len_column(len: usize) -> Option<u32> {
-    u32::try_from(len).ok()
 }
 
 fn insert_key_on(conn: &Connection, k: &KeyRecord) -> Result<()> {

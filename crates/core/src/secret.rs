@@ -56,6 +56,12 @@ impl Secret {
         self.expose_secret().len()
     }
 
+    /// The length the catalog keeps (`keys.secret_len`): `None` for a
+    /// secret too long for the column, which a scan treats as unknown.
+    pub fn stored_len(&self) -> Option<u32> {
+        u32::try_from(self.len()).ok()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.expose_secret().is_empty()
     }

@@ -25,14 +25,21 @@ use serde_json::{json, Value};
 
 const ADMIN: &str = "fixture-admin-token";
 
-/// The fixture's keychain: a JSON file of test-only entries.
+/// The fixture's keychain: a JSON file of test-only entries, counting the
+/// reads of each entry.
 #[derive(Default)]
-struct JsonStore(Mutex<BTreeMap<String, String>>);
+struct JsonStore(
+    Mutex<BTreeMap<String, String>>,
+    Mutex<BTreeMap<String, usize>>,
+);
 
 impl JsonStore {
     fn load(path: &Path) -> Self {
         let text = std::fs::read_to_string(path).expect("keychain.json");
-        Self(Mutex::new(serde_json::from_str(&text).expect("json")))
+        Self(
+            Mutex::new(serde_json::from_str(&text).expect("json")),
+            Mutex::default(),
+        )
     }
     fn save(&self, path: &Path) {
         let map = self.0.lock().unwrap().clone();
@@ -49,6 +56,7 @@ impl SecretStore for JsonStore {
         Ok(())
     }
     fn get(&self, account: &str) -> Result<Option<Secret>> {
+        *self.1.lock().unwrap().entry(account.into()).or_default() += 1;
         Ok(self
             .0
             .lock()
@@ -282,6 +290,43 @@ fn every_fixture_opens_with_every_row_and_a_verifying_audit_chain() {
             assert_eq!(k.secret_len, want, "{what}: {}'s secret length", k.name);
         }
     }
+}
+
+/// A catalog from before keyed fingerprints (and before schema 10's
+/// secret lengths) gets both at its first open, reading each key's secret
+/// from the keychain once, not once per migration.
+#[test]
+fn a_catalog_from_before_keyed_fingerprints_reads_each_secret_once() {
+    let fixture = every_fixture()
+        .into_iter()
+        .find(|f| f.ends_with("catalog-v9"))
+        .expect("the schema 9 fixture (no secret lengths yet)");
+    let work = tempfile::tempdir().expect("tmp");
+    copy_dir(&fixture, work.path());
+    {
+        let conn = rusqlite::Connection::open(work.path().join("catalog.db")).expect("sqlite");
+        conn.execute("DELETE FROM settings WHERE key = 'fingerprint_scheme'", [])
+            .expect("as before keyed fingerprints");
+    }
+    let store = Arc::new(JsonStore::load(&work.path().join("keychain.json")));
+    let vault = open(work.path(), store.clone()).expect("opens");
+    let records = vault.with_catalog(|c| c.keys()).expect("records");
+    let reads = store.1.lock().unwrap().clone();
+    let mut filled = 0;
+    for k in records
+        .iter()
+        .filter(|k| k.has_secret && k.secret_len.is_some())
+    {
+        let account = latchkey_core::store::key_account(&k.id);
+        assert_eq!(
+            reads.get(&account),
+            Some(&1),
+            "{}: reads of {account}",
+            k.name
+        );
+        filled += 1;
+    }
+    assert!(filled > 0, "a key got its length and keyed fingerprint");
 }
 
 #[test]

@@ -449,7 +449,7 @@ impl KeyOps<'_> {
         {
             let catalog = self.catalog();
             match &known {
-                Some(_) => catalog.attach_secret(&id, fingerprint.as_str(), secret.len())?,
+                Some(_) => catalog.attach_secret(&id, fingerprint.as_str(), secret.stored_len())?,
                 None => {
                     let mut record = match &remote {
                         Some(r) => record_from_remote(&provider.id, r, Some(&secret)),
@@ -460,7 +460,7 @@ impl KeyOps<'_> {
                             name: name.clone(),
                             preview: secret.masked(),
                             fingerprint: Some(fingerprint.as_str().to_owned()),
-                            secret_len: u32::try_from(secret.len()).ok(),
+                            secret_len: secret.stored_len(),
                             scopes: vec![],
                             environment: String::new(),
                             env_var: String::new(),

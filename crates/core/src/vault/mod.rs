@@ -494,12 +494,18 @@ fn key_fingerprints(
         .into_iter()
         .filter(|k| k.fingerprint.is_some())
     {
-        let keyed = if k.has_secret {
-            store.get(&key_account(&k.id))?.map(|s| s.fingerprint())
+        let secret = if k.has_secret {
+            store.get(&key_account(&k.id))?
         } else {
             None
         };
+        let keyed = secret.as_ref().map(Secret::fingerprint);
         catalog.set_fingerprint(&k.id, keyed.as_ref().map(Fingerprint::as_str))?;
+        // Its length too, while the secret is read: the fill below then
+        // reads no key a second time.
+        if let Some(secret) = &secret {
+            catalog.set_secret_len(&k.id, secret.stored_len())?;
+        }
     }
     catalog.set_setting(name, scheme)?;
     fill_secret_lengths(catalog, store)
@@ -522,7 +528,7 @@ fn fill_secret_lengths(catalog: &Catalog, store: &dyn SecretStore) -> Result<()>
         .filter(|k| k.has_secret && k.fingerprint.is_some() && k.secret_len.is_none())
     {
         if let Some(secret) = store.get(&key_account(&k.id))? {
-            catalog.set_secret_len(&k.id, secret.len())?;
+            catalog.set_secret_len(&k.id, secret.stored_len())?;
         }
     }
     catalog.set_setting(name, done)

@@ -336,7 +336,7 @@ pub(super) fn record_from_remote(
         name: r.name.clone(),
         preview: r.preview.clone(),
         fingerprint: secret.map(|s| s.fingerprint().as_str().to_owned()),
-        secret_len: secret.and_then(|s| u32::try_from(s.len()).ok()),
+        secret_len: secret.and_then(Secret::stored_len),
         scopes: r.scopes.clone(),
         environment: String::new(),
         env_var: String::new(),

@@ -176,7 +176,7 @@ impl RotationOps<'_> {
             name: remote.name.clone(),
             preview: remote.preview.clone(),
             fingerprint: Some(secret.fingerprint().as_str().to_owned()),
-            secret_len: u32::try_from(secret.len()).ok(),
+            secret_len: secret.stored_len(),
             scopes: remote.scopes.clone(),
             environment: old.environment.clone(),
             env_var: String::new(),

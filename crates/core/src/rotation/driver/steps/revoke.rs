@@ -82,8 +82,11 @@ impl RotationOps<'_> {
             self.store.put(&leaving_account, &token)?;
             // The catalog knows it too: the key's view (and a roll back)
             // see a local secret, and its fingerprint names it.
-            self.catalog()
-                .attach_secret(leaving, token.fingerprint().as_str(), token.len())?;
+            self.catalog().attach_secret(
+                leaving,
+                token.fingerprint().as_str(),
+                token.stored_len(),
+            )?;
         }
         self.store.put(&account, &staying_secret)?;
         self.forget_connections();
