@@ -40,7 +40,20 @@ pub struct MakeOnceLock {
 impl MakeOnceLock {
     /// Waits for and takes the data folder's lock; it is released on drop.
     pub fn take(data_dir: &std::path::Path) -> Result<Self> {
-        let dir = data_dir.join("locks");
+        Self::take_in(&data_dir.join("locks"))
+    }
+
+    /// The same lock for what every data folder of this user shares (the
+    /// fingerprint key): `latchkey/keychain.lock` in the user's runtime
+    /// directory (`$XDG_RUNTIME_DIR`, else `~/.cache`; the temp directory,
+    /// which is the user's own, on macOS and Windows). `None` where there is
+    /// no such directory or it cannot be written: the caller falls back on
+    /// its folder's lock, which serialises the processes of that folder.
+    pub fn take_shared() -> Option<Self> {
+        Self::take_in(&shared_lock_dir()?).ok()
+    }
+
+    fn take_in(dir: &std::path::Path) -> Result<Self> {
         crate::paths::create_private_dir_all(&dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("keychain.lock");
@@ -58,6 +71,22 @@ impl MakeOnceLock {
             .map_err(|e| Error::Database(format!("cannot lock {}: {e}", path.display())))?;
         Ok(Self { _file: file })
     }
+}
+
+/// Where [`MakeOnceLock::take_shared`] keeps its lock.
+fn shared_lock_dir() -> Option<std::path::PathBuf> {
+    #[cfg(target_os = "linux")]
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| std::path::PathBuf::from(h).join(".cache"))
+        });
+    #[cfg(not(target_os = "linux"))]
+    let base = Some(std::env::temp_dir());
+    base.map(|b| b.join("latchkey"))
 }
 
 /// The secret under `account`, or, when there is none, the one under

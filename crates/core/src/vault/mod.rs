@@ -473,7 +473,11 @@ fn key_fingerprints(
     held: &crate::store::MakeOnceLock,
 ) -> Result<()> {
     let new_key = || Secret::new(hex::encode(rand::random::<[u8; 32]>()));
-    let stored = crate::store::get_or_make(store, held, FINGERPRINT_KEY_ACCOUNT, None, new_key)?;
+    // One key for every data folder: made under the user's lock, so two
+    // folders opened for the first time at once agree on it too.
+    let shared = crate::store::MakeOnceLock::take_shared();
+    let lock = shared.as_ref().unwrap_or(held);
+    let stored = crate::store::get_or_make(store, lock, FINGERPRINT_KEY_ACCOUNT, None, new_key)?;
     let key = hex::decode(stored.expose_secret().trim()).ok();
     let key: [u8; 32] = match key.and_then(|k| <[u8; 32]>::try_from(k).ok()) {
         Some(k) => k,
@@ -484,6 +488,7 @@ fn key_fingerprints(
             k
         }
     };
+    drop(shared);
     crate::secret::set_fingerprint_key(key);
     let (name, scheme) = FINGERPRINT_SCHEME;
     if catalog.setting(name)?.as_deref() == Some(scheme) {
