@@ -54,7 +54,7 @@ impl MakeOnceLock {
     }
 
     fn take_in(dir: &std::path::Path) -> Result<Self> {
-        crate::paths::create_private_dir_all(&dir)
+        crate::paths::create_private_dir_all(dir)
             .map_err(|e| Error::Database(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("keychain.lock");
         let mut options = std::fs::OpenOptions::new();
