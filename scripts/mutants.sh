@@ -72,14 +72,14 @@ run_area() {
             --test=dotenv_file --test=same_file_targets --test=yaml_aws_files --test=mutants_file ;;
         driver) area driver 'crates/core/src/rotation/driver/**/*.rs' --lib --test=rotation \
             --test=rotation_hardening --test=roll_rotation --test=same_file_targets \
-            --test=lost_answers --test=mutants_driver --test=mutants_driver_services ;;
+            --test=lost_answers --test=mutants_driver --test=mutants_driver_create --test=mutants_driver_services ;;
         # The driver against its fast tests only (no rotation and
         # rotation_hardening, 3.5 min a mutant): a first pass, e.g.
         # `driver-fast -- --in-place --shard 0/10`; re-run what it missed
         # with `driver -- --in-place -F REGEX` before calling it missed.
         driver-fast) area driver-fast 'crates/core/src/rotation/driver/**/*.rs' --lib \
             --test=roll_rotation --test=same_file_targets --test=lost_answers \
-            --test=mutants_driver --test=mutants_driver_services ;;
+            --test=mutants_driver --test=mutants_driver_create --test=mutants_driver_services ;;
         *) echo "unknown area: $1 (machine http dotenv dotenv-file driver driver-fast)" >&2; exit 2 ;;
     esac
 }
