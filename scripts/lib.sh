@@ -71,10 +71,12 @@ moto_ensure() {
 }
 
 # Build and runtime needs: compilers, the Secret Service (gnome-keyring) and
-# D-Bus, WebKitGTK for Tauri, Xvfb + xclip for headless tests.
+# D-Bus, WebKitGTK for Tauri, the AppIndicator library the tray icon loads
+# at run time (without it the app runs with no tray), Xvfb + xclip for
+# headless tests.
 base_packages=(build-essential pkg-config curl ca-certificates file
     dbus dbus-x11 gnome-keyring libdbus-1-dev
-    libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev
+    libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libayatana-appindicator3-1
     xvfb xauth xclip)
 # End-to-end tests; the shells, appstreamcli and script(1) for the CLI's
 # completions, packaging and NO_COLOR tests.

@@ -58,7 +58,7 @@ fn menu<R: Runtime>(app: &AppHandle<R>, vault: Option<&Vault>) -> tauri::Result<
     if !recent.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
         for k in recent {
-            let label = format!("Copy {}", k.name);
+            let label = copy_label(&k.name);
             menu.append(&MenuItem::with_id(
                 app,
                 format!("copy:{}", k.id),
@@ -71,6 +71,24 @@ fn menu<R: Runtime>(app: &AppHandle<R>, vault: Option<&Vault>) -> tauri::Result<
     menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
     Ok(menu)
+}
+
+/// Longest key name a "Copy …" entry shows whole.
+const LABEL_CHARS: usize = 48;
+
+/// "Copy <name>" as the menu shows it. The menu library reads `&` as the
+/// mark of a mnemonic (on GTK it becomes `_`, and the `&` vanishes from the
+/// label), so a literal one is doubled; a long name is cut with "…".
+fn copy_label(name: &str) -> String {
+    let shown: String = if name.chars().count() > LABEL_CHARS {
+        name.chars()
+            .take(LABEL_CHARS - 1)
+            .chain(std::iter::once('…'))
+            .collect()
+    } else {
+        name.to_owned()
+    };
+    format!("Copy {}", shown.replace('&', "&&"))
 }
 
 fn show<R: Runtime>(app: &AppHandle<R>) -> Option<tauri::WebviewWindow<R>> {
@@ -143,5 +161,24 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_label;
+
+    #[test]
+    fn labels_keep_ampersands_and_cut_long_names() {
+        assert_eq!(copy_label("R&D key"), "Copy R&&D key");
+        assert_eq!(copy_label("ci_deploy"), "Copy ci_deploy");
+        let long = "x".repeat(60);
+        let label = copy_label(&long);
+        assert_eq!(label.chars().count(), "Copy ".len() + 48);
+        assert!(label.ends_with("x…"), "{label}");
+        assert_eq!(
+            copy_label(&"y".repeat(48)),
+            format!("Copy {}", "y".repeat(48))
+        );
     }
 }

@@ -1,0 +1,264 @@
+//! End-to-end: the tray icon's menu, clicked the way a desktop shell clicks
+//! it. On Linux the icon is a StatusNotifierItem (libayatana-appindicator)
+//! whose menu is exported over D-Bus (com.canonical.dbusmenu); a panel
+//! reads its layout and sends "clicked" events. This test does the same on
+//! the test's private session bus, with the real app under WebDriver, the
+//! real keychain and the in-process Demo key service.
+//!
+//! Story: "copies a key once in the app; the tray menu then offers 'Copy
+//! <name>'; choosing it puts the key on the clipboard (the same Rust copy:
+//! audited, cleared after the timeout); 'Quick copy…' opens the palette".
+#![cfg(target_os = "linux")]
+
+use std::time::{Duration, Instant};
+
+use dbus::arg::{PropMap, RefArg, Variant};
+use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+use dbus::blocking::Connection;
+use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+
+mod webdriver;
+use webdriver::{clipboard_text, key_row, App, By, WAIT};
+
+const CALL: Duration = Duration::from_secs(10);
+
+/// One entry of the exported menu: its dbusmenu id and label.
+#[derive(Debug)]
+struct Entry {
+    id: i32,
+    label: String,
+}
+
+/// The app's tray menu as a shell finds it: the app's connection on the
+/// session bus (by its process id), the StatusNotifierItem it exports, and
+/// the menu object that item names in its `Menu` property.
+struct TrayMenu {
+    conn: Connection,
+    bus_name: String,
+    path: dbus::Path<'static>,
+}
+
+impl TrayMenu {
+    fn find(app_pid: u32) -> Result<Self, String> {
+        let conn = Connection::new_session().map_err(|e| format!("session bus: {e}"))?;
+        let bus = conn.with_proxy("org.freedesktop.DBus", "/org/freedesktop/DBus", CALL);
+        let (names,): (Vec<String>,) = bus
+            .method_call("org.freedesktop.DBus", "ListNames", ())
+            .map_err(|e| format!("ListNames: {e}"))?;
+        for name in names.into_iter().filter(|n| n.starts_with(':')) {
+            let pid: Result<(u32,), _> = bus.method_call(
+                "org.freedesktop.DBus",
+                "GetConnectionUnixProcessID",
+                (name.as_str(),),
+            );
+            if pid.ok().map(|(p,)| p) != Some(app_pid) {
+                continue;
+            }
+            let items = conn.with_proxy(name.as_str(), "/org/ayatana/NotificationItem", CALL);
+            let Ok((xml,)): Result<(String,), _> =
+                items.method_call("org.freedesktop.DBus.Introspectable", "Introspect", ())
+            else {
+                continue;
+            };
+            for item in child_nodes(&xml) {
+                let item_path = format!("/org/ayatana/NotificationItem/{item}");
+                let proxy = conn.with_proxy(name.as_str(), item_path.as_str(), CALL);
+                if let Ok(menu) = proxy.get::<dbus::Path>("org.kde.StatusNotifierItem", "Menu") {
+                    return Ok(Self {
+                        path: menu.into_static(),
+                        bus_name: name,
+                        conn,
+                    });
+                }
+            }
+        }
+        Err(format!(
+            "no StatusNotifierItem with a menu from process {app_pid}"
+        ))
+    }
+
+    /// The menu's top-level entries (separators have no label).
+    fn entries(&self) -> Vec<Entry> {
+        let proxy = self
+            .conn
+            .with_proxy(self.bus_name.as_str(), self.path.clone(), CALL);
+        type Layout = (i32, PropMap, Vec<Variant<Box<dyn RefArg>>>);
+        let (_revision, (_root, _props, children)): (u32, Layout) = proxy
+            .method_call(
+                "com.canonical.dbusmenu",
+                "GetLayout",
+                (0i32, -1i32, vec!["label".to_owned()]),
+            )
+            .expect("GetLayout");
+        children
+            .iter()
+            .filter_map(|child| {
+                // Each child is a (id, properties, children) structure.
+                let mut fields = child.0.as_iter()?;
+                let id = fields.next()?.as_i64()? as i32;
+                let props = fields.next()?;
+                let mut kv = props.as_iter()?;
+                let mut label = None;
+                while let (Some(k), Some(v)) = (kv.next(), kv.next()) {
+                    if k.as_str() == Some("label") {
+                        label = v.as_str().map(str::to_owned);
+                    }
+                }
+                Some(Entry { id, label: label? })
+            })
+            .collect()
+    }
+
+    /// Clicks an entry, as a panel does when a person chooses it.
+    fn click(&self, id: i32) {
+        let proxy = self
+            .conn
+            .with_proxy(self.bus_name.as_str(), self.path.clone(), CALL);
+        let _: () = proxy
+            .method_call(
+                "com.canonical.dbusmenu",
+                "Event",
+                (id, "clicked", Variant(0i32), 0u32),
+            )
+            .expect("Event clicked");
+    }
+
+    /// Waits until an entry showing this label is in the menu.
+    async fn wait_for(&self, label: &str) -> Entry {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let entries = self.entries();
+            if let Some(e) = entries.into_iter().find(|e| shown(&e.label) == label) {
+                return e;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no tray entry {label:?}; the menu has {:?}",
+                self.entries()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A dbusmenu label as a panel shows it: `_` marks the next character as
+/// the mnemonic (and is not shown); `__` is one underscore.
+fn shown(label: &str) -> String {
+    let mut out = String::new();
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+        } else if chars.peek() == Some(&'_') {
+            chars.next();
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// The names of an introspection document's child nodes.
+fn child_nodes(xml: &str) -> Vec<String> {
+    xml.split("<node name=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+        .collect()
+}
+
+/// Puts text on the X clipboard from another process (xclip serves it).
+fn set_clipboard(text: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-i"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("xclip");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(text.as_bytes()).expect("write to xclip");
+    drop(stdin);
+    // xclip forks to serve the selection; the first process ends at once.
+    let _ = child.wait();
+}
+
+async fn clipboard_becomes(what: &str, expected: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while clipboard_text() != expected {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
+    let data = tempfile::tempdir().expect("data dir");
+    let app = App::launch(
+        env!("CARGO_BIN_EXE_latchkey-desktop"),
+        data.path(),
+        &[("LATCHKEY_CLIPBOARD_CLEAR_SECS", "3")],
+    )
+    .await;
+    let pid: u32 = app
+        .app_pid()
+        .expect("the app's process")
+        .parse()
+        .expect("pid");
+    let tray = TrayMenu::find(pid).unwrap_or_else(|e| panic!("the tray icon: {e}"));
+    // Before any copy: no "Copy …" entries, only the fixed ones.
+    let labels: Vec<String> = tray.entries().iter().map(|e| shown(&e.label)).collect();
+    assert_eq!(
+        labels,
+        ["Open Latchkey", "Quick copy…", "Quit"],
+        "{labels:?}"
+    );
+
+    // A name with the characters menus read as mnemonic marks (`&` for the
+    // menu library, `_` for GTK and dbusmenu): the menu shows it as is.
+    let name = "ci_deploy & backup";
+    let key_id = app.create_key(name, "CI_DEPLOY_KEY").await;
+    let canary = KeychainStore::open()
+        .expect("the same keychain the app uses")
+        .get(&key_account(&key_id))
+        .expect("keychain read")
+        .expect("key in keychain")
+        .expose_secret()
+        .to_owned();
+
+    // One copy in the app puts the key in the tray's recent copies.
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Copy']",
+        key_row(name)
+    )))
+    .await;
+    clipboard_becomes("the app's copy", &canary, Duration::from_secs(5)).await;
+    let copy = tray.wait_for(&format!("Copy {name}")).await;
+    clipboard_becomes("cleared after 3 s", "", Duration::from_secs(10)).await;
+
+    // The tray's copy: the key on the clipboard, then cleared after the
+    // same timeout, and audited as a copy.
+    set_clipboard("something else");
+    tray.click(copy.id);
+    clipboard_becomes("the tray's copy", &canary, Duration::from_secs(10)).await;
+    clipboard_becomes("cleared after 3 s", "", Duration::from_secs(10)).await;
+    let copies = app.invoke("activity").await.map(|v| {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["action"] == "copy" && e["key_id"] == key_id.as_str())
+            .count()
+    });
+    assert_eq!(
+        copies,
+        Ok(2),
+        "two audited copies (the app's and the tray's)"
+    );
+
+    // "Quick copy…" brings the window forward with the palette open.
+    let quick = tray.wait_for("Quick copy…").await;
+    tray.click(quick.id);
+    app.wait_for(By::xpath("//dialog[@aria-label='Quick copy']"), WAIT)
+        .await;
+
+    let log = app.close().await;
+    assert!(!log.contains(&canary), "the key reached the app's output");
+}
