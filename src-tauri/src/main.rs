@@ -12,6 +12,7 @@ mod command_list;
 mod commands;
 mod ipc;
 mod navigation;
+mod notify;
 mod tray;
 
 use std::sync::Arc;
@@ -69,15 +70,16 @@ async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
 /// At most one desktop notification a day about keys due for rotation
 /// (older than the policy or expiring within 14 days); checked hourly.
 async fn remind(app: tauri::AppHandle, vault: Arc<Vault>) {
-    use tauri_plugin_notification::NotificationExt;
     loop {
         if let Ok(Some(reminder)) = vault.rotation_reminder() {
-            let _ = app
-                .notification()
-                .builder()
-                .title("Latchkey: keys due for rotation")
-                .body(reminder.body)
-                .show();
+            let app = app.clone();
+            let shown = tauri::async_runtime::spawn_blocking(move || {
+                notify::show(&app, "Latchkey: keys due for rotation", &reminder.body)
+            })
+            .await;
+            if let Ok(Err(e)) = shown {
+                eprintln!("latchkey: no rotation reminder ({e})");
+            }
         }
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }
@@ -119,8 +121,6 @@ fn main() {
         // Used from Rust only (open_dashboard); the webview is granted none
         // of its commands.
         .plugin(tauri_plugin_opener::init())
-        // Used from Rust only (the daily rotation reminder).
-        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             #[cfg(target_os = "linux")]
             if let Some(window) = app.get_webview_window("main") {
@@ -152,6 +152,10 @@ fn main() {
             Ok(())
         })
         .invoke_handler(with_commands!(handler));
+    // Used from Rust only (the daily rotation reminder); Linux has its own
+    // (notify.rs).
+    #[cfg(not(target_os = "linux"))]
+    let app = app.plugin(tauri_plugin_notification::init());
     match app.build(tauri::generate_context!()) {
         Ok(app) => app.run(|_, event| {
             if let tauri::RunEvent::Exit = event {

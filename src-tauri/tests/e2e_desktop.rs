@@ -1,24 +1,35 @@
-//! End-to-end: the tray icon's menu, clicked the way a desktop shell clicks
-//! it. On Linux the icon is a StatusNotifierItem (libayatana-appindicator)
-//! whose menu is exported over D-Bus (com.canonical.dbusmenu); a panel
-//! reads its layout and sends "clicked" events. This test does the same on
-//! the test's private session bus, with the real app under WebDriver, the
-//! real keychain and the in-process Demo key service.
+//! End-to-end: the app and the desktop around it, over the desktop's own
+//! D-Bus protocols, on the test's private session bus, with the real app
+//! under WebDriver, the real keychain and the in-process Demo key service.
 //!
-//! Story: "copies a key once in the app; the tray menu then offers 'Copy
-//! <name>'; choosing it puts the key on the clipboard (the same Rust copy:
-//! audited, cleared after the timeout); 'Quick copy…' opens the palette".
+//! - The tray icon's menu, clicked the way a panel clicks it. On Linux the
+//!   icon is a StatusNotifierItem (libayatana-appindicator) whose menu is
+//!   exported over D-Bus (com.canonical.dbusmenu); a panel reads its layout
+//!   and sends "clicked" events. Story: "copies a key once in the app; the
+//!   tray menu then offers 'Copy <name>'; choosing it puts the key on the
+//!   clipboard (the same Rust copy: audited, cleared after the timeout);
+//!   'Quick copy…' opens the palette".
+//! - The daily rotation reminder, received by a notification server
+//!   (org.freedesktop.Notifications) the test runs. Story: "a key expires in
+//!   a week; the app, opened, says so once; opened again the same day, it
+//!   does not repeat itself".
 #![cfg(target_os = "linux")]
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dbus::arg::{PropMap, RefArg, Variant};
 use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
 use dbus::blocking::Connection;
+use dbus::channel::{MatchingReceiver, Sender};
+use dbus::message::MatchRule;
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{clipboard_text, key_row, App, By, WAIT};
+use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By, WAIT};
+
+/// The tests here share one session bus and one clipboard: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const CALL: Duration = Duration::from_secs(10);
 
@@ -191,6 +202,7 @@ async fn clipboard_becomes(what: &str, expected: &str, within: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
+    let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("data dir");
     let app = App::launch(
         env!("CARGO_BIN_EXE_latchkey-desktop"),
@@ -261,4 +273,168 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
 
     let log = app.close().await;
     assert!(!log.contains(&canary), "the key reached the app's output");
+}
+
+/// One notification as the server received it.
+#[derive(Debug, Clone)]
+struct Notification {
+    app_name: String,
+    summary: String,
+    body: String,
+}
+
+/// A notification server on the session bus (what a desktop runs): owns
+/// `org.freedesktop.Notifications` and records every `Notify`.
+struct NotificationServer {
+    received: Arc<Mutex<Vec<Notification>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NotificationServer {
+    fn start() -> Self {
+        let received: Arc<Mutex<Vec<Notification>>> = Arc::default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = {
+            let received = received.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let conn = Connection::new_session().expect("session bus");
+                conn.request_name("org.freedesktop.Notifications", false, true, true)
+                    .expect("the notification server's name");
+                conn.start_receive(
+                    MatchRule::new_method_call(),
+                    Box::new(move |msg, conn| {
+                        let member = msg.member().map(|m| m.to_string()).unwrap_or_default();
+                        let reply = match member.as_str() {
+                            "Notify" => {
+                                let (app_name, _replaces, _icon, summary, body): (
+                                    String,
+                                    u32,
+                                    String,
+                                    String,
+                                    String,
+                                ) = msg.read5().expect("Notify's arguments");
+                                let mut all = received.lock().expect("lock");
+                                all.push(Notification {
+                                    app_name,
+                                    summary,
+                                    body,
+                                });
+                                msg.method_return().append1(all.len() as u32)
+                            }
+                            "GetCapabilities" => msg.method_return().append1(vec!["body"]),
+                            "GetServerInformation" => msg
+                                .method_return()
+                                .append2("latchkey-test", "latchkey")
+                                .append2("1", "1.2"),
+                            _ => dbus::Message::error(
+                                &msg,
+                                &"org.freedesktop.DBus.Error.UnknownMethod".into(),
+                                &std::ffi::CString::new("not here").expect("text"),
+                            ),
+                        };
+                        let _ = conn.send(reply);
+                        true
+                    }),
+                );
+                ready_tx.send(()).expect("ready");
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = conn.process(Duration::from_millis(100));
+                }
+            })
+        };
+        ready_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the notification server started");
+        Self {
+            received,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn received(&self) -> Vec<Notification> {
+        self.received.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for NotificationServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_due_for_rotation_is_announced_once_a_day() {
+    let _serial = SERIAL.lock().await;
+    let server = NotificationServer::start();
+    let data = tempfile::tempdir().expect("data dir");
+    // A new vault (the first launch makes its Demo provider): nothing is
+    // due, nothing is said.
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    app.wait_for(
+        By::xpath("//button[normalize-space()='New key' and not(@disabled)]"),
+        WAIT,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.close().await;
+    assert!(server.received().is_empty(), "{:?}", server.received());
+
+    // A key that expires in a week is due for rotation (within 14 days).
+    let made = output_within(
+        std::process::Command::new(cli_binary())
+            .args([
+                "create",
+                "--provider",
+                "Demo",
+                "--name",
+                "expires next week",
+                "--expires-in-days",
+                "7",
+            ])
+            .env("LATCHKEY_DATA_DIR", data.path()),
+        Duration::from_secs(60),
+    );
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let secret = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    assert!(secret.starts_with("lk_"), "the CLI printed no key");
+
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    let deadline = Instant::now() + WAIT;
+    while server.received().is_empty() {
+        assert!(Instant::now() < deadline, "no notification came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = server.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].app_name, "Latchkey");
+    assert_eq!(got[0].summary, "Latchkey: keys due for rotation");
+    assert!(
+        got[0]
+            .body
+            .starts_with("1 key is due for rotation: “expires next week”"),
+        "{}",
+        got[0].body
+    );
+    assert!(!got[0].body.contains(&secret), "the key in a notification");
+    app.close().await;
+
+    // Opened again the same day: the vault is open (its list is shown), and
+    // no second reminder comes.
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    app.wait_for(By::xpath(&key_row("expires next week")), WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(server.received().len(), 1, "{:?}", server.received());
+    app.close().await;
 }
