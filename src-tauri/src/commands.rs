@@ -188,8 +188,7 @@ pub async fn add_service_provider(
 /// Opens where a catalogue service's keys are made (its prefilled create
 /// page where it has one), in the browser, from Rust.
 #[tauri::command]
-pub async fn open_service_page(app: tauri::AppHandle, service_id: String) -> CommandResult<()> {
-    use tauri_plugin_opener::OpenerExt;
+pub async fn open_service_page(service_id: String) -> CommandResult<()> {
     let service = latchkey_core::services::by_id(&service_id)
         .ok_or_else(|| CommandError::from(Error::NotFound("That service".into())))?;
     let url = [
@@ -207,7 +206,7 @@ pub async fn open_service_page(app: tauri::AppHandle, service_id: String) -> Com
             "This service publishes no key page",
         ))
     })?;
-    app.opener().open_url(url, None::<&str>).map_err(|_| {
+    open::that_detached(url).map_err(|_| {
         CommandError::from(Error::invalid(
             "dashboard_url",
             "Could not open a browser; open the service's key page by hand",
@@ -452,12 +451,7 @@ pub async fn confirm_done_by_hand(
 
 /// Opens the rotation's provider dashboard in the browser, from Rust.
 #[tauri::command]
-pub async fn open_dashboard(
-    app: tauri::AppHandle,
-    state: State<'_, AppState>,
-    rotation_id: String,
-) -> CommandResult<()> {
-    use tauri_plugin_opener::OpenerExt;
+pub async fn open_dashboard(state: State<'_, AppState>, rotation_id: String) -> CommandResult<()> {
     let view = state.vault().await?.rotation(&rotation_id)?;
     let url = view.dashboard_url.ok_or_else(|| {
         CommandError::from(Error::invalid(
@@ -465,7 +459,7 @@ pub async fn open_dashboard(
             "This provider has no dashboard link",
         ))
     })?;
-    app.opener().open_url(url, None::<&str>).map_err(|_| {
+    open::that_detached(url).map_err(|_| {
         CommandError::from(Error::invalid(
             "dashboard_url",
             "Could not open a browser; open the dashboard link by hand",

@@ -13,6 +13,8 @@ mod commands;
 mod ipc;
 mod navigation;
 mod notify;
+#[cfg(target_os = "linux")]
+mod single_instance;
 mod tray;
 
 use std::sync::Arc;
@@ -104,6 +106,25 @@ fn lighter_rendering(window: &tauri::WebviewWindow) {
     });
 }
 
+/// A second launch shows the first window (and ends itself).
+fn show_first<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.show();
+        let _ = window.unminimize();
+        let _ = window.set_focus();
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    single_instance::init(show_first)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri_plugin_single_instance::init(|app, _args, _cwd| show_first(app))
+}
+
 fn main() {
     // Before WebKit spawns its helpers: no core dumps, not dumpable, and a
     // copied key cleared on SIGTERM/SIGINT/SIGHUP.
@@ -111,16 +132,8 @@ fn main() {
     let app = tauri::Builder::default()
         // The window stays on the app's own origin.
         .plugin(navigation::guard())
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
-            }
-        }))
+        .plugin(single_instance())
         .plugin(tauri_plugin_window_state::Builder::default().build())
-        // Used from Rust only (open_dashboard); the webview is granted none
-        // of its commands.
-        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             #[cfg(target_os = "linux")]
             if let Some(window) = app.get_webview_window("main") {

@@ -438,3 +438,83 @@ async fn a_key_due_for_rotation_is_announced_once_a_day() {
     assert_eq!(server.received().len(), 1, "{:?}", server.received());
     app.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_launch_hands_over_to_the_first_window() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("data dir");
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    app.wait_for(
+        By::xpath("//button[normalize-space()='New key' and not(@disabled)]"),
+        WAIT,
+    )
+    .await;
+    let first = app.app_pid().expect("the first instance");
+    // The second launch finds the first on the session bus, hands over, and
+    // ends with 0 without a window of its own.
+    let second = output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_latchkey-desktop"))
+            .env("LATCHKEY_DATA_DIR", data.path()),
+        Duration::from_secs(30),
+    );
+    assert!(
+        second.status.success(),
+        "the second launch: {:?} {}",
+        second.status,
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(app.app_pid().as_deref(), Some(first.as_str()));
+    // The first one still answers.
+    assert_eq!(app.execute("return 1 + 1;").await, 2);
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_to_make_keys_opens_the_browser() {
+    let _serial = SERIAL.lock().await;
+    // The desktop's URL opener (xdg-open), replaced by one that writes down
+    // what it was asked to open.
+    let bin = tempfile::tempdir().expect("bin dir");
+    let opened = bin.path().join("opened.txt");
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\n",
+            opened.display()
+        ),
+    )
+    .expect("write xdg-open");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let data = tempfile::tempdir().expect("data dir");
+    let app = App::launch(
+        env!("CARGO_BIN_EXE_latchkey-desktop"),
+        data.path(),
+        &[("PATH", path.as_str())],
+    )
+    .await;
+    app.click(By::button("Providers")).await;
+    app.click(By::xpath(
+        "(//button[normalize-space()='Where to make keys'])[1]",
+    ))
+    .await;
+    let deadline = Instant::now() + WAIT;
+    let url = loop {
+        let text = std::fs::read_to_string(&opened).unwrap_or_default();
+        if let Some(line) = text.lines().next() {
+            break line.to_owned();
+        }
+        assert!(Instant::now() < deadline, "nothing was opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(url.starts_with("https://"), "{url}");
+    app.close().await;
+}
