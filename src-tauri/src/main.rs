@@ -59,6 +59,14 @@ impl AppState {
             ))),
         }
     }
+
+    /// The vault if it is open by now; never waits.
+    pub fn vault_now(&self) -> Option<Arc<Vault>> {
+        match &*self.vault.borrow() {
+            Some(Ok(vault)) => Some(vault.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// Opens the vault and starts the Demo provider — or, when another process
@@ -139,7 +147,15 @@ fn main() {
             if let Some(window) = app.get_webview_window("main") {
                 lighter_rendering(&window);
             }
-            tray::install(app.handle());
+            // The tray icon comes a moment after the window: building it
+            // (GTK menus, the AppIndicator's D-Bus objects) runs on the main
+            // thread, which also carries the first screen's IPC.
+            let later = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(tray::DELAY).await;
+                let handle = later.clone();
+                let _ = later.run_on_main_thread(move || tray::install(&handle));
+            });
             let (tx, rx) = tokio::sync::watch::channel(None);
             app.manage(AppState {
                 vault: rx,
@@ -152,7 +168,6 @@ fn main() {
                         let state = handle.state::<AppState>();
                         *state._demo.lock().unwrap_or_else(|p| p.into_inner()) = demo;
                         tauri::async_runtime::spawn(remind(handle.clone(), vault.clone()));
-                        tray::refresh(&handle, &vault);
                         Ok(vault)
                     }
                     Err(e) => {
@@ -160,7 +175,13 @@ fn main() {
                         Err(CommandError::from(e))
                     }
                 };
+                // Sent before the tray's refresh: a tray built meanwhile
+                // finds the vault open, one built earlier is refreshed.
+                let vault = opened.as_ref().ok().cloned();
                 let _ = tx.send(Some(opened));
+                if let Some(vault) = vault {
+                    tray::refresh(&handle, &vault);
+                }
             });
             Ok(())
         })

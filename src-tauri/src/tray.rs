@@ -13,6 +13,8 @@ use tauri::{AppHandle, Manager, Runtime};
 
 const TRAY_ID: &str = "latchkey";
 const RECENT: usize = 5;
+/// How long after start the icon is put in the tray (see main.rs).
+pub const DELAY: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Whether this system can show a tray icon.
 fn supported() -> bool {
@@ -105,7 +107,10 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) {
         eprintln!("latchkey: no tray icon (the AppIndicator library is not installed)");
         return;
     }
-    let built = menu(app, None).and_then(|m| {
+    let vault = app
+        .try_state::<crate::AppState>()
+        .and_then(|s| s.vault_now());
+    let built = menu(app, vault.as_deref()).and_then(|m| {
         let mut builder = TrayIconBuilder::with_id(TRAY_ID)
             .tooltip("Latchkey")
             .menu(&m)

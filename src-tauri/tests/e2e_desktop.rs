@@ -88,6 +88,19 @@ impl TrayMenu {
         ))
     }
 
+    /// Waits for the app's tray icon (it is put there a moment after the
+    /// window).
+    async fn wait(app_pid: u32) -> Self {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match Self::find(app_pid) {
+                Ok(tray) => return tray,
+                Err(e) if Instant::now() > deadline => panic!("the tray icon: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// The menu's top-level entries (separators have no label).
     fn entries(&self) -> Vec<Entry> {
         let proxy = self
@@ -215,7 +228,7 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
         .expect("the app's process")
         .parse()
         .expect("pid");
-    let tray = TrayMenu::find(pid).unwrap_or_else(|e| panic!("the tray icon: {e}"));
+    let tray = TrayMenu::wait(pid).await;
     // Before any copy: no "Copy …" entries, only the fixed ones.
     let labels: Vec<String> = tray.entries().iter().map(|e| shown(&e.label)).collect();
     assert_eq!(
@@ -273,6 +286,17 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
 
     let log = app.close().await;
     assert!(!log.contains(&canary), "the key reached the app's output");
+
+    // Started again, the tray lists the key from the audit log at once.
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    let pid: u32 = app
+        .app_pid()
+        .expect("the app's process")
+        .parse()
+        .expect("pid");
+    let tray = TrayMenu::wait(pid).await;
+    tray.wait_for(&format!("Copy {name}")).await;
+    app.close().await;
 }
 
 /// One notification as the server received it.
