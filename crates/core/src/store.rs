@@ -2,9 +2,10 @@
 //! ([`KeychainStore`]: macOS Keychain, Windows Credential Manager, Linux Secret
 //! Service), service `latchkey`, accounts `key:<uuid>` / `provider:<uuid>`.
 //!
-//! The keychain is probed at start (write → read through a fresh handle →
-//! delete); a store that does not persist is refused, never silently
-//! replaced. All keychain calls run on one dedicated thread. Errors carry
+//! The keychain is probed at start (write → read back from the keychain
+//! itself → delete, and on Linux a check that the default collection is not
+//! the in-memory one); a store that does not persist is refused, never
+//! silently replaced. All keychain calls run on one dedicated thread. Errors carry
 //! fixed English text, never the platform's message or a secret.
 
 use std::collections::HashMap;
@@ -229,8 +230,10 @@ impl KeychainStore {
         }
     }
 
-    /// write → read back through a fresh entry → delete. A mock or
-    /// session-only store fails here and is refused.
+    /// write → read back → delete. The read asks the keychain again (on
+    /// Linux the Secret Service daemon, through this thread's session; on
+    /// macOS and Windows a new keyring entry), never a copy kept here. A mock
+    /// or session-only store fails here and is refused.
     fn probe(&self) -> Result<()> {
         let account = format!("probe:{}", uuid::Uuid::new_v4());
         let value = Secret::new(format!("probe-{}", uuid::Uuid::new_v4()));

@@ -145,47 +145,85 @@ fn first_opens_at_once_agree_on_what_the_folder_makes_once() {
 #[test]
 fn entries_keyring_wrote_are_the_same_entries() {
     let store = KeychainStore::open_service("latchkey-test").expect("open");
-    let account = account();
-    let theirs = keyring::Entry::new("latchkey-test", &account).expect("keyring entry");
-    theirs
-        .set_password("written-by-keyring")
-        .expect("keyring write");
-    assert_eq!(
-        store.get(&account).expect("get"),
-        Some(Secret::new("written-by-keyring"))
-    );
-    store
-        .put(&account, &Secret::new("replaced-by-the-store"))
-        .expect("put over it");
-    assert_eq!(
-        theirs.get_password().expect("keyring read"),
-        "replaced-by-the-store",
-        "the store replaced keyring's entry rather than adding a second one"
-    );
-    store.delete(&account).expect("delete");
-    assert!(matches!(
-        theirs.get_password(),
-        Err(keyring::Error::NoEntry)
-    ));
+    // Each writes, the other reads it, writes over it (the same entry, not
+    // a second one beside it) and the first reads that; one deletes and
+    // the other finds nothing.
+    for (first, second) in [
+        (Side::Keyring, Side::Store(&store)),
+        (Side::Store(&store), Side::Keyring),
+    ] {
+        let account = account();
+        first.write(&account, "first");
+        assert_eq!(
+            second.read(&account).as_deref(),
+            Some("first"),
+            "{second:?} reads {first:?}'s entry"
+        );
+        second.write(&account, "second");
+        assert_eq!(
+            first.read(&account).as_deref(),
+            Some("second"),
+            "{second:?} replaced {first:?}'s entry"
+        );
+        second.delete(&account);
+        assert_eq!(
+            first.read(&account),
+            None,
+            "{second:?} deleted {first:?}'s entry"
+        );
+    }
+}
 
-    let account = self::account();
-    store
-        .put(&account, &Secret::new("written-by-the-store"))
-        .expect("put");
-    let theirs = keyring::Entry::new("latchkey-test", &account).expect("keyring entry");
-    assert_eq!(
-        theirs
-            .get_password()
-            .expect("keyring reads the store's entry"),
-        "written-by-the-store"
-    );
-    theirs
-        .set_password("replaced-by-keyring")
-        .expect("keyring write");
-    assert_eq!(
-        store.get(&account).expect("get"),
-        Some(Secret::new("replaced-by-keyring"))
-    );
-    theirs.delete_credential().expect("keyring delete");
-    assert_eq!(store.get(&account).expect("get"), None);
+/// Who reaches the keychain: the store, or the keyring crate (what earlier
+/// versions, and Latchkey on macOS and Windows, use).
+enum Side<'a> {
+    Store(&'a KeychainStore),
+    Keyring,
+}
+
+impl std::fmt::Debug for Side<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Store(_) => "the store",
+            Side::Keyring => "keyring",
+        })
+    }
+}
+
+impl Side<'_> {
+    fn entry(account: &str) -> keyring::Entry {
+        keyring::Entry::new("latchkey-test", account).expect("keyring entry")
+    }
+
+    fn write(&self, account: &str, value: &str) {
+        match self {
+            Side::Store(store) => store.put(account, &Secret::new(value)).expect("put"),
+            Side::Keyring => Self::entry(account)
+                .set_password(value)
+                .expect("keyring write"),
+        }
+    }
+
+    fn read(&self, account: &str) -> Option<String> {
+        match self {
+            Side::Store(store) => store
+                .get(account)
+                .expect("get")
+                .map(|s| s.expose_secret().to_owned()),
+            Side::Keyring => match Self::entry(account).get_password() {
+                Ok(value) => Some(value),
+                Err(keyring::Error::NoEntry) => None,
+                Err(e) => panic!("keyring read: {e}"),
+            },
+        }
+    }
+
+    fn delete(&self, account: &str) {
+        match self {
+            Side::Store(store) => store.delete(account).expect("delete"),
+            Side::Keyring => Self::entry(account)
+                .delete_credential()
+                .expect("keyring delete"),
+        }
+    }
 }
