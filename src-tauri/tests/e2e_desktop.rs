@@ -23,10 +23,11 @@ use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
 use dbus::blocking::Connection;
 use dbus::channel::{MatchingReceiver, Sender};
 use dbus::message::MatchRule;
-use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By, WAIT};
+use webdriver::{
+    cli_binary, clipboard_text, key_row, keychain_secret, output_within, App, By, WAIT,
+};
 
 /// The tests here share one session bus and one clipboard: one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -90,7 +91,12 @@ impl TrayMenu {
 
     /// Waits for the app's tray icon (it is put there a moment after the
     /// window).
-    async fn wait(app_pid: u32) -> Self {
+    async fn of(app: &App) -> Self {
+        let app_pid: u32 = app
+            .app_pid()
+            .expect("the app's process")
+            .parse()
+            .expect("pid");
         let deadline = Instant::now() + WAIT;
         loop {
             match Self::find(app_pid) {
@@ -223,12 +229,7 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
         &[("LATCHKEY_CLIPBOARD_CLEAR_SECS", "3")],
     )
     .await;
-    let pid: u32 = app
-        .app_pid()
-        .expect("the app's process")
-        .parse()
-        .expect("pid");
-    let tray = TrayMenu::wait(pid).await;
+    let tray = TrayMenu::of(&app).await;
     // Before any copy: no "Copy …" entries, only the fixed ones.
     let labels: Vec<String> = tray.entries().iter().map(|e| shown(&e.label)).collect();
     assert_eq!(
@@ -241,13 +242,7 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
     // menu library, `_` for GTK and dbusmenu): the menu shows it as is.
     let name = "ci_deploy & backup";
     let key_id = app.create_key(name, "CI_DEPLOY_KEY").await;
-    let canary = KeychainStore::open()
-        .expect("the same keychain the app uses")
-        .get(&key_account(&key_id))
-        .expect("keychain read")
-        .expect("key in keychain")
-        .expose_secret()
-        .to_owned();
+    let canary = keychain_secret(&key_id);
 
     // One copy in the app puts the key in the tray's recent copies.
     app.click(By::xpath(&format!(
@@ -289,14 +284,20 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
 
     // Started again, the tray lists the key from the audit log at once.
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
-    let pid: u32 = app
-        .app_pid()
-        .expect("the app's process")
-        .parse()
-        .expect("pid");
-    let tray = TrayMenu::wait(pid).await;
+    let tray = TrayMenu::of(&app).await;
     tray.wait_for(&format!("Copy {name}")).await;
     app.close().await;
+}
+
+/// The app on `data`, once its vault is open ("New key" can be used).
+async fn launch_opened(data: &std::path::Path) -> App {
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data, &[]).await;
+    app.wait_for(
+        By::xpath("//button[normalize-space()='New key' and not(@disabled)]"),
+        WAIT,
+    )
+    .await;
+    app
 }
 
 /// One notification as the server received it.
@@ -400,12 +401,7 @@ async fn a_key_due_for_rotation_is_announced_once_a_day() {
     let data = tempfile::tempdir().expect("data dir");
     // A new vault (the first launch makes its Demo provider): nothing is
     // due, nothing is said.
-    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
-    app.wait_for(
-        By::xpath("//button[normalize-space()='New key' and not(@disabled)]"),
-        WAIT,
-    )
-    .await;
+    let app = launch_opened(data.path()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     app.close().await;
     assert!(server.received().is_empty(), "{:?}", server.received());
@@ -467,12 +463,7 @@ async fn a_key_due_for_rotation_is_announced_once_a_day() {
 async fn a_second_launch_hands_over_to_the_first_window() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("data dir");
-    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
-    app.wait_for(
-        By::xpath("//button[normalize-space()='New key' and not(@disabled)]"),
-        WAIT,
-    )
-    .await;
+    let app = launch_opened(data.path()).await;
     let first = app.app_pid().expect("the first instance");
     // The second launch finds the first on the session bus, hands over, and
     // ends with 0 without a window of its own.

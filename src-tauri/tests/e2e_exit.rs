@@ -7,10 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use latchkey_core::store::{key_account, KeychainStore, SecretStore};
-
 mod webdriver;
-use webdriver::{clipboard_text, key_row, output_within, App, By};
+use webdriver::{clipboard_text, key_row, keychain_secret, output_within, App, By};
 
 fn core_limit(pid: &str) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/limits"))
@@ -72,13 +70,7 @@ async fn the_app_dumps_no_core_and_clears_the_clipboard_on_sigterm() {
     assert_eq!(core_limit(&pid), "0 0", "the app may write core files");
 
     let key_id = app.create_key("exit key", "EXIT_KEY").await;
-    let canary = KeychainStore::open()
-        .expect("keychain")
-        .get(&key_account(&key_id))
-        .expect("read")
-        .expect("held")
-        .expose_secret()
-        .to_owned();
+    let canary = keychain_secret(&key_id);
     app.click(By::xpath(&format!(
         "{}//button[normalize-space()='Copy']",
         key_row("exit key")

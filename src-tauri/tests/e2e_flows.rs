@@ -20,13 +20,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 use latchkey_keyservice::{Config, ShutdownHandle};
 use latchkey_testkit::files::files_containing;
 use serde_json::{json, Value};
 
 mod webdriver;
-use webdriver::{cli_binary, clipboard_text, key_row, output_within, App, By};
+use webdriver::{cli_binary, clipboard_text, key_row, keychain_secret, output_within, App, By};
 
 const ADMIN: &str = "e2e-flows-admin-token";
 const WRONG_ADMIN: &str = "e2e-flows-mistyped-token";
@@ -229,16 +228,6 @@ async fn create_key_on(app: &App, provider: &str, name: &str, env_var: &str) -> 
     app.click(By::button("Done")).await;
     app.attribute(By::xpath(&key_row(name)), "data-key-id")
         .await
-}
-
-fn keychain_secret(key_id: &str) -> String {
-    KeychainStore::open()
-        .expect("keychain")
-        .get(&key_account(key_id))
-        .expect("read")
-        .expect("the key in the keychain")
-        .expose_secret()
-        .to_owned()
 }
 
 /// Opens the wizard of the key named `name` and fills its targets.

@@ -8,11 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 use serde_json::{json, Value};
 
 mod webdriver;
-use webdriver::{clipboard_text, keys, App, By, WAIT};
+use webdriver::{clipboard_text, keychain_secret, keys, App, By, WAIT};
 
 const NAMES: [&str; 3] = ["kb alpha", "kb bravo", "kb charlie"];
 
@@ -117,13 +116,7 @@ async fn keys_screen_and_dialogs_by_keyboard() {
     focus_becomes(&app, "row 2 again", |f| f["key"] == json!(id)).await;
 
     // `c` copies the selected key: another process pastes it.
-    let secret = KeychainStore::open()
-        .expect("the app's keychain")
-        .get(&key_account(id))
-        .expect("keychain read")
-        .expect("key in keychain")
-        .expose_secret()
-        .to_owned();
+    let secret = keychain_secret(id);
     app.press("c").await;
     app.wait_for(
         By::xpath(&format!(

@@ -71,6 +71,19 @@ pub fn key_row(name: &str) -> String {
     format!("//div[@role='row' and .//span[normalize-space()='{name}']]")
 }
 
+/// A key's secret as the app stored it: read from the same keychain (the
+/// test's private Secret Service).
+pub fn keychain_secret(key_id: &str) -> String {
+    use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+    KeychainStore::open()
+        .expect("the keychain the app uses")
+        .get(&key_account(key_id))
+        .expect("keychain read")
+        .expect("the key in the keychain")
+        .expose_secret()
+        .to_owned()
+}
+
 /// What the X clipboard holds, read by another process (xclip), as a paste
 /// would; empty when it holds nothing.
 pub fn clipboard_text() -> String {
