@@ -161,6 +161,14 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                     };
                     if let Err(e) = vault.copy_key(&key_id) {
                         eprintln!("latchkey: copy from the tray failed ({})", e.code());
+                        // The menu has closed and no window may be open:
+                        // say so where the person is looking. (Errors carry
+                        // fixed text and names, never a secret.)
+                        let (app, message) = (app.clone(), e.to_string());
+                        let _ = tauri::async_runtime::spawn_blocking(move || {
+                            crate::notify::show(&app, "Latchkey: the key was not copied", &message)
+                        })
+                        .await;
                     }
                     refresh(&app, &vault);
                 });

@@ -273,6 +273,33 @@ async fn the_tray_menu_copies_a_recent_key_and_opens_quick_copy() {
         "two audited copies (the app's and the tray's)"
     );
 
+    // A copy that cannot be made (the key is gone from the keychain) says
+    // so in a notification; the clipboard keeps what it had.
+    let server = NotificationServer::start();
+    latchkey_core::store::KeychainStore::open()
+        .and_then(|store| {
+            use latchkey_core::store::SecretStore;
+            store.delete(&latchkey_core::store::key_account(&key_id))
+        })
+        .expect("the key taken out of the keychain");
+    set_clipboard("something else");
+    // The menu was rebuilt after the copy: its entries have new ids.
+    let copy = tray.wait_for(&format!("Copy {name}")).await;
+    tray.click(copy.id);
+    let deadline = Instant::now() + WAIT;
+    while server.received().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no notification of the failed copy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let said = &server.received()[0];
+    assert_eq!(said.summary, "Latchkey: the key was not copied", "{said:?}");
+    assert!(!said.body.is_empty(), "{said:?}");
+    assert_eq!(clipboard_text(), "something else");
+    drop(server);
+
     // "Quick copy…" brings the window forward with the palette open.
     let quick = tray.wait_for("Quick copy…").await;
     tray.click(quick.id);
