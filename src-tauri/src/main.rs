@@ -82,12 +82,9 @@ async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
 async fn remind(app: tauri::AppHandle, vault: Arc<Vault>) {
     loop {
         if let Ok(Some(reminder)) = vault.rotation_reminder() {
-            let app = app.clone();
-            let shown = tauri::async_runtime::spawn_blocking(move || {
-                notify::show(&app, "Latchkey: keys due for rotation", &reminder.body)
-            })
-            .await;
-            if let Ok(Err(e)) = shown {
+            if let Err(e) =
+                notify::show(&app, "Latchkey: keys due for rotation", &reminder.body).await
+            {
                 eprintln!("latchkey: no rotation reminder ({e})");
             }
         }
@@ -114,23 +111,20 @@ fn lighter_rendering(window: &tauri::WebviewWindow) {
     });
 }
 
-/// A second launch shows the first window (and ends itself).
-fn show_first<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
-}
-
+/// A second launch shows the first window (as the tray's "Open Latchkey"
+/// does) and ends itself.
 #[cfg(target_os = "linux")]
 fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
-    single_instance::init(show_first)
+    single_instance::init(|app| {
+        tray::show(app);
+    })
 }
 
 #[cfg(not(target_os = "linux"))]
 fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
-    tauri_plugin_single_instance::init(|app, _args, _cwd| show_first(app))
+    tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        tray::show(app);
+    })
 }
 
 fn main() {

@@ -8,9 +8,21 @@
 //! shows it.
 
 /// Shows a notification; an error says why it could not (no notification
-/// server, a bus error). Blocking: call it off the async runtime.
+/// server, a bus error). The D-Bus call blocks, so it runs off the async
+/// runtime's workers.
+pub async fn show<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+    title: &str,
+    body: &str,
+) -> Result<(), String> {
+    let (app, title, body) = (app.clone(), title.to_owned(), body.to_owned());
+    tauri::async_runtime::spawn_blocking(move || show_now(&app, &title, &body))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
 #[cfg(target_os = "linux")]
-pub fn show<R: tauri::Runtime>(
+fn show_now<R: tauri::Runtime>(
     _app: &tauri::AppHandle<R>,
     title: &str,
     body: &str,
@@ -50,7 +62,7 @@ pub fn show<R: tauri::Runtime>(
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn show<R: tauri::Runtime>(
+fn show_now<R: tauri::Runtime>(
     app: &tauri::AppHandle<R>,
     title: &str,
     body: &str,

@@ -93,7 +93,9 @@ fn copy_label(name: &str) -> String {
     format!("Copy {}", shown.replace('&', "&&"))
 }
 
-fn show<R: Runtime>(app: &AppHandle<R>) -> Option<tauri::WebviewWindow<R>> {
+/// Shows the main window, brought forward (also when a second launch hands
+/// over to this one).
+pub fn show<R: Runtime>(app: &AppHandle<R>) -> Option<tauri::WebviewWindow<R>> {
     let window = app.get_webview_window("main")?;
     let _ = window.show();
     let _ = window.unminimize();
@@ -164,10 +166,11 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         // The menu has closed and no window may be open:
                         // say so where the person is looking. (Errors carry
                         // fixed text and names, never a secret.)
-                        let (app, message) = (app.clone(), e.to_string());
-                        let _ = tauri::async_runtime::spawn_blocking(move || {
-                            crate::notify::show(&app, "Latchkey: the key was not copied", &message)
-                        })
+                        let _ = crate::notify::show(
+                            &app,
+                            "Latchkey: the key was not copied",
+                            &e.to_string(),
+                        )
                         .await;
                     }
                     refresh(&app, &vault);
