@@ -1,9 +1,15 @@
 // Display helpers for dates and badges.
+// One formatter each, made once: `toLocaleString(undefined, options)` builds
+// a new ICU formatter on every call, and the keys list formats five dates
+// per row.
+const DATE = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 /** A local calendar date ("3 Dec 2026"); "—" for no date. */
 export function shortDate(iso: string | null): string {
   if (!iso) return "—";
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "—" : d.toLocaleDateString(undefined, { dateStyle: "medium" });
+  return Number.isNaN(d.getTime()) ? "—" : DATE.format(d);
 }
 
 const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
@@ -35,7 +41,7 @@ export function localTime(iso: string | null): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime())
     ? ""
-    : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    : DATE_TIME.format(d);
 }
 
 export const STATUS_LABEL: Record<string, string> = {
