@@ -82,10 +82,15 @@ async fn open() -> Result<(Arc<Vault>, Option<ShutdownHandle>), Error> {
 async fn remind(app: tauri::AppHandle, vault: Arc<Vault>) {
     loop {
         if let Ok(Some(reminder)) = vault.rotation_reminder() {
-            if let Err(e) =
-                notify::show(&app, "Latchkey: keys due for rotation", &reminder.body).await
-            {
-                eprintln!("latchkey: no rotation reminder ({e})");
+            // Only a reminder that was shown counts for the day; one that
+            // failed (no notification service yet) is tried again next hour.
+            match notify::show(&app, "Latchkey: keys due for rotation", &reminder.body).await {
+                Ok(()) => {
+                    if let Err(e) = vault.reminder_shown(&reminder) {
+                        eprintln!("latchkey: the reminder was not recorded ({})", e.code());
+                    }
+                }
+                Err(e) => eprintln!("latchkey: no rotation reminder ({e})"),
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;

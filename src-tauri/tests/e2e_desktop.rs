@@ -339,6 +339,9 @@ struct Notification {
 /// `org.freedesktop.Notifications` and records every `Notify`.
 struct NotificationServer {
     received: Arc<Mutex<Vec<Notification>>>,
+    /// While set, every Notify is answered with an error and counted here.
+    refusing: Arc<std::sync::atomic::AtomicBool>,
+    refused: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -347,10 +350,13 @@ impl NotificationServer {
     fn start() -> Self {
         let received: Arc<Mutex<Vec<Notification>>> = Arc::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refusing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = {
             let received = received.clone();
             let stop = stop.clone();
+            let (refusing, refused) = (refusing.clone(), refused.clone());
             std::thread::spawn(move || {
                 let conn = Connection::new_session().expect("session bus");
                 conn.request_name("org.freedesktop.Notifications", false, true, true)
@@ -360,6 +366,14 @@ impl NotificationServer {
                     Box::new(move |msg, conn| {
                         let member = msg.member().map(|m| m.to_string()).unwrap_or_default();
                         let reply = match member.as_str() {
+                            "Notify" if refusing.load(std::sync::atomic::Ordering::SeqCst) => {
+                                refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                dbus::Message::error(
+                                    &msg,
+                                    &"org.freedesktop.DBus.Error.Failed".into(),
+                                    &std::ffi::CString::new("refused by the test").expect("text"),
+                                )
+                            }
                             "Notify" => {
                                 let (app_name, _replaces, _icon, summary, body): (
                                     String,
@@ -402,6 +416,8 @@ impl NotificationServer {
             .expect("the notification server started");
         Self {
             received,
+            refusing,
+            refused,
             stop,
             thread: Some(thread),
         }
@@ -409,6 +425,15 @@ impl NotificationServer {
 
     fn received(&self) -> Vec<Notification> {
         self.received.lock().expect("lock").clone()
+    }
+
+    fn refuse(&self, refuse: bool) {
+        self.refusing
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -455,6 +480,19 @@ async fn a_key_due_for_rotation_is_announced_once_a_day() {
     );
     let secret = String::from_utf8_lossy(&made.stdout).trim().to_owned();
     assert!(secret.starts_with("lk_"), "the CLI printed no key");
+
+    // The notification service fails the first time: that reminder was
+    // never seen, so it does not count for the day.
+    server.refuse(true);
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    let deadline = Instant::now() + WAIT;
+    while server.refused() == 0 {
+        assert!(Instant::now() < deadline, "no reminder was tried");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.close().await;
+    assert!(server.received().is_empty(), "{:?}", server.received());
+    server.refuse(false);
 
     let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
     let deadline = Instant::now() + WAIT;

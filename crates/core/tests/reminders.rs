@@ -67,6 +67,13 @@ async fn due_keys_are_reminded_once_a_day() {
         "{}",
         first.body
     );
+    // Not shown (say the notification service was missing): offered again.
+    assert_eq!(
+        vault.rotation_reminder().expect("not shown yet"),
+        Some(first.clone()),
+        "a reminder that was never shown still counts as due"
+    );
+    vault.reminder_shown(&first).expect("shown");
     assert_eq!(
         vault.rotation_reminder().expect("again"),
         None,

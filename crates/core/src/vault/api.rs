@@ -353,9 +353,15 @@ impl Vault {
 
     /// The keys due for rotation (older than the policy or expiring within
     /// 14 days), at most once per calendar day (UTC): `None` when there are
-    /// none or the day's reminder was already given. Records the reminder.
+    /// none or the day's reminder was already shown. Records nothing: call
+    /// [`Vault::reminder_shown`] once the person has seen it.
     pub fn rotation_reminder(&self) -> Result<Option<RotationReminder>> {
         self.setting_ops().rotation_reminder()
+    }
+
+    /// Records that the day's reminder was shown.
+    pub fn reminder_shown(&self, reminder: &RotationReminder) -> Result<()> {
+        self.setting_ops().reminder_shown(reminder)
     }
 
     // ---- vault/views.rs ----

@@ -194,11 +194,14 @@ pub struct NewManualProvider {
     pub verify_url: String,
 }
 
-/// The day's reminder of keys due for rotation.
+/// The day's reminder of keys due for rotation. It counts as given only
+/// once [`Vault::reminder_shown`] records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotationReminder {
     pub count: usize,
     pub body: String,
+    /// The calendar day (UTC) it is for.
+    pub day: String,
 }
 
 /// A key to create on a provider.

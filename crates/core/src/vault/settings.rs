@@ -47,14 +47,14 @@ impl SettingOps<'_> {
 
     /// The keys due for rotation (older than the policy or expiring within
     /// 14 days), at most once per calendar day (UTC): `None` when there are
-    /// none or the day's reminder was already given. Records the reminder.
+    /// none or the day's reminder was already given. Records nothing: a
+    /// reminder that could not be shown is offered again.
     pub fn rotation_reminder(&self) -> Result<Option<RotationReminder>> {
-        const KEY: &str = "rotation_reminder_day";
         let today = self.clock.now().date().to_string();
         if !self.settings()?.rotation_reminders {
             return Ok(None);
         }
-        if self.catalog().setting(KEY)?.as_deref() == Some(today.as_str()) {
+        if self.catalog().setting(REMINDER_DAY)?.as_deref() == Some(today.as_str()) {
             return Ok(None);
         }
         let due: Vec<String> = self
@@ -66,7 +66,6 @@ impl SettingOps<'_> {
         if due.is_empty() {
             return Ok(None);
         }
-        self.catalog().set_setting(KEY, &today)?;
         let shown: Vec<String> = due.iter().take(3).map(|n| format!("“{n}”")).collect();
         let more = due.len().saturating_sub(3);
         let body = format!(
@@ -83,6 +82,16 @@ impl SettingOps<'_> {
         Ok(Some(RotationReminder {
             count: due.len(),
             body,
+            day: today,
         }))
     }
+
+    /// Records that the day's reminder reached the person (e.g. the desktop
+    /// notification was shown): no other is offered that day.
+    pub fn reminder_shown(&self, reminder: &RotationReminder) -> Result<()> {
+        self.catalog().set_setting(REMINDER_DAY, &reminder.day)
+    }
 }
+
+/// The catalog setting that holds the last day a reminder was shown.
+const REMINDER_DAY: &str = "rotation_reminder_day";
