@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
-use super::gone_is_done;
+use super::{gone_is_done, rest};
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
@@ -229,22 +229,15 @@ impl DakoraProvider {
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {
-        let answer = self
-            .http
-            .send(Call {
-                method,
-                path,
-                auth: Self::auth(&self.credential),
-                headers: &[],
-                body,
-                idempotency_key: None,
-            })
-            .await?;
-        if answer.status.is_success() {
-            Ok(answer)
-        } else {
-            Err(error_of(answer))
-        }
+        rest::call(
+            &self.http,
+            method,
+            path,
+            Self::auth(&self.credential),
+            body,
+            error_of,
+        )
+        .await
     }
 }
 

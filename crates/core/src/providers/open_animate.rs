@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use zeroize::Zeroize;
 
-use super::gone_is_done;
+use super::{gone_is_done, rest};
 use super::{Capabilities, Connector, KeySpec, RemoteKey, Verification};
 use crate::error::{Error, Result};
 use crate::http::{Answer, Auth, Call, HttpEngine, HttpPolicy};
@@ -138,22 +138,15 @@ impl OpenAnimateProvider {
     }
 
     async fn managed(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Answer> {
-        let answer = self
-            .http
-            .send(Call {
-                method,
-                path,
-                auth: Auth::Bearer(&self.credential),
-                headers: &[],
-                body,
-                idempotency_key: None,
-            })
-            .await?;
-        if answer.status.is_success() {
-            Ok(answer)
-        } else {
-            Err(error_of(answer))
-        }
+        rest::call(
+            &self.http,
+            method,
+            path,
+            Auth::Bearer(&self.credential),
+            body,
+            error_of,
+        )
+        .await
     }
 
     async fn delete(&self, remote_id: &str) -> Result<()> {

@@ -1,10 +1,10 @@
-//! Plumbing shared by the JSON API connectors (Cloudflare, OpenRouter,
-//! OpenAI, SendGrid, Twilio): one authenticated call whose error answers
-//! go through the connector's own mapping, fields read from untrusted JSON
-//! and cleaned as they are read, a new key's secret taken out of an answer
-//! with the rest of that answer wiped, and ids checked before they go into
-//! a path. It never puts a secret in an error: a field that should hold a
-//! key and does not is named, never shown.
+//! Plumbing shared by the JSON API connectors (Cloudflare, Dakora, Open
+//! Animate, OpenRouter, OpenAI, SendGrid, Twilio): one authenticated call
+//! whose error answers go through the connector's own mapping, fields read
+//! from untrusted JSON and cleaned as they are read, a new key's secret
+//! taken out of an answer with the rest of that answer wiped, and ids
+//! checked before they go into a path. It never puts a secret in an error:
+//! a field that should hold a key and does not is named, never shown.
 
 use reqwest::Method;
 use serde_json::Value;
