@@ -223,11 +223,7 @@ async fn dakora_from_add_service_to_a_confirmed_revoke() {
     app.wait_for(By::xpath(&waiting), WAIT).await;
     // Read whole at the default window size: it wraps in its cell.
     let cut = app
-        .execute(&format!(
-            "const badge = Array.from(document.querySelectorAll(\"[data-key-id='{new_id}'] .badge\")).find((b) => b.textContent.startsWith('Revoked')); \
-             const b = badge.getBoundingClientRect(), c = badge.closest('[role=cell]').getBoundingClientRect(); \
-             return b.left >= c.left && b.right <= c.right + 0.5 && b.bottom <= c.bottom + 0.5 ? '' : `badge ${{b.left}}-${{b.right}} x ${{b.top}}-${{b.bottom}} outside its cell ${{c.left}}-${{c.right}} x ${{c.top}}-${{c.bottom}}`;"
-        ))
+        .badge_outside_its_cell(&new_id, "Revoked — waiting")
         .await;
     assert_eq!(cut, "", "the waiting badge is cut off");
     assert_eq!(fake.live_ids().len(), 3, "the key is not off the records");

@@ -105,13 +105,7 @@ async fn settings_change_the_policy_and_the_clipboard_timeout() {
     // At the default window size the badge is seen whole, not cut off by
     // its column.
     let cut = app
-        .execute(
-            "const row = document.querySelector(\"[data-key-id='settings-old-key']\"); \
-             const badge = Array.from(row.querySelectorAll('.badge')).find((b) => b.textContent.trim() === 'Rotation due'); \
-             const cell = badge.closest('[role=cell]'); \
-             const b = badge.getBoundingClientRect(), c = cell.getBoundingClientRect(); \
-             return b.left >= c.left && b.right <= c.right + 0.5 ? '' : `badge ${b.left}-${b.right} outside its cell ${c.left}-${c.right}`;",
-        )
+        .badge_outside_its_cell("settings-old-key", "Rotation due")
         .await;
     assert_eq!(cut, "", "the Rotation due badge is cut off");
 

@@ -557,6 +557,30 @@ impl App {
             .clone()
     }
 
+    /// Where the badge starting with `text` in the row of `key_id` lies
+    /// outside its table cell (cut off or overflowing at this window size):
+    /// "" when it lies inside, else both rectangles.
+    pub async fn badge_outside_its_cell(&self, key_id: &str, text: &str) -> String {
+        let found = self
+            .raw(
+                "POST",
+                "/execute/sync",
+                Some(json!({
+                    "script": "const [id, text] = arguments; \
+                        const row = document.querySelector(`[data-key-id='${CSS.escape(id)}']`); \
+                        const badge = row && Array.from(row.querySelectorAll('.badge')).find((b) => b.textContent.trim().startsWith(text)); \
+                        if (!badge) return `no badge '${text}' in the row of ${id}`; \
+                        const b = badge.getBoundingClientRect(), c = badge.closest('[role=cell]').getBoundingClientRect(); \
+                        return b.left >= c.left && b.right <= c.right + 0.5 && b.top >= c.top - 0.5 && b.bottom <= c.bottom + 0.5 ? '' \
+                          : `badge ${b.left}-${b.right} x ${b.top}-${b.bottom} outside its cell ${c.left}-${c.right} x ${c.top}-${c.bottom}`;",
+                    "args": [key_id, text],
+                })),
+            )
+            .await["value"]
+            .clone();
+        found.as_str().unwrap_or("no answer").to_string()
+    }
+
     /// Runs an async script; `args` are passed before the callback.
     pub async fn execute_async(&self, script: &str, args: &[&str]) -> Value {
         self.raw(

@@ -47,7 +47,7 @@ impl SettingOps<'_> {
 
     /// The keys due for rotation (older than the policy or expiring within
     /// 14 days), at most once per calendar day (UTC): `None` when there are
-    /// none or the day's reminder was already given. Records nothing: a
+    /// none or the day's reminder was already shown. Records nothing: a
     /// reminder that could not be shown is offered again.
     pub fn rotation_reminder(&self) -> Result<Option<RotationReminder>> {
         let today = self.clock.now().date().to_string();
