@@ -16,6 +16,7 @@ macro_rules! with_commands {
             list_providers,
             add_provider,
             test_provider,
+            set_provider_credential,
             create_key,
             reveal_key,
             copy_key,

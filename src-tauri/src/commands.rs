@@ -19,8 +19,8 @@ use latchkey_core::{Error, Secret};
 
 use crate::ipc::{
     CommandError, CommandResult, CopyReceipt, ExistingKeyInput, FirstScreen, NewKeyInput,
-    NewManualProviderInput, NewProviderInput, NewServiceProviderInput, RotationPlanInput,
-    SettingsView, StartupStatus,
+    NewManualProviderInput, NewProviderInput, NewServiceProviderInput, ProviderCredentialInput,
+    RotationPlanInput, SettingsView, StartupStatus,
 };
 use crate::AppState;
 use latchkey_core::settings::Settings;
@@ -89,6 +89,20 @@ pub async fn add_provider(
 #[tauri::command]
 pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> CommandResult<()> {
     Ok(state.vault().await?.test_provider(&provider_id).await?)
+}
+
+/// Replaces a connection's credential; the old one stays unless the
+/// service accepts the new one.
+#[tauri::command]
+pub async fn set_provider_credential(
+    state: State<'_, AppState>,
+    input: ProviderCredentialInput,
+) -> CommandResult<ProviderView> {
+    Ok(state
+        .vault()
+        .await?
+        .set_provider_credential(&input.provider_id, input.credential)
+        .await?)
 }
 
 /// Creates a key; the answer carries the one grant that may reveal it.

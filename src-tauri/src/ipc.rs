@@ -53,6 +53,16 @@ impl From<NewProviderInput> for NewProvider {
     }
 }
 
+/// "Change token" on a connection: its new management credential.
+#[derive(Debug, Deserialize, TS)]
+#[ts(export)]
+pub struct ProviderCredentialInput {
+    pub provider_id: String,
+    /// Goes straight to the keychain once the service accepts it.
+    #[ts(type = "string")]
+    pub credential: Secret,
+}
+
 /// "New key" form.
 #[derive(Debug, Deserialize, TS)]
 #[ts(export)]

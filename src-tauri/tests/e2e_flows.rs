@@ -190,12 +190,12 @@ async fn provider_result(app: &App, name: &str) -> String {
 }
 
 /// Adds a reference key service through the Providers form.
-async fn save_provider(app: &App, name: &str, base: &str, token: &str) {
+async fn save_provider(app: &App, name: &str, base: &str, token: &str, project: &str) {
     app.type_into(By::labelled_input("Name"), name).await;
     app.type_into(By::labelled_input("Base URL"), base).await;
     app.type_into(By::labelled_input("Admin token"), token)
         .await;
-    app.type_into(By::labelled_input("Project"), "web").await;
+    app.type_into(By::labelled_input("Project"), project).await;
     app.click(By::button("Save provider")).await;
     // Saved: listed, its connection tested, the form free again.
     app.wait_for(By::xpath(&provider_item(name)), Duration::from_secs(20))
@@ -359,16 +359,20 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
 
     // ---- Providers: Save provider, Test connection ----
     app.click(By::button("Providers")).await;
-    save_provider(&app, "Acme", &base, ADMIN).await;
-    save_provider(&app, "Acme (old token)", &base, WRONG_ADMIN).await;
-    for name in ["Acme", "Acme (old token)"] {
+    save_provider(&app, "Acme", &base, ADMIN, "web").await;
+    // Another project of the same service (its keys are not Acme's).
+    save_provider(&app, "Acme (old token)", &base, WRONG_ADMIN, "ops").await;
+    for (name, project) in [("Acme", "web"), ("Acme (old token)", "ops")] {
         let down = provider_result(&app, name).await;
         assert!(
             down.contains("Could not reach the service"),
             "{name} while the service is down: {down}"
         );
         let item = app.text(By::xpath(&provider_item(name))).await;
-        assert!(item.contains(&format!("{base} · project web")), "{item}");
+        assert!(
+            item.contains(&format!("{base} · project {project}")),
+            "{item}"
+        );
     }
     let service = KeyService::start_on(port).await;
     assert_eq!(service.base, base);
@@ -404,6 +408,58 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         wrong.contains("Check the provider's admin token under Providers"),
         "{wrong}"
     );
+    // "Change token": the service refuses the mistyped token again and the
+    // form says so; the right one replaces it and the connection works.
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Change token']",
+        provider_item("Acme (old token)")
+    )))
+    .await;
+    let new_token = By::labelled_input("New token for Acme (old token)");
+    app.type_into(new_token, WRONG_ADMIN).await;
+    app.click(By::button("Save token")).await;
+    let not_saved = app
+        .try_text(
+            By::xpath(&format!(
+                "{}//p[@role='alert' and contains(., 'Not saved')]",
+                provider_item("Acme (old token)")
+            )),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the refused token is not reported");
+    assert!(
+        not_saved.contains("rejected our credentials"),
+        "{not_saved}"
+    );
+    app.replace_text(By::labelled_input("New token for Acme (old token)"), ADMIN)
+        .await;
+    app.click(By::button("Save token")).await;
+    app.wait_for(
+        By::xpath(&format!(
+            "{}//span[@role='status' and normalize-space()='Token replaced; connected']",
+            provider_item("Acme (old token)")
+        )),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(
+        !app.shown_now(By::button("Save token")).await,
+        "the form stays open after the token was replaced"
+    );
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Test connection']",
+        provider_item("Acme (old token)")
+    )))
+    .await;
+    app.wait_for(
+        By::xpath(&format!(
+            "{}//span[@role='status' and normalize-space()='Connected']",
+            provider_item("Acme (old token)")
+        )),
+        Duration::from_secs(30),
+    )
+    .await;
 
     // The saved provider is usable: keys made on it live on the service.
     app.click(By::button("Keys")).await;
@@ -605,7 +661,15 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     let backend_new = dotenv_value(&half, "ACME_API_KEY");
     assert_ne!(backend_new, backend_old, "killed after the deploy");
     canaries.push(backend_new.clone());
-    assert_eq!(service.verify_status(&backend_old).await, 200);
+    // The old key is still live: asked of the service's listing, not by
+    // signing in with it, which is a use after the deploy (from the next
+    // second on, the revoke rightly holds on it as still in use).
+    let live = service.live_names("web").await;
+    assert_eq!(
+        live.iter().filter(|n| n.starts_with("backend")).count(),
+        2,
+        "the old and the new backend key are live: {live:?}"
+    );
 
     // ---- The app again: the banner's Resume finishes it ----
     let app = App::launch(bin, data.path(), &[]).await;

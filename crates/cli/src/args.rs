@@ -318,6 +318,13 @@ pub enum ProvidersCommand {
     Test {
         name: String,
     },
+    /// Replaces a connection's management credential (a rotated admin
+    /// token, a new access key pair, one missing from this keychain), read
+    /// from LATCHKEY_ADMIN_TOKEN or stdin. The service must accept it
+    /// first; otherwise the old one stays.
+    SetToken {
+        name: String,
+    },
 }
 
 /// `latchkey audit export --format`.

@@ -339,8 +339,28 @@ async fn failures_name_their_code_and_exit_code() {
         refused.stderr.contains("[provider_forbidden]"),
         "{refused:#?}"
     );
-    for run in [&add, &test] {
+    // set-token: the service refuses the same key again (nothing changes,
+    // exit 4), then takes the admin token, which then works.
+    let again = cli.run_with(&["providers", "set-token", "read-only"], &[], Some(&reader));
+    assert_eq!(again.code, Some(4), "{again:#?}");
+    assert!(again.stderr.contains("[provider_forbidden]"), "{again:#?}");
+    assert_eq!(cli.run(&["providers", "test", "read-only"]).code, Some(4));
+    let fixed = cli.run_with(
+        &["providers", "set-token", "read-only"],
+        &[],
+        Some(&format!("{ADMIN}\n")),
+    );
+    fixed.ok();
+    assert!(
+        fixed.stderr.contains("accepted the new credential"),
+        "{fixed:#?}"
+    );
+    cli.run(&["providers", "test", "read-only"]).ok();
+    let unknown = cli.run_with(&["providers", "set-token", "nobody"], &[], Some(ADMIN));
+    assert_eq!(unknown.code, Some(2), "{unknown:#?}");
+    for run in [&add, &test, &again, &fixed] {
         assert!(!run.stderr.contains(&reader) && !run.stdout.contains(&reader));
+        assert!(!run.stderr.contains(ADMIN) && !run.stdout.contains(ADMIN));
     }
 
     // No display: no clipboard. The key stays where it was, nothing copied.

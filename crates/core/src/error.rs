@@ -17,9 +17,14 @@ pub enum Error {
     #[error("This key's secret is not in your keychain on this computer. Add it with \"Add existing key\" or create a new key.")]
     SecretMissing,
     #[error(
-        "The service rejected our credentials. Check the provider's admin token under Providers."
+        "The service rejected our credentials. Check the provider's admin token under Providers (\"Change token\")."
     )]
     ProviderUnauthorized,
+    /// A connection's management credential is not in this computer's
+    /// keychain (a catalog moved here, a keychain reset). Code
+    /// `secret_missing`.
+    #[error("The credential of \"{0}\" is not in your keychain on this computer. Enter it again with \"Change token\" under Providers.")]
+    ProviderCredentialMissing(String),
     #[error("The service says these credentials may not do this. Use a token with the needed permission.")]
     ProviderForbidden,
     #[error("{0} was not found.")]
@@ -105,7 +110,7 @@ impl Error {
             Self::KeychainLocked => ErrorCode::KeychainLocked,
             Self::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
             Self::KeychainNotPersistent => ErrorCode::KeychainNotPersistent,
-            Self::SecretMissing => ErrorCode::SecretMissing,
+            Self::SecretMissing | Self::ProviderCredentialMissing(_) => ErrorCode::SecretMissing,
             Self::ProviderUnauthorized => ErrorCode::ProviderUnauthorized,
             Self::ProviderForbidden => ErrorCode::ProviderForbidden,
             Self::NotFound(_) => ErrorCode::NotFound,

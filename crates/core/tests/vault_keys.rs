@@ -406,3 +406,128 @@ async fn fingerprints_are_keyed_and_old_catalogs_move_over() {
     let reopened = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
     assert_eq!(stored(&reopened), secret.fingerprint().as_str());
 }
+
+/// "Change token": a connection's credential is replaced only once the
+/// service accepts the new one, a lost one is named with the way back, and
+/// neither the old nor the new credential lands anywhere but the keychain.
+#[tokio::test]
+async fn a_connection_credential_is_replaced_only_when_the_service_accepts_it() {
+    use latchkey_core::store::{provider_account, KeychainStore, SecretStore};
+    const MISTYPED: &str = "core-test-mistyped-admin";
+    const WRONG_AGAIN: &str = "core-test-second-wrong-admin";
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let keychain = KeychainStore::open_service("latchkey-test").expect("real keychain");
+    let held = |id: &str| {
+        keychain
+            .get(&provider_account(id))
+            .expect("keychain read")
+            .map(|s| s.expose_secret().to_owned())
+    };
+    let acme = vault
+        .add_provider(NewProvider {
+            name: "Acme".into(),
+            base_url: service.base.clone(),
+            admin_token: Secret::new(MISTYPED),
+            project: "demo".into(),
+        })
+        .expect("added");
+    let refused = vault.test_provider(&acme.id).await.expect_err("401");
+    assert!(refused.to_string().contains("Change token"), "{refused}");
+
+    // The service refuses the new one too: the old one stays.
+    let err = vault
+        .set_provider_credential(&acme.id, Secret::new(WRONG_AGAIN))
+        .await
+        .expect_err("refused by the service");
+    assert_eq!(err.code(), "provider_unauthorized");
+    assert_eq!(held(&acme.id).as_deref(), Some(MISTYPED));
+    let err = vault
+        .set_provider_credential(&acme.id, Secret::new(" \n"))
+        .await
+        .expect_err("empty");
+    assert_eq!(err.code(), "invalid_input");
+    assert_eq!(held(&acme.id).as_deref(), Some(MISTYPED));
+
+    // The right one: kept (trimmed), and used from now on, also by the
+    // connection the vault had cached with the old one.
+    vault
+        .set_provider_credential(&acme.id, Secret::new(format!("{ADMIN}\n")))
+        .await
+        .expect("accepted");
+    assert_eq!(held(&acme.id).as_deref(), Some(ADMIN));
+    vault.test_provider(&acme.id).await.expect("connected");
+    let made = vault
+        .create_key(new_key(&acme, "after the new token"))
+        .await
+        .expect("created with the new token");
+
+    // Lost from this keychain: the listing names the connection and the
+    // way back, and keeps the keys; putting it back clears the warning.
+    keychain
+        .delete(&provider_account(&acme.id))
+        .expect("deleted");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let listing = vault.list_keys().await.expect("listing");
+    assert_eq!(listing.keys.len(), 1);
+    assert_eq!(listing.keys[0].id, made.id);
+    let warning = listing
+        .warnings
+        .iter()
+        .find(|w| w.provider_id == acme.id)
+        .expect("a warning for Acme");
+    assert_eq!(warning.code.as_str(), "secret_missing");
+    assert!(
+        warning.message.contains("\"Acme\"") && warning.message.contains("Change token"),
+        "{}",
+        warning.message
+    );
+    vault
+        .set_provider_credential(&acme.id, Secret::new(ADMIN))
+        .await
+        .expect("put back");
+    let listing = vault.list_keys().await.expect("listing");
+    assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
+
+    // Only connections that hold a credential have one to change.
+    let manual = vault
+        .add_manual_provider(latchkey_core::vault::NewManualProvider {
+            name: "Dashboard only".into(),
+            dashboard_url: "https://dashboard.example.com/keys".into(),
+            verify_url: format!("{}/v1/projects/demo/keys", service.base),
+        })
+        .expect("manual added");
+    let err = vault
+        .set_provider_credential(&manual.id, Secret::new(ADMIN))
+        .await
+        .expect_err("no credential to change");
+    assert_eq!(err.code(), "invalid_input");
+    let err = vault
+        .set_provider_credential("no-such-provider", Secret::new(ADMIN))
+        .await
+        .expect_err("unknown");
+    assert_eq!(err.code(), "not_found");
+
+    let actions: Vec<String> = vault
+        .audit_log(50)
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "provider_credential")
+            .count(),
+        2,
+        "{actions:?}"
+    );
+    for token in [MISTYPED, WRONG_AGAIN, ADMIN] {
+        assert_eq!(
+            files_containing(dir.path(), token),
+            Vec::<String>::new(),
+            "{token} written to the data folder"
+        );
+    }
+}

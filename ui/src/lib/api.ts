@@ -21,6 +21,7 @@ import type { ErrorCode } from "./bindings/ErrorCode";
 import type { ErrorDetails } from "./bindings/ErrorDetails";
 import type { NewKeyInput } from "./bindings/NewKeyInput";
 import type { NewProviderInput } from "./bindings/NewProviderInput";
+import type { ProviderCredentialInput } from "./bindings/ProviderCredentialInput";
 import type { ExistingKeyInput } from "./bindings/ExistingKeyInput";
 import type { CopyReceipt } from "./bindings/CopyReceipt";
 import type { StartupStatus } from "./bindings/StartupStatus";
@@ -105,6 +106,8 @@ export const api = {
   listProviders: () => call<ProviderView[]>("list_providers"),
   addProvider: (input: NewProviderInput) => call<ProviderView>("add_provider", { input }),
   testProvider: (providerId: string) => call<null>("test_provider", { providerId }),
+  setProviderCredential: (input: ProviderCredentialInput) =>
+    call<ProviderView>("set_provider_credential", { input }),
   createKey: (input: NewKeyInput) => call<CreatedKey>("create_key", { input }),
   revealKey: (keyId: string, grant: string) => call<string>("reveal_key", { keyId, grant }),
   copyKey: (keyId: string) => call<CopyReceipt>("copy_key", { keyId }),

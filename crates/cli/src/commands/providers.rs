@@ -1,4 +1,4 @@
-//! Provider connections: add, list, test.
+//! Provider connections: add, list, test, set-token.
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -126,6 +126,16 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             let p = vault.find_provider(&name)?;
             vault.test_provider(&p.id).await?;
             eprintln!("\"{}\": connection test passed.", p.name);
+            Ok(EXIT_OK)
+        }
+        ProvidersCommand::SetToken { name } => {
+            let p = vault.find_provider(&name)?;
+            let credential = read_admin_token()?;
+            let p = vault.set_provider_credential(&p.id, credential).await?;
+            eprintln!(
+                "\"{}\": the service accepted the new credential; it replaced the old one in the keychain.",
+                p.name
+            );
             Ok(EXIT_OK)
         }
     }

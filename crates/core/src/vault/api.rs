@@ -247,6 +247,17 @@ impl Vault {
         self.connection_ops().test_provider(provider_id).await
     }
 
+    /// Replaces a connection's credential once the service accepts it.
+    pub async fn set_provider_credential(
+        &self,
+        provider_id: &str,
+        credential: Secret,
+    ) -> Result<ProviderView> {
+        self.connection_ops()
+            .set_provider_credential(provider_id, credential)
+            .await
+    }
+
     // ---- vault/deploy.rs ----
 
     /// Puts the current key `key_id` into every target, all or nothing.

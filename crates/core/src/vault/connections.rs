@@ -17,7 +17,7 @@ impl crate::deploy::Connections for Vault {
                     crate::untrusted::clean(provider, 64, &[])
                 ))
             })?;
-        let token = self.provider_token(&record.id)?;
+        let token = self.provider_credential(&record)?;
         Ok(crate::deploy::Remote {
             base_url: record.base_url,
             token,
@@ -44,7 +44,7 @@ impl Vault {
             return Ok(c.clone());
         }
         let token = if crate::providers::registry::needs_token(record.kind) {
-            self.provider_token(&record.id)?
+            self.provider_credential(record)?
         } else {
             Secret::new("")
         };
@@ -67,6 +67,15 @@ impl Vault {
     }
 
     /// A connection's token: from memory after the first keychain read.
+    /// A connection's credential, or an error that names the connection
+    /// and says how to put the credential back.
+    fn provider_credential(&self, record: &ProviderRecord) -> Result<Secret> {
+        self.provider_token(&record.id).map_err(|e| match e {
+            Error::SecretMissing => Error::ProviderCredentialMissing(record.name.clone()),
+            e => e,
+        })
+    }
+
     pub(crate) fn provider_token(&self, provider_id: &str) -> Result<Secret> {
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = tokens.get(provider_id) {
@@ -543,6 +552,51 @@ impl ConnectionOps<'_> {
     pub async fn test_provider(&self, provider_id: &str) -> Result<()> {
         let record = self.provider_record(provider_id)?;
         self.connect(&record)?.test().await
+    }
+
+    /// Replaces a connection's management credential: an admin token the
+    /// service rotated or expired, a new access key pair, one missing from
+    /// this computer's keychain. The new one must pass the connection's
+    /// test first; one the service refuses (or that cannot be checked now)
+    /// is not kept, and the old one stays. Audited; the credential itself
+    /// goes only to the keychain.
+    pub async fn set_provider_credential(
+        &self,
+        provider_id: &str,
+        credential: Secret,
+    ) -> Result<ProviderView> {
+        let record = self.provider_record(provider_id)?;
+        if record.is_demo {
+            return Err(Error::invalid(
+                "provider",
+                "The Demo service's token is Latchkey's own and cannot be changed",
+            ));
+        }
+        if !crate::providers::registry::needs_token(record.kind) {
+            return Err(Error::invalid(
+                "provider",
+                format!(
+                    "\"{}\" is a dashboard-only service: Latchkey holds no credential for it",
+                    record.name
+                ),
+            ));
+        }
+        let credential = Secret::new(credential.expose_secret().trim());
+        if credential.expose_secret().is_empty() {
+            return Err(Error::invalid("admin_token", "Enter the new token"));
+        }
+        crate::providers::registry::open(&record, credential.clone(), self.http.clone())?
+            .test()
+            .await?;
+        self.store.put(&provider_account(&record.id), &credential)?;
+        self.forget_connections();
+        self.audit(
+            "provider_credential",
+            None,
+            Some(&record.id),
+            &format!("replaced the credential of \"{}\"", record.name),
+        )?;
+        Ok(provider_view(&record))
     }
 
     // ---- keys ----
