@@ -23,8 +23,8 @@ pub enum Error {
     /// A connection's management credential is not in this computer's
     /// keychain (a catalog moved here, a keychain reset). Code
     /// `secret_missing`.
-    #[error("The credential of \"{0}\" is not in your keychain on this computer. Enter it again with \"Change token\" under Providers.")]
-    ProviderCredentialMissing(String),
+    #[error("This connection's credential is not in your keychain on this computer. Enter it again with \"Change token\" under Providers (or `latchkey providers set-token`).")]
+    ProviderCredentialMissing,
     #[error("The service says these credentials may not do this. Use a token with the needed permission.")]
     ProviderForbidden,
     #[error("{0} was not found.")]
@@ -110,7 +110,7 @@ impl Error {
             Self::KeychainLocked => ErrorCode::KeychainLocked,
             Self::KeychainUnavailable(_) => ErrorCode::KeychainUnavailable,
             Self::KeychainNotPersistent => ErrorCode::KeychainNotPersistent,
-            Self::SecretMissing | Self::ProviderCredentialMissing(_) => ErrorCode::SecretMissing,
+            Self::SecretMissing | Self::ProviderCredentialMissing => ErrorCode::SecretMissing,
             Self::ProviderUnauthorized => ErrorCode::ProviderUnauthorized,
             Self::ProviderForbidden => ErrorCode::ProviderForbidden,
             Self::NotFound(_) => ErrorCode::NotFound,

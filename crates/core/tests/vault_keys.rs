@@ -463,8 +463,9 @@ async fn a_connection_credential_is_replaced_only_when_the_service_accepts_it() 
         .await
         .expect("created with the new token");
 
-    // Lost from this keychain: the listing names the connection and the
-    // way back, and keeps the keys; putting it back clears the warning.
+    // Lost from this keychain: the listing says it is the connection's
+    // credential and the way back, and keeps the keys; putting it back
+    // clears the warning.
     keychain
         .delete(&provider_account(&acme.id))
         .expect("deleted");
@@ -479,7 +480,8 @@ async fn a_connection_credential_is_replaced_only_when_the_service_accepts_it() 
         .expect("a warning for Acme");
     assert_eq!(warning.code.as_str(), "secret_missing");
     assert!(
-        warning.message.contains("\"Acme\"") && warning.message.contains("Change token"),
+        warning.message.contains("connection's credential")
+            && warning.message.contains("Change token"),
         "{}",
         warning.message
     );

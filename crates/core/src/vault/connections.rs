@@ -67,11 +67,11 @@ impl Vault {
     }
 
     /// A connection's token: from memory after the first keychain read.
-    /// A connection's credential, or an error that names the connection
-    /// and says how to put the credential back.
+    /// A connection's credential, or an error that says it is the
+    /// connection's (not a key's) and how to put it back.
     fn provider_credential(&self, record: &ProviderRecord) -> Result<Secret> {
         self.provider_token(&record.id).map_err(|e| match e {
-            Error::SecretMissing => Error::ProviderCredentialMissing(record.name.clone()),
+            Error::SecretMissing => Error::ProviderCredentialMissing,
             e => e,
         })
     }
