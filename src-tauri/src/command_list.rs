@@ -17,6 +17,7 @@ macro_rules! with_commands {
             add_provider,
             test_provider,
             set_provider_credential,
+            remove_provider,
             create_key,
             reveal_key,
             copy_key,

@@ -91,6 +91,12 @@ pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> C
     Ok(state.vault().await?.test_provider(&provider_id).await?)
 }
 
+/// Removes a connection that holds no keys.
+#[tauri::command]
+pub async fn remove_provider(state: State<'_, AppState>, provider_id: String) -> CommandResult<()> {
+    Ok(state.vault().await?.remove_provider(&provider_id)?)
+}
+
 /// Replaces a connection's credential; the old one stays unless the
 /// service accepts the new one.
 #[tauri::command]

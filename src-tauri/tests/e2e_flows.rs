@@ -460,6 +460,32 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         Duration::from_secs(30),
     )
     .await;
+    // Remove: asked first; "Keep" keeps it, then it goes with its token.
+    let remove = By::xpath(&format!(
+        "{}//button[normalize-space()='Remove']",
+        provider_item("Acme (old token)")
+    ));
+    app.click(remove).await;
+    app.click(By::button("Keep")).await;
+    assert!(
+        app.shown_now(By::xpath(&provider_item("Acme (old token)")))
+            .await
+    );
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='Remove']",
+        provider_item("Acme (old token)")
+    )))
+    .await;
+    app.click(By::button("Remove connection")).await;
+    app.wait_for(
+        By::xpath("//p[@role='status' and normalize-space()='Removed \"Acme (old token)\" and its credential.']"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        !app.shown_now(By::xpath(&provider_item("Acme (old token)")))
+            .await
+    );
 
     // The saved provider is usable: keys made on it live on the service.
     app.click(By::button("Keys")).await;

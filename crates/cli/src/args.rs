@@ -325,6 +325,11 @@ pub enum ProvidersCommand {
     SetToken {
         name: String,
     },
+    /// Removes a connection that holds no keys (revoked ones count), and
+    /// its credential in the keychain.
+    Remove {
+        name: String,
+    },
 }
 
 /// `latchkey audit export --format`.

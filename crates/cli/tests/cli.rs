@@ -358,6 +358,21 @@ async fn failures_name_their_code_and_exit_code() {
     cli.run(&["providers", "test", "read-only"]).ok();
     let unknown = cli.run_with(&["providers", "set-token", "nobody"], &[], Some(ADMIN));
     assert_eq!(unknown.code, Some(2), "{unknown:#?}");
+    // remove: a connection with keys stays (exit 2); one without goes.
+    let kept = cli.run(&["providers", "remove", "acme"]);
+    assert_eq!(kept.code, Some(2), "{kept:#?}");
+    assert!(kept.stderr.contains("[invalid_input]"), "{kept:#?}");
+    cli.run(&["providers", "remove", "read-only"]).ok();
+    let names: Vec<String> = cli
+        .run(&["providers", "list", "--json"])
+        .json()
+        .as_array()
+        .expect("providers")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(!names.contains(&"read-only".to_owned()), "{names:?}");
+    assert_eq!(cli.run(&["providers", "test", "read-only"]).code, Some(2));
     for run in [&add, &test, &again, &fixed] {
         assert!(!run.stderr.contains(&reader) && !run.stdout.contains(&reader));
         assert!(!run.stderr.contains(ADMIN) && !run.stdout.contains(ADMIN));

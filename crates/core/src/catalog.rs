@@ -352,6 +352,30 @@ impl Catalog {
             .optional()?)
     }
 
+    /// How many keys (any status: revoked ones are history) and creates
+    /// not yet settled a connection has in the catalog.
+    pub fn provider_use(&self, id: &str) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM keys WHERE provider_id = ?1),
+                    (SELECT COUNT(*) FROM key_creates WHERE provider_id = ?1)",
+            [id],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// Deletes a connection, in one statement, only while it has no keys
+    /// and no create in flight (another process may be adding one): `false`
+    /// when nothing was deleted.
+    pub fn delete_unused_provider(&self, id: &str) -> Result<bool> {
+        let deleted = self.conn.execute(
+            "DELETE FROM providers WHERE id = ?1 AND is_demo = 0
+               AND NOT EXISTS (SELECT 1 FROM keys WHERE provider_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM key_creates WHERE provider_id = ?1)",
+            [id],
+        )?;
+        Ok(deleted == 1)
+    }
+
     pub fn demo_provider(&self) -> Result<Option<ProviderRecord>> {
         Ok(self
             .conn

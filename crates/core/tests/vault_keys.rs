@@ -533,3 +533,81 @@ async fn a_connection_credential_is_replaced_only_when_the_service_accepts_it() 
         );
     }
 }
+
+/// "Remove": a connection added by mistake goes, with its credential; one
+/// that holds keys (revoked ones are its history) stays.
+#[tokio::test]
+async fn only_a_connection_without_keys_is_removed_with_its_credential() {
+    use latchkey_core::store::{provider_account, KeychainStore, SecretStore};
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let keychain = KeychainStore::open_service("latchkey-test").expect("real keychain");
+    let used = add_provider(&vault, &service);
+    let key = vault
+        .create_key(new_key(&used, "held"))
+        .await
+        .expect("created");
+    let mistaken = vault
+        .add_provider(NewProvider {
+            name: "Mistaken".into(),
+            base_url: "http://127.0.0.1:9".into(),
+            admin_token: Secret::new("core-test-mistaken-token"),
+            project: "demo".into(),
+        })
+        .expect("added");
+    assert!(keychain
+        .get(&provider_account(&mistaken.id))
+        .expect("read")
+        .is_some());
+
+    vault.remove_provider(&mistaken.id).expect("removed");
+    assert!(
+        keychain
+            .get(&provider_account(&mistaken.id))
+            .expect("read")
+            .is_none(),
+        "its credential stays in the keychain"
+    );
+    let names: Vec<String> = vault
+        .providers()
+        .expect("providers")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Test service"]);
+    let listing = vault.list_keys().await.expect("listing");
+    assert!(listing.warnings.is_empty(), "{:?}", listing.warnings);
+    assert_eq!(
+        vault
+            .remove_provider(&mistaken.id)
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+
+    // Keys keep their connection, revoked ones too.
+    let err = vault.remove_provider(&used.id).expect_err("has a key");
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("has 1 key in Latchkey"), "{err}");
+    vault.revoke_key(&key.id).await.expect("revoked");
+    let err = vault.remove_provider(&used.id).expect_err("has history");
+    assert_eq!(err.code(), "invalid_input");
+    assert!(keychain
+        .get(&provider_account(&used.id))
+        .expect("read")
+        .is_some());
+    vault
+        .test_provider(&used.id)
+        .await
+        .expect("still connected");
+
+    let removed: Vec<String> = vault
+        .audit_log(50)
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.action == "provider_remove")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(removed, ["removed provider \"Mistaken\""]);
+}

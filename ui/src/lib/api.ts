@@ -108,6 +108,7 @@ export const api = {
   testProvider: (providerId: string) => call<null>("test_provider", { providerId }),
   setProviderCredential: (input: ProviderCredentialInput) =>
     call<ProviderView>("set_provider_credential", { input }),
+  removeProvider: (providerId: string) => call<null>("remove_provider", { providerId }),
   createKey: (input: NewKeyInput) => call<CreatedKey>("create_key", { input }),
   revealKey: (keyId: string, grant: string) => call<string>("reveal_key", { keyId, grant }),
   copyKey: (keyId: string) => call<CopyReceipt>("copy_key", { keyId }),

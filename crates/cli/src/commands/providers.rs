@@ -1,4 +1,4 @@
-//! Provider connections: add, list, test, set-token.
+//! Provider connections: add, list, test, set-token, remove.
 
 use std::io::{IsTerminal, Read, Write};
 
@@ -136,6 +136,12 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
                 "\"{}\": the service accepted the new credential; it replaced the old one in the keychain.",
                 p.name
             );
+            Ok(EXIT_OK)
+        }
+        ProvidersCommand::Remove { name } => {
+            let p = vault.find_provider(&name)?;
+            vault.remove_provider(&p.id)?;
+            eprintln!("Removed \"{}\" and its credential in the keychain.", p.name);
             Ok(EXIT_OK)
         }
     }

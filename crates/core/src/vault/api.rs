@@ -247,6 +247,11 @@ impl Vault {
         self.connection_ops().test_provider(provider_id).await
     }
 
+    /// Removes a connection that holds no keys, and its credential.
+    pub fn remove_provider(&self, provider_id: &str) -> Result<()> {
+        self.connection_ops().remove_provider(provider_id)
+    }
+
     /// Replaces a connection's credential once the service accepts it.
     pub async fn set_provider_credential(
         &self,

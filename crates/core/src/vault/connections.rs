@@ -554,6 +554,50 @@ impl ConnectionOps<'_> {
         self.connect(&record)?.test().await
     }
 
+    /// Removes a connection that holds no keys (one added by mistake, or
+    /// whose service is gone), with its credential in the keychain. A
+    /// connection with keys stays: they, revoked ones included, are its
+    /// history. Audited.
+    pub fn remove_provider(&self, provider_id: &str) -> Result<()> {
+        let record = self.provider_record(provider_id)?;
+        if record.is_demo {
+            return Err(Error::invalid(
+                "provider",
+                "The built-in Demo service cannot be removed",
+            ));
+        }
+        let in_use = |keys: u64| {
+            Error::invalid(
+                "provider",
+                format!(
+                    "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); only a connection without keys can be removed",
+                    record.name,
+                    if keys == 1 { "" } else { "s" }
+                ),
+            )
+        };
+        let (keys, creates) = self.catalog().provider_use(&record.id)?;
+        if keys > 0 || creates > 0 {
+            return Err(in_use(keys.max(1)));
+        }
+        if !self.catalog().delete_unused_provider(&record.id)? {
+            // A key arrived since (another Latchkey window or terminal).
+            let (keys, _) = self.catalog().provider_use(&record.id)?;
+            return Err(in_use(keys.max(1)));
+        }
+        self.forget_connections();
+        self.audit(
+            "provider_remove",
+            None,
+            Some(&record.id),
+            &format!("removed provider \"{}\"", record.name),
+        )?;
+        // Last: a keychain that fails here leaves only an entry nothing
+        // reads (the id is never reused); the connection is gone either way.
+        let _ = self.store.delete(&provider_account(&record.id));
+        Ok(())
+    }
+
     /// Replaces a connection's management credential: an admin token the
     /// service rotated or expired, a new access key pair, one missing from
     /// this computer's keychain. The new one must pass the connection's
