@@ -179,6 +179,27 @@ fn provider_item(name: &str) -> String {
     format!("//li[.//strong[normalize-space()='{name}']]")
 }
 
+/// Clicks a button in a provider's entry.
+async fn click_in_provider(app: &App, name: &str, button: &str) {
+    app.click(By::xpath(&format!(
+        "{}//button[normalize-space()='{button}']",
+        provider_item(name)
+    )))
+    .await;
+}
+
+/// Waits for a provider's status line to pass an XPath test.
+async fn wait_provider_status(app: &App, name: &str, test: &str) {
+    app.wait_for(
+        By::xpath(&format!(
+            "{}//span[@role='status' and {test}]",
+            provider_item(name)
+        )),
+        Duration::from_secs(30),
+    )
+    .await;
+}
+
 /// Waits until a provider's connection result is not "Testing…" and
 /// returns it.
 async fn provider_result(app: &App, name: &str) -> String {
@@ -376,32 +397,15 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     }
     let service = KeyService::start_on(port).await;
     assert_eq!(service.base, base);
-    app.click(By::xpath(&format!(
-        "{}//button[normalize-space()='Test connection']",
-        provider_item("Acme (old token)")
-    )))
-    .await;
-    app.wait_for(
-        By::xpath(&format!(
-            "{}//span[@role='status' and contains(., 'rejected our credentials')]",
-            provider_item("Acme (old token)")
-        )),
-        Duration::from_secs(30),
+    click_in_provider(&app, "Acme (old token)", "Test connection").await;
+    wait_provider_status(
+        &app,
+        "Acme (old token)",
+        "contains(., 'rejected our credentials')",
     )
     .await;
-    app.click(By::xpath(&format!(
-        "{}//button[normalize-space()='Test connection']",
-        provider_item("Acme")
-    )))
-    .await;
-    app.wait_for(
-        By::xpath(&format!(
-            "{}//span[@role='status' and normalize-space()='Connected']",
-            provider_item("Acme")
-        )),
-        Duration::from_secs(30),
-    )
-    .await;
+    click_in_provider(&app, "Acme", "Test connection").await;
+    wait_provider_status(&app, "Acme", "normalize-space()='Connected'").await;
     // Still the token's error on the other one: each button tests its own.
     let wrong = provider_result(&app, "Acme (old token)").await;
     assert!(
@@ -410,11 +414,7 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     );
     // "Change token": the service refuses the mistyped token again and the
     // form says so; the right one replaces it and the connection works.
-    app.click(By::xpath(&format!(
-        "{}//button[normalize-space()='Change token']",
-        provider_item("Acme (old token)")
-    )))
-    .await;
+    click_in_provider(&app, "Acme (old token)", "Change token").await;
     let new_token = By::labelled_input("New token for Acme (old token)");
     app.type_into(new_token, WRONG_ADMIN).await;
     app.click(By::button("Save token")).await;
@@ -435,47 +435,26 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     app.replace_text(By::labelled_input("New token for Acme (old token)"), ADMIN)
         .await;
     app.click(By::button("Save token")).await;
-    app.wait_for(
-        By::xpath(&format!(
-            "{}//span[@role='status' and normalize-space()='Token replaced; connected']",
-            provider_item("Acme (old token)")
-        )),
-        Duration::from_secs(30),
+    wait_provider_status(
+        &app,
+        "Acme (old token)",
+        "normalize-space()='Token replaced; connected'",
     )
     .await;
     assert!(
         !app.shown_now(By::button("Save token")).await,
         "the form stays open after the token was replaced"
     );
-    app.click(By::xpath(&format!(
-        "{}//button[normalize-space()='Test connection']",
-        provider_item("Acme (old token)")
-    )))
-    .await;
-    app.wait_for(
-        By::xpath(&format!(
-            "{}//span[@role='status' and normalize-space()='Connected']",
-            provider_item("Acme (old token)")
-        )),
-        Duration::from_secs(30),
-    )
-    .await;
+    click_in_provider(&app, "Acme (old token)", "Test connection").await;
+    wait_provider_status(&app, "Acme (old token)", "normalize-space()='Connected'").await;
     // Remove: asked first; "Keep" keeps it, then it goes with its token.
-    let remove = By::xpath(&format!(
-        "{}//button[normalize-space()='Remove']",
-        provider_item("Acme (old token)")
-    ));
-    app.click(remove).await;
+    click_in_provider(&app, "Acme (old token)", "Remove").await;
     app.click(By::button("Keep")).await;
     assert!(
         app.shown_now(By::xpath(&provider_item("Acme (old token)")))
             .await
     );
-    app.click(By::xpath(&format!(
-        "{}//button[normalize-space()='Remove']",
-        provider_item("Acme (old token)")
-    )))
-    .await;
+    click_in_provider(&app, "Acme (old token)", "Remove").await;
     app.click(By::button("Remove connection")).await;
     app.wait_for(
         By::xpath("//p[@role='status' and normalize-space()='Removed \"Acme (old token)\" and its credential.']"),

@@ -87,12 +87,7 @@ async fn a_key_is_revealed_once_with_a_fresh_grant_and_never_otherwise() {
         .reveal_key(&late.key.id, &late.reveal_grant)
         .expect("still fresh");
 
-    let actions: Vec<String> = vault
-        .audit_log(100)
-        .expect("log")
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions(&vault);
     assert_eq!(actions.iter().filter(|a| *a == "reveal").count(), 2);
     assert_eq!(actions.iter().filter(|a| *a == "reveal_refused").count(), 5);
     assert!(vault.verify_audit().expect("verify").is_verified());

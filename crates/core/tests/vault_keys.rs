@@ -56,14 +56,8 @@ async fn creates_copies_reveals_and_revokes_a_key_leaving_no_trace_of_it() {
     assert!(revoked.revoked_at.is_some());
     assert_eq!(service.verify_status(&canary).await, 401);
 
-    let actions: Vec<String> = vault
-        .audit_log(50)
-        .expect("audit")
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
     assert_eq!(
-        actions,
+        audit_actions(&vault),
         ["revoke", "copy", "reveal", "create", "provider_add"]
     );
     assert!(vault
@@ -511,17 +505,9 @@ async fn a_connection_credential_is_replaced_only_when_the_service_accepts_it() 
         .expect_err("unknown");
     assert_eq!(err.code(), "not_found");
 
-    let actions: Vec<String> = vault
-        .audit_log(50)
-        .expect("audit")
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions(&vault);
     assert_eq!(
-        actions
-            .iter()
-            .filter(|a| *a == "provider_credential")
-            .count(),
+        actions.iter().filter(|a| *a == "provider_token").count(),
         2,
         "{actions:?}"
     );

@@ -635,10 +635,14 @@ impl ConnectionOps<'_> {
         self.store.put(&provider_account(&record.id), &credential)?;
         self.forget_connections();
         self.audit(
-            "provider_credential",
+            // As when a rotation switches the connection to its new key.
+            "provider_token",
             None,
             Some(&record.id),
-            &format!("replaced the credential of \"{}\"", record.name),
+            &format!(
+                "\"{}\" signs in with a new credential, given by hand",
+                record.name
+            ),
         )?;
         Ok(provider_view(&record))
     }

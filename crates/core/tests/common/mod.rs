@@ -145,3 +145,13 @@ pub fn new_key(provider: &ProviderView, name: &str) -> NewKey {
         env_var: "DEMO_API_KEY".into(),
     }
 }
+
+/// The audit log's actions, newest first.
+pub fn audit_actions(vault: &Vault) -> Vec<String> {
+    vault
+        .audit_log(100)
+        .expect("audit log")
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
