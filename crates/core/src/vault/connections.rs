@@ -66,7 +66,6 @@ impl Vault {
             .clear();
     }
 
-    /// A connection's token: from memory after the first keychain read.
     /// A connection's credential, or an error that says it is the
     /// connection's (not a key's) and how to put it back.
     fn provider_credential(&self, record: &ProviderRecord) -> Result<Secret> {
@@ -76,6 +75,7 @@ impl Vault {
         })
     }
 
+    /// A connection's token: from memory after the first keychain read.
     pub(crate) fn provider_token(&self, provider_id: &str) -> Result<Secret> {
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = tokens.get(provider_id) {
