@@ -412,6 +412,17 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         wrong.contains("Check the provider's admin token under Providers"),
         "{wrong}"
     );
+    // The Keys screen names the refused connection and leads to Providers.
+    app.click(By::button("Keys")).await;
+    let open_providers = "//p[@role='status' and starts-with(normalize-space(), 'Acme (old token): The service rejected our credentials')]//button[normalize-space()='Open Providers']";
+    app.wait_for(By::xpath(open_providers), Duration::from_secs(30))
+        .await;
+    app.click(By::xpath(open_providers)).await;
+    app.wait_for(
+        By::xpath("//h1[normalize-space()='Providers']"),
+        Duration::from_secs(10),
+    )
+    .await;
     // "Change token": the service refuses the mistyped token again and the
     // form says so; the right one replaces it and the connection works.
     click_in_provider(&app, "Acme (old token)", "Change token").await;
