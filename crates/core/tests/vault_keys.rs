@@ -547,6 +547,25 @@ async fn only_a_connection_without_keys_is_removed_with_its_credential() {
         .expect("read")
         .is_some());
 
+    // A create journaled on it (another window's, in flight) keeps it.
+    let pending = latchkey_core::catalog::PendingCreate {
+        id: "in-flight".into(),
+        provider_id: mistaken.id.clone(),
+        name: "in flight".into(),
+        scopes: vec![],
+        expires_in_days: None,
+        environment: String::new(),
+        env_var: String::new(),
+        started_at: "2026-12-05T12:00:00Z".into(),
+    };
+    vault
+        .with_catalog(|c| c.begin_create(&pending))
+        .expect("journaled");
+    let err = vault.remove_provider(&mistaken.id).expect_err("in flight");
+    assert!(err.to_string().contains("being created"), "{err}");
+    vault
+        .with_catalog(|c| c.drop_create(&pending.id))
+        .expect("settled");
     vault.remove_provider(&mistaken.id).expect("removed");
     assert!(
         keychain

@@ -566,24 +566,30 @@ impl ConnectionOps<'_> {
                 "The built-in Demo service cannot be removed",
             ));
         }
-        let in_use = |keys: u64| {
+        let in_use = |(keys, _creates): (u64, u64)| {
             Error::invalid(
                 "provider",
-                format!(
-                    "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); only a connection without keys can be removed",
-                    record.name,
-                    if keys == 1 { "" } else { "s" }
-                ),
+                if keys == 0 {
+                    format!(
+                        "A key is being created on \"{}\"; try again once that is settled",
+                        record.name
+                    )
+                } else {
+                    format!(
+                        "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); only a connection without keys can be removed",
+                        record.name,
+                        if keys == 1 { "" } else { "s" }
+                    )
+                },
             )
         };
-        let (keys, creates) = self.catalog().provider_use(&record.id)?;
-        if keys > 0 || creates > 0 {
-            return Err(in_use(keys.max(1)));
+        let usage = self.catalog().provider_use(&record.id)?;
+        if usage != (0, 0) {
+            return Err(in_use(usage));
         }
         if !self.catalog().delete_unused_provider(&record.id)? {
             // A key arrived since (another Latchkey window or terminal).
-            let (keys, _) = self.catalog().provider_use(&record.id)?;
-            return Err(in_use(keys.max(1)));
+            return Err(in_use(self.catalog().provider_use(&record.id)?));
         }
         self.forget_connections();
         self.audit(
