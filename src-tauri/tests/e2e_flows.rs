@@ -417,6 +417,8 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
     let open_providers = "//p[@role='status' and starts-with(normalize-space(), 'Acme (old token): The service rejected our credentials')]//button[normalize-space()='Open Providers']";
     app.wait_for(By::xpath(open_providers), Duration::from_secs(30))
         .await;
+    let axe = app.axe_serious().await;
+    assert!(axe.is_empty(), "Keys with a connection warning: {axe:?}");
     app.click(By::xpath(open_providers)).await;
     app.wait_for(
         By::xpath("//h1[normalize-space()='Providers']"),
@@ -443,6 +445,8 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         not_saved.contains("rejected our credentials"),
         "{not_saved}"
     );
+    let axe = app.axe_serious().await;
+    assert!(axe.is_empty(), "Change token, refused: {axe:?}");
     app.replace_text(By::labelled_input("New token for Acme (old token)"), ADMIN)
         .await;
     app.click(By::button("Save token")).await;
@@ -466,6 +470,8 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
             .await
     );
     click_in_provider(&app, "Acme (old token)", "Remove").await;
+    let axe = app.axe_serious().await;
+    assert!(axe.is_empty(), "Remove, asking: {axe:?}");
     app.click(By::button("Remove connection")).await;
     app.wait_for(
         By::xpath("//p[@role='status' and normalize-space()='Removed \"Acme (old token)\" and its credential.']"),
