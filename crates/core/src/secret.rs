@@ -66,6 +66,12 @@ impl Secret {
         self.expose_secret().is_empty()
     }
 
+    /// The same secret without surrounding whitespace (a pasted or piped
+    /// key's newline), as its own exact-size copy.
+    pub fn trimmed(&self) -> Self {
+        Self::copy_of(self.expose_secret().trim())
+    }
+
     /// `lk_a1b2…p6q7`: enough to recognise a key, never enough to use it.
     pub fn masked(&self) -> String {
         mask(self.expose_secret())

@@ -112,10 +112,8 @@ impl ConnectionOps<'_> {
             created_at: self.now(),
             dashboard_url: String::new(),
         };
-        self.store.put(
-            &provider_account(&record.id),
-            &Secret::new(new.admin_token.expose_secret().trim()),
-        )?;
+        self.store
+            .put(&provider_account(&record.id), &new.admin_token.trimmed())?;
         if let Err(e) = self.catalog().insert_provider(&record) {
             let _ = self.store.delete(&provider_account(&record.id));
             return Err(e);
@@ -204,7 +202,7 @@ impl ConnectionOps<'_> {
         check_base_url(base_url)?;
         let credential = match &new.credential {
             Some(c) if !c.expose_secret().trim().is_empty() => {
-                Secret::new(c.expose_secret().trim())
+                c.trimmed()
             }
             _ => {
                 return Err(Error::invalid(
@@ -248,7 +246,7 @@ impl ConnectionOps<'_> {
                 "An AWS connection needs an access key pair: ACCESS_KEY_ID:SECRET_ACCESS_KEY",
             )
         })?;
-        let credential = Secret::new(credential.expose_secret().trim());
+        let credential = credential.trimmed();
         let base_url = match new.base_url.as_deref().map(str::trim) {
             Some(url) if !url.is_empty() => check_base_url(url)?.to_string(),
             _ => String::new(),
@@ -468,10 +466,8 @@ impl ConnectionOps<'_> {
             created_at: self.now(),
             dashboard_url: dashboard,
         };
-        self.store.put(
-            &provider_account(&record.id),
-            &Secret::new(token.expose_secret().trim()),
-        )?;
+        self.store
+            .put(&provider_account(&record.id), &token.trimmed())?;
         if let Err(e) = self.catalog().insert_provider(&record) {
             let _ = self.store.delete(&provider_account(&record.id));
             return Err(e);
@@ -583,12 +579,9 @@ impl ConnectionOps<'_> {
                 },
             )
         };
-        let usage = self.catalog().provider_use(&record.id)?;
-        if usage != (0, 0) {
-            return Err(in_use(usage));
-        }
+        // The delete itself checks for keys and creates in flight (another
+        // Latchkey window or terminal may be adding one right now).
         if !self.catalog().delete_unused_provider(&record.id)? {
-            // A key arrived since (another Latchkey window or terminal).
             return Err(in_use(self.catalog().provider_use(&record.id)?));
         }
         self.forget_connections();
@@ -631,8 +624,8 @@ impl ConnectionOps<'_> {
                 ),
             ));
         }
-        let credential = Secret::new(credential.expose_secret().trim());
-        if credential.expose_secret().is_empty() {
+        let credential = credential.trimmed();
+        if credential.is_empty() {
             return Err(Error::invalid("admin_token", "Enter the new token"));
         }
         crate::providers::registry::open(&record, credential.clone(), self.http.clone())?

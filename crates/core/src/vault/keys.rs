@@ -378,7 +378,7 @@ impl KeyOps<'_> {
     pub async fn add_existing_key(&self, existing: ExistingKey) -> Result<KeyView> {
         let name = check_name("name", &existing.name)?;
         let env_var = check_env_var(&existing.env_var)?;
-        let secret = Secret::new(existing.secret.expose_secret().trim());
+        let secret = existing.secret.trimmed();
         if secret.is_empty() || secret.expose_secret().chars().any(char::is_control) {
             return Err(Error::invalid(
                 "secret",

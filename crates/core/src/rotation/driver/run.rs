@@ -259,7 +259,7 @@ impl RotationOps<'_> {
                 "This rotation is not waiting for a pasted key",
             ));
         }
-        let secret = Secret::new(secret.expose_secret().trim());
+        let secret = secret.trimmed();
         if secret.is_empty() || secret.expose_secret().chars().any(char::is_control) {
             return Err(Error::invalid(
                 "secret",
