@@ -226,7 +226,7 @@ pub async fn open_service_page(service_id: String) -> CommandResult<()> {
             "This service publishes no key page",
         ))
     })?;
-    open::that_detached(url).map_err(|_| {
+    crate::browser::open_detached(url).await.map_err(|_| {
         CommandError::from(Error::invalid(
             "dashboard_url",
             "Could not open a browser; open the service's key page by hand",
@@ -479,7 +479,7 @@ pub async fn open_dashboard(state: State<'_, AppState>, rotation_id: String) -> 
             "This provider has no dashboard link",
         ))
     })?;
-    open::that_detached(url).map_err(|_| {
+    crate::browser::open_detached(url).await.map_err(|_| {
         CommandError::from(Error::invalid(
             "dashboard_url",
             "Could not open a browser; open the dashboard link by hand",

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod browser;
 #[macro_use]
 mod command_list;
 mod commands;
@@ -133,6 +134,8 @@ fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
 }
 
 fn main() {
+    // First, while this is the only thread: the web engine reads it.
+    browser::tune_web_engine();
     // Before WebKit spawns its helpers: no core dumps, not dumpable, and a
     // copied key cleared on SIGTERM/SIGINT/SIGHUP.
     latchkey_core::harden::process();

@@ -553,14 +553,15 @@ async fn a_second_launch_hands_over_to_the_first_window() {
 async fn where_to_make_keys_opens_the_browser() {
     let _serial = SERIAL.lock().await;
     // The desktop's URL opener (xdg-open), replaced by one that writes down
-    // what it was asked to open.
+    // what it was asked to open, after whether it inherited the web view's
+    // JavaScriptCore setting (it must not: see src/browser.rs).
     let bin = tempfile::tempdir().expect("bin dir");
     let opened = bin.path().join("opened.txt");
     let opener = bin.path().join("xdg-open");
     std::fs::write(
         &opener,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{}'\n",
+            "#!/bin/sh\nprintf 'JSC_useDFGJIT=%s\\n' \"${{JSC_useDFGJIT-unset}}\" >> '{0}'\nprintf '%s\\n' \"$@\" >> '{0}'\n",
             opened.display()
         ),
     )
@@ -589,12 +590,40 @@ async fn where_to_make_keys_opens_the_browser() {
     let deadline = Instant::now() + WAIT;
     let url = loop {
         let text = std::fs::read_to_string(&opened).unwrap_or_default();
-        if let Some(line) = text.lines().next() {
-            break line.to_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        if let [inherited, url, ..] = lines[..] {
+            assert_eq!(
+                inherited, "JSC_useDFGJIT=unset",
+                "the opener inherited the tuning"
+            );
+            break url.to_owned();
         }
         assert!(Instant::now() < deadline, "nothing was opened");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(url.starts_with("https://"), "{url}");
+    // The app's own web process does run with it.
+    let ours = format!("LATCHKEY_DATA_DIR={}", data.path().display());
+    let web_process_env: Vec<Vec<u8>> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path().join("exe"))
+                .is_ok_and(|exe| exe.ends_with("WebKitWebProcess"))
+        })
+        .map(|e| std::fs::read(e.path().join("environ")).unwrap_or_default())
+        .map(|env| {
+            env.split(|b| *b == 0)
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .find(|env| env.iter().any(|kv| kv == ours.as_bytes()))
+        .expect("the app's WebKitWebProcess");
+    assert!(
+        web_process_env
+            .iter()
+            .any(|kv| kv == b"JSC_useDFGJIT=false"),
+        "the web process runs with JavaScriptCore's DFG tier"
+    );
     app.close().await;
 }
