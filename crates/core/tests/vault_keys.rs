@@ -615,4 +615,19 @@ async fn only_a_connection_without_keys_is_removed_with_its_credential() {
         .map(|e| e.detail)
         .collect();
     assert_eq!(removed, ["removed provider \"Mistaken\""]);
+    // Activity still names it, on every one of its lines (added, removed).
+    let named: Vec<(String, String)> = vault
+        .activity(50)
+        .expect("activity")
+        .into_iter()
+        .filter(|r| r.entry.provider_id.as_deref() == Some(mistaken.id.as_str()))
+        .map(|r| (r.entry.action, r.service_name))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("provider_remove".to_owned(), "Mistaken".to_owned()),
+            ("provider_add".to_owned(), "Mistaken".to_owned()),
+        ]
+    );
 }

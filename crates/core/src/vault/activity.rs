@@ -33,6 +33,19 @@ pub enum ExportFormat {
     Json,
 }
 
+/// What a `provider_remove` line says: `removed provider "NAME"`.
+pub(super) const REMOVED_PROVIDER: (&str, &str) = ("removed provider \"", "\"");
+
+fn removed_provider_name(entry: &AuditEntry) -> Option<&str> {
+    if entry.action != "provider_remove" {
+        return None;
+    }
+    entry
+        .detail
+        .strip_prefix(REMOVED_PROVIDER.0)?
+        .strip_suffix(REMOVED_PROVIDER.1)
+}
+
 impl ActivityOps<'_> {
     /// The newest `limit` audit rows, named.
     pub fn activity(&self, limit: usize) -> Result<Vec<ActivityRow>> {
@@ -42,13 +55,22 @@ impl ActivityOps<'_> {
             .into_iter()
             .map(|k| (k.id, k.name))
             .collect();
-        let services: HashMap<String, String> = catalog
+        let mut services: HashMap<String, String> = catalog
             .providers()?
             .into_iter()
             .map(|p| (p.id, p.name))
             .collect();
         let entries = catalog.audit(limit)?;
         drop(catalog);
+        // A removed connection is named by its removal's line, the newest of
+        // its lines (so within `limit` whenever any of them is).
+        for e in &entries {
+            if let (Some(id), Some(name)) = (&e.provider_id, removed_provider_name(e)) {
+                services
+                    .entry(id.clone())
+                    .or_insert_with(|| name.to_owned());
+            }
+        }
         let name = |map: &HashMap<String, String>, id: &Option<String>| match id {
             Some(id) => map.get(id).cloned().unwrap_or_else(|| id.clone()),
             None => String::new(),

@@ -589,7 +589,12 @@ impl ConnectionOps<'_> {
             "provider_remove",
             None,
             Some(&record.id),
-            &format!("removed provider \"{}\"", record.name),
+            &format!(
+                "{}{}{}",
+                super::activity::REMOVED_PROVIDER.0,
+                record.name,
+                super::activity::REMOVED_PROVIDER.1
+            ),
         )?;
         // Last: a keychain that fails here leaves only an entry nothing
         // reads (the id is never reused); the connection is gone either way.
