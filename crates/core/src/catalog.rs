@@ -130,6 +130,15 @@ impl ProviderKind {
     }
 }
 
+/// What [`Catalog::delete_provider_with_keys`] did.
+#[derive(Debug)]
+pub enum ProviderRemoval {
+    /// Gone, with these keys.
+    Removed(Vec<KeyRecord>),
+    /// Kept: a key is being created (`creating`) or rotated on it.
+    Busy { creating: bool },
+}
+
 /// A provider connection. Its admin token is in the keychain, not here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProviderRecord {
@@ -374,6 +383,49 @@ impl Catalog {
             [id],
         )?;
         Ok(deleted == 1)
+    }
+
+    /// Deletes a connection together with its keys and their history here
+    /// (rotations and their journal, deploy targets, usage), in one
+    /// transaction, unless a create or a rotation is in flight on it.
+    /// The audit log keeps its lines. Returns the keys deleted.
+    pub fn delete_provider_with_keys(&mut self, id: &str) -> Result<ProviderRemoval> {
+        self.write(|c| {
+            let (creates, rotations): (i64, i64) = c.query_row(
+                "SELECT (SELECT COUNT(*) FROM key_creates WHERE provider_id = ?1),
+                        (SELECT COUNT(*) FROM rotations WHERE provider_id = ?1
+                           AND state NOT IN ('done', 'rolled_back'))",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if creates > 0 || rotations > 0 {
+                return Ok(ProviderRemoval::Busy {
+                    creating: creates > 0,
+                });
+            }
+            let keys = c
+                .prepare(&format!("{KEY_SELECT} WHERE provider_id = ?1 ORDER BY created_at"))?
+                .query_map([id], key_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            const ITS_KEYS: &str = "SELECT id FROM keys WHERE provider_id = ?1";
+            for sql in [
+                format!(
+                    "DELETE FROM rotation_journal WHERE rotation_id IN
+                       (SELECT id FROM rotations WHERE provider_id = ?1 OR old_key_id IN ({ITS_KEYS}))"
+                ),
+                format!("DELETE FROM rotations WHERE provider_id = ?1 OR old_key_id IN ({ITS_KEYS})"),
+                format!("DELETE FROM key_targets WHERE key_id IN ({ITS_KEYS})"),
+                format!("DELETE FROM key_usage WHERE key_id IN ({ITS_KEYS})"),
+                "DELETE FROM keys WHERE provider_id = ?1".to_owned(),
+            ] {
+                c.execute(&sql, [id])?;
+            }
+            if c.execute("DELETE FROM providers WHERE id = ?1 AND is_demo = 0", [id])? != 1 {
+                // Rolled back with everything above.
+                return Err(Error::NotFound("That provider".into()));
+            }
+            Ok(ProviderRemoval::Removed(keys))
+        })
     }
 
     pub fn demo_provider(&self) -> Result<Option<ProviderRecord>> {

@@ -631,3 +631,179 @@ async fn only_a_connection_without_keys_is_removed_with_its_credential() {
         ]
     );
 }
+
+/// "Remove" with keys: the connection goes, and Latchkey forgets its keys
+/// (secrets out of the keychain, generations and rotations out of the
+/// catalog) once the person confirmed how many; the service keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_is_removed_with_the_keys_it_was_shown_to_hold() {
+    use latchkey_core::catalog::TargetSpec;
+    use latchkey_core::rotation::driver::RotationRequest;
+    use latchkey_core::rotation::State;
+    use latchkey_core::store::{key_account, provider_account, KeychainStore, SecretStore};
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let keychain = KeychainStore::open_service("latchkey-test").expect("real keychain");
+    let gone = add_provider(&vault, &service);
+    let kept = vault
+        .add_provider(NewProvider {
+            name: "Other".into(),
+            base_url: service.base.clone(),
+            admin_token: Secret::new(ADMIN),
+            project: "other".into(),
+        })
+        .expect("added");
+    let other_key = vault
+        .create_key(new_key(&kept, "other key"))
+        .await
+        .expect("created");
+    let key = vault
+        .create_key(new_key(&gone, "rotated"))
+        .await
+        .expect("created");
+    let revoked = vault
+        .create_key(new_key(&gone, "revoked"))
+        .await
+        .expect("created");
+    vault.revoke_key(&revoked.id).await.expect("revoked");
+    // One finished rotation: a second generation, a journal, a target.
+    let env = dir.path().join(".env");
+    std::fs::write(&env, "ROTATED=x\n").expect("env");
+    let plan = vault
+        .plan_rotation(RotationRequest {
+            key_id: key.id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env.display().to_string(),
+                var: "ROTATED".into(),
+                follow_symlink: false,
+            }],
+        })
+        .await
+        .expect("plan");
+    let done = vault.run_rotation(&plan.id, &|_| {}).await.expect("run");
+    assert_eq!(done.state, State::Done, "{done:?}");
+    let held: Vec<String> = vault
+        .local_keys()
+        .expect("keys")
+        .into_iter()
+        .filter(|k| k.provider_id == gone.id)
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(held.len(), 3, "two generations and the revoked key");
+    let new_secret = keychain.get(&key_account(&done.new_key_id)).expect("read");
+    assert!(new_secret.is_some());
+
+    // A rotation under way keeps it.
+    let again = vault
+        .plan_rotation(RotationRequest {
+            key_id: done.new_key_id.clone(),
+            targets: vec![TargetSpec::Dotenv {
+                path: env.display().to_string(),
+                var: "ROTATED".into(),
+                follow_symlink: false,
+            }],
+        })
+        .await
+        .expect("plan");
+    let err = vault
+        .remove_provider_and_keys(&gone.id, 3)
+        .expect_err("rotating");
+    assert!(err.to_string().contains("is being rotated"), "{err}");
+    vault
+        .rollback_rotation(&again.id, &|_| {})
+        .await
+        .expect("rolled back");
+
+    // Shown two keys, it holds three: nothing happens.
+    let err = vault
+        .remove_provider_and_keys(&gone.id, 2)
+        .expect_err("a key nobody saw");
+    assert_eq!(err.code(), "invalid_input");
+    assert!(err.to_string().contains("now has 3 keys, not 2"), "{err}");
+    assert_eq!(vault.local_keys().expect("keys").len(), 4);
+    assert!(keychain
+        .get(&provider_account(&gone.id))
+        .expect("read")
+        .is_some());
+
+    assert_eq!(
+        vault
+            .remove_provider_and_keys(&gone.id, 3)
+            .expect("removed"),
+        3
+    );
+    let left: Vec<String> = vault
+        .local_keys()
+        .expect("keys")
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(left, [other_key.id]);
+    assert!(vault
+        .providers()
+        .expect("providers")
+        .iter()
+        .all(|p| p.id != gone.id));
+    assert!(vault.rotations().expect("rotations").is_empty());
+    for id in &held {
+        assert!(
+            keychain.get(&key_account(id)).expect("read").is_none(),
+            "{id}: its secret stayed in the keychain"
+        );
+    }
+    assert!(keychain
+        .get(&provider_account(&gone.id))
+        .expect("read")
+        .is_none());
+    // The service still has the live key: forgetting is not revoking.
+    assert_eq!(
+        service
+            .verify_status(new_secret.expect("secret").expose_secret())
+            .await,
+        200,
+        "the service lost the key"
+    );
+    // Activity names each forgotten key and the connection, and the log
+    // still verifies.
+    let rows = vault.activity(100).expect("activity");
+    for id in &held {
+        let names: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.entry.key_id.as_deref() == Some(id.as_str()))
+            .map(|r| r.key_name.as_str())
+            .collect();
+        assert!(names.len() >= 2, "{id}: {names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("rotated") || *n == "revoked"),
+            "{id} is not named in Activity: {names:?}"
+        );
+    }
+    assert!(rows
+        .iter()
+        .filter(|r| r.entry.provider_id.as_deref() == Some(gone.id.as_str()))
+        .all(|r| r.service_name == gone.name));
+    assert_eq!(
+        common::audit_actions(&vault)
+            .iter()
+            .filter(|a| *a == "key_forget")
+            .count(),
+        3
+    );
+    let verified = vault.verify_audit().expect("verify");
+    assert!(verified.is_verified(), "{verified:?}");
+    // The other connection and its key are untouched.
+    vault
+        .test_provider(&kept.id)
+        .await
+        .expect("still connected");
+    assert_eq!(
+        vault
+            .remove_provider_and_keys(&gone.id, 0)
+            .expect_err("gone")
+            .code(),
+        "not_found"
+    );
+}

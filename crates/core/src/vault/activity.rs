@@ -35,22 +35,29 @@ pub enum ExportFormat {
 
 /// What a `provider_remove` line says: `removed provider "NAME"`.
 pub(super) const REMOVED_PROVIDER: (&str, &str) = ("removed provider \"", "\"");
+/// What a `key_forget` line says (its connection was removed).
+pub(super) const FORGOTTEN_KEY: (&str, &str) = (
+    "forgot key \"",
+    "\" with its connection; unchanged on the service",
+);
 
-fn removed_provider_name(entry: &AuditEntry) -> Option<&str> {
-    if entry.action != "provider_remove" {
+/// The name a removal line records, for `action` lines.
+fn name_in<'a>(
+    entry: &'a AuditEntry,
+    action: &str,
+    (before, after): (&str, &str),
+) -> Option<&'a str> {
+    if entry.action != action {
         return None;
     }
-    entry
-        .detail
-        .strip_prefix(REMOVED_PROVIDER.0)?
-        .strip_suffix(REMOVED_PROVIDER.1)
+    entry.detail.strip_prefix(before)?.strip_suffix(after)
 }
 
 impl ActivityOps<'_> {
     /// The newest `limit` audit rows, named.
     pub fn activity(&self, limit: usize) -> Result<Vec<ActivityRow>> {
         let catalog = self.catalog();
-        let keys: HashMap<String, String> = catalog
+        let mut keys: HashMap<String, String> = catalog
             .keys()?
             .into_iter()
             .map(|k| (k.id, k.name))
@@ -62,13 +69,20 @@ impl ActivityOps<'_> {
             .collect();
         let entries = catalog.audit(limit)?;
         drop(catalog);
-        // A removed connection is named by its removal's line, the newest of
-        // its lines (so within `limit` whenever any of them is).
+        // A removed connection, and a key forgotten with it, is named by its
+        // removal's line: the newest of its lines, so within `limit` whenever
+        // any of them is.
         for e in &entries {
-            if let (Some(id), Some(name)) = (&e.provider_id, removed_provider_name(e)) {
+            if let (Some(id), Some(name)) = (
+                &e.provider_id,
+                name_in(e, "provider_remove", REMOVED_PROVIDER),
+            ) {
                 services
                     .entry(id.clone())
                     .or_insert_with(|| name.to_owned());
+            }
+            if let (Some(id), Some(name)) = (&e.key_id, name_in(e, "key_forget", FORGOTTEN_KEY)) {
+                keys.entry(id.clone()).or_insert_with(|| name.to_owned());
             }
         }
         let name = |map: &HashMap<String, String>, id: &Option<String>| match id {

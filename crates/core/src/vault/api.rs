@@ -252,6 +252,13 @@ impl Vault {
         self.connection_ops().remove_provider(provider_id)
     }
 
+    /// Removes a connection and forgets its `expected` keys (their secrets
+    /// leave the keychain; nothing changes on the service).
+    pub fn remove_provider_and_keys(&self, provider_id: &str, expected: usize) -> Result<usize> {
+        self.connection_ops()
+            .remove_provider_and_keys(provider_id, expected)
+    }
+
     /// Replaces a connection's credential once the service accepts it.
     pub async fn set_provider_credential(
         &self,

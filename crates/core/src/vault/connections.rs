@@ -1,6 +1,7 @@
 //! Connections to services: adding, opening (cached) and testing them; the Demo provider.
 
 use super::*;
+use crate::catalog::ProviderRemoval;
 
 /// A remote deploy target's connection, by name: `github:gh:…` writes
 /// through the GitHub connection named `gh` with its keychain token.
@@ -600,6 +601,98 @@ impl ConnectionOps<'_> {
         // reads (the id is never reused); the connection is gone either way.
         let _ = self.store.delete(&provider_account(&record.id));
         Ok(())
+    }
+
+    /// Removes a connection together with its keys, which Latchkey then
+    /// forgets: each key's secret leaves this computer's keychain, and its
+    /// history here (generations, rotations, deploy targets, usage) the
+    /// catalog. The audit log keeps every line, and names each forgotten key
+    /// in a `key_forget` line. Nothing changes on the service: a key still
+    /// active there keeps working until it is revoked.
+    ///
+    /// `expected` is the number of keys the person was shown: a key added
+    /// meanwhile (another window, a terminal, a sync) makes it refuse rather
+    /// than forget a key nobody saw. Refused too while a key is being created
+    /// or rotated on the connection. Returns how many keys were forgotten.
+    pub fn remove_provider_and_keys(&self, provider_id: &str, expected: usize) -> Result<usize> {
+        let record = self.provider_record(provider_id)?;
+        if record.is_demo {
+            return Err(Error::invalid(
+                "provider",
+                "The built-in Demo service cannot be removed",
+            ));
+        }
+        let now = self.now();
+        let removal = self.catalog().batch(|c| {
+            let removal = c.delete_provider_with_keys(&record.id)?;
+            if let ProviderRemoval::Removed(keys) = &removal {
+                if keys.len() != expected {
+                    return Err(Error::invalid(
+                        "provider",
+                        format!(
+                            "\"{}\" now has {} key{}, not {expected}: look again before removing it",
+                            record.name,
+                            keys.len(),
+                            if keys.len() == 1 { "" } else { "s" }
+                        ),
+                    ));
+                }
+                for k in keys {
+                    c.append_audit(
+                        &now,
+                        "key_forget",
+                        Some(&k.id),
+                        Some(&record.id),
+                        &format!(
+                            "{}{}{}",
+                            super::activity::FORGOTTEN_KEY.0,
+                            k.name,
+                            super::activity::FORGOTTEN_KEY.1
+                        ),
+                    )?;
+                }
+                c.append_audit(
+                    &now,
+                    "provider_remove",
+                    None,
+                    Some(&record.id),
+                    &format!(
+                        "{}{}{}",
+                        super::activity::REMOVED_PROVIDER.0,
+                        record.name,
+                        super::activity::REMOVED_PROVIDER.1
+                    ),
+                )?;
+            }
+            Ok(removal)
+        })?;
+        let keys = match removal {
+            ProviderRemoval::Removed(keys) => keys,
+            ProviderRemoval::Busy { creating } => {
+                return Err(Error::invalid(
+                    "provider",
+                    if creating {
+                        format!(
+                            "A key is being created on \"{}\"; try again once that is settled",
+                            record.name
+                        )
+                    } else {
+                        format!(
+                            "A key of \"{}\" is being rotated; finish or roll back its rotation first",
+                            record.name
+                        )
+                    },
+                ))
+            }
+        };
+        self.forget_connections();
+        // Last, as for `remove_provider`: a keychain that fails here leaves
+        // entries nothing reads (ids are never reused).
+        for k in keys.iter().filter(|k| k.has_secret) {
+            let _ = self.store.delete(&key_account(&k.id));
+        }
+        let _ = self.store.delete(&provider_account(&record.id));
+        Ok(keys.len())
     }
 
     /// Replaces a connection's management credential: an admin token the
