@@ -326,9 +326,16 @@ pub enum ProvidersCommand {
         name: String,
     },
     /// Removes a connection that holds no keys (revoked ones count), and
-    /// its credential in the keychain.
+    /// its credential in the keychain. With --forget-keys COUNT, one that
+    /// holds COUNT keys too: Latchkey forgets them (their secrets leave the
+    /// keychain, their history the catalog); they stay as they are on the
+    /// service, so revoke first any that should stop working.
     Remove {
         name: String,
+        /// How many keys the connection holds, revoked ones included
+        /// (`latchkey list --all`, PROVIDER column): another number refuses.
+        #[arg(long, value_name = "COUNT")]
+        forget_keys: Option<usize>,
     },
 }
 

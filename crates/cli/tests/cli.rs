@@ -419,6 +419,32 @@ async fn failures_name_their_code_and_exit_code() {
     assert_ne!(new, reader);
     assert_eq!(service.verify_status(new).await, 200);
     assert_eq!(service.verify_status(&reader).await, 401);
+
+    // remove --forget-keys COUNT: another count refuses (exit 2); the right
+    // one removes the connection with both generations, and the service
+    // keeps the live key.
+    let wrong = cli.run(&["providers", "remove", "acme", "--forget-keys", "1"]);
+    assert_eq!(wrong.code, Some(2), "{wrong:#?}");
+    assert!(wrong.stderr.contains("now has 2 keys, not 1"), "{wrong:#?}");
+    assert_eq!(
+        cli.run(&["list", "--all", "--json"]).json()["keys"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let gone = cli.run(&["providers", "remove", "acme", "--forget-keys", "2"]);
+    gone.ok();
+    assert!(gone.stderr.contains("forgot its 2 keys"), "{gone:#?}");
+    assert_eq!(
+        cli.run(&["list", "--all", "--json"]).json()["keys"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(service.verify_status(new).await, 200);
+    for run in [&wrong, &gone] {
+        assert!(!run.stderr.contains(new) && !run.stdout.contains(new));
+    }
 }
 
 /// `latchkey status`: 0 and "fine" when no key needs attention; 6 and the

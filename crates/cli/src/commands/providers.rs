@@ -138,10 +138,22 @@ pub async fn providers(vault: &Vault, command: ProvidersCommand, json: bool) -> 
             );
             Ok(EXIT_OK)
         }
-        ProvidersCommand::Remove { name } => {
+        ProvidersCommand::Remove { name, forget_keys } => {
             let p = vault.find_provider(&name)?;
-            vault.remove_provider(&p.id)?;
-            eprintln!("Removed \"{}\" and its credential in the keychain.", p.name);
+            match forget_keys {
+                None => {
+                    vault.remove_provider(&p.id)?;
+                    eprintln!("Removed \"{}\" and its credential in the keychain.", p.name);
+                }
+                Some(expected) => {
+                    let n = vault.remove_provider_and_keys(&p.id, expected)?;
+                    eprintln!(
+                        "Removed \"{}\" and its credential; forgot its {n} key{} (their secrets left the keychain; the service still has them).",
+                        p.name,
+                        if n == 1 { "" } else { "s" }
+                    );
+                }
+            }
             Ok(EXIT_OK)
         }
     }

@@ -573,7 +573,7 @@ impl ConnectionOps<'_> {
                     )
                 } else {
                     format!(
-                        "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); only a connection without keys can be removed",
+                        "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); remove it with its keys to forget them too (`latchkey providers remove NAME --forget-keys {keys}`)",
                         record.name,
                         if keys == 1 { "" } else { "s" }
                     )
