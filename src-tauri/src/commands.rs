@@ -91,10 +91,25 @@ pub async fn test_provider(state: State<'_, AppState>, provider_id: String) -> C
     Ok(state.vault().await?.test_provider(&provider_id).await?)
 }
 
-/// Removes a connection that holds no keys.
+/// Removes a connection that holds no keys; with `forget_keys`, one that
+/// holds that many keys, which Latchkey forgets. Returns the keys forgotten.
 #[tauri::command]
-pub async fn remove_provider(state: State<'_, AppState>, provider_id: String) -> CommandResult<()> {
-    Ok(state.vault().await?.remove_provider(&provider_id)?)
+pub async fn remove_provider(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    provider_id: String,
+    forget_keys: Option<usize>,
+) -> CommandResult<usize> {
+    let vault = state.vault().await?;
+    let forgotten = match forget_keys {
+        None => vault.remove_provider(&provider_id).map(|()| 0)?,
+        Some(expected) => vault.remove_provider_and_keys(&provider_id, expected)?,
+    };
+    if forgotten > 0 {
+        // The tray's "Copy …" entries may name a forgotten key.
+        crate::tray::refresh(&app, &vault);
+    }
+    Ok(forgotten)
 }
 
 /// Replaces a connection's credential; the old one stays unless the

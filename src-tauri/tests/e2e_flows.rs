@@ -816,3 +816,63 @@ async fn providers_wizard_controls_and_resume_then_nothing_leaks() {
         assert!(!text.contains(retired.as_str()), "{}", file.display());
     }
 }
+
+/// Story: a person stops using a service. Providers → Remove on its
+/// connection says how many keys go with it and that the service keeps
+/// them; "Remove connection and 1 key" forgets the key (its secret leaves
+/// the keychain, its row the list) while the service still accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_connection_forgets_its_keys_and_the_service_keeps_them() {
+    let data = tempfile::tempdir().expect("data dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let service = KeyService::start_on(port).await;
+    let app = App::launch(env!("CARGO_BIN_EXE_latchkey-desktop"), data.path(), &[]).await;
+    app.click(By::button("Providers")).await;
+    save_provider(&app, "Acme", &service.base, ADMIN, "web").await;
+    app.click(By::button("Keys")).await;
+    let key_id = create_key_on(&app, "Acme", "retiring", "ACME_API_KEY").await;
+    let secret = keychain_secret(&key_id);
+    assert_eq!(service.verify_status(&secret).await, 200);
+
+    app.click(By::button("Providers")).await;
+    click_in_provider(&app, "Acme", "Remove").await;
+    let asking = app
+        .text(By::xpath(
+            "//div[@role='group' and @aria-label='Remove Acme']",
+        ))
+        .await;
+    for said in [
+        "Remove “Acme” and forget its 1 key?",
+        "1 key is still active there and keeps working until revoked",
+    ] {
+        assert!(asking.contains(said), "{said}: {asking}");
+    }
+    let axe = app.axe_serious().await;
+    assert!(axe.is_empty(), "Remove with keys, asking: {axe:?}");
+    app.click(By::button("Remove connection and 1 key")).await;
+    app.wait_for(
+        By::xpath("//p[@role='status' and normalize-space()='Removed \"Acme\" and its credential, and forgot its 1 key.']"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(!app.shown_now(By::xpath(&provider_item("Acme"))).await);
+    use latchkey_core::store::{key_account, KeychainStore, SecretStore};
+    let store = KeychainStore::open().expect("the app's keychain");
+    assert!(store.get(&key_account(&key_id)).expect("read").is_none());
+    assert_eq!(
+        service.verify_status(&secret).await,
+        200,
+        "forgetting is not revoking"
+    );
+    app.click(By::button("Keys")).await;
+    app.wait_for(
+        By::xpath("//*[contains(., 'No keys yet') or @data-key-id]"),
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(!app.shown_now(By::xpath(&key_row("retiring"))).await);
+    app.close().await;
+}

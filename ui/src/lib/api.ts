@@ -108,7 +108,9 @@ export const api = {
   testProvider: (providerId: string) => call<null>("test_provider", { providerId }),
   setProviderCredential: (input: ProviderCredentialInput) =>
     call<ProviderView>("set_provider_credential", { input }),
-  removeProvider: (providerId: string) => call<null>("remove_provider", { providerId }),
+  /** With `forgetKeys`, the number of keys the person was shown: they go too. */
+  removeProvider: (providerId: string, forgetKeys?: number) =>
+    call<number>("remove_provider", { providerId, forgetKeys }),
   createKey: (input: NewKeyInput) => call<CreatedKey>("create_key", { input }),
   revealKey: (keyId: string, grant: string) => call<string>("reveal_key", { keyId, grant }),
   copyKey: (keyId: string) => call<CopyReceipt>("copy_key", { keyId }),
