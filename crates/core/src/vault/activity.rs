@@ -41,6 +41,16 @@ pub(super) const FORGOTTEN_KEY: (&str, &str) = (
     "\" with its connection; unchanged on the service",
 );
 
+/// A `provider_remove` line's detail.
+pub(super) fn removed_provider_detail(name: &str) -> String {
+    format!("{}{name}{}", REMOVED_PROVIDER.0, REMOVED_PROVIDER.1)
+}
+
+/// A `key_forget` line's detail.
+pub(super) fn forgotten_key_detail(name: &str) -> String {
+    format!("{}{name}{}", FORGOTTEN_KEY.0, FORGOTTEN_KEY.1)
+}
+
 /// The name a removal line records, for `action` lines.
 fn name_in<'a>(
     entry: &'a AuditEntry,

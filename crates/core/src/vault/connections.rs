@@ -3,6 +3,11 @@
 use super::*;
 use crate::catalog::ProviderRemoval;
 
+/// Why a connection cannot go yet: a create is journaled on it.
+fn creating_on(name: &str) -> String {
+    format!("A key is being created on \"{name}\"; try again once that is settled")
+}
+
 /// A remote deploy target's connection, by name: `github:gh:…` writes
 /// through the GitHub connection named `gh` with its keychain token.
 impl crate::deploy::Connections for Vault {
@@ -567,10 +572,7 @@ impl ConnectionOps<'_> {
             Error::invalid(
                 "provider",
                 if keys == 0 {
-                    format!(
-                        "A key is being created on \"{}\"; try again once that is settled",
-                        record.name
-                    )
+                    creating_on(&record.name)
                 } else {
                     format!(
                         "\"{}\" has {keys} key{} in Latchkey (revoked ones count: they are its history); remove it with its keys to forget them too (`latchkey providers remove NAME --forget-keys {keys}`)",
@@ -590,12 +592,7 @@ impl ConnectionOps<'_> {
             "provider_remove",
             None,
             Some(&record.id),
-            &format!(
-                "{}{}{}",
-                super::activity::REMOVED_PROVIDER.0,
-                record.name,
-                super::activity::REMOVED_PROVIDER.1
-            ),
+            &super::activity::removed_provider_detail(&record.name),
         )?;
         // Last: a keychain that fails here leaves only an entry nothing
         // reads (the id is never reused); the connection is gone either way.
@@ -643,12 +640,7 @@ impl ConnectionOps<'_> {
                         "key_forget",
                         Some(&k.id),
                         Some(&record.id),
-                        &format!(
-                            "{}{}{}",
-                            super::activity::FORGOTTEN_KEY.0,
-                            k.name,
-                            super::activity::FORGOTTEN_KEY.1
-                        ),
+                        &super::activity::forgotten_key_detail(&k.name),
                     )?;
                 }
                 c.append_audit(
@@ -656,12 +648,7 @@ impl ConnectionOps<'_> {
                     "provider_remove",
                     None,
                     Some(&record.id),
-                    &format!(
-                        "{}{}{}",
-                        super::activity::REMOVED_PROVIDER.0,
-                        record.name,
-                        super::activity::REMOVED_PROVIDER.1
-                    ),
+                    &super::activity::removed_provider_detail(&record.name),
                 )?;
             }
             Ok(removal)
@@ -672,10 +659,7 @@ impl ConnectionOps<'_> {
                 return Err(Error::invalid(
                     "provider",
                     if creating {
-                        format!(
-                            "A key is being created on \"{}\"; try again once that is settled",
-                            record.name
-                        )
+                        creating_on(&record.name)
                     } else {
                         format!(
                             "A key of \"{}\" is being rotated; finish or roll back its rotation first",
