@@ -807,3 +807,34 @@ async fn a_connection_is_removed_with_the_keys_it_was_shown_to_hold() {
         "not_found"
     );
 }
+
+/// The built-in Demo service is refused by both removals, whatever count
+/// is given, and its credential stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_connection_is_never_removed() {
+    use latchkey_core::store::{provider_account, KeychainStore, SecretStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let keychain = KeychainStore::open_service("latchkey-test").expect("real keychain");
+    let demo = vault
+        .ensure_demo_provider("http://127.0.0.1:9", &Secret::new("core-test-demo-token"))
+        .expect("demo");
+    let refusals = [
+        vault.remove_provider(&demo.id).expect_err("plain"),
+        vault
+            .remove_provider_and_keys(&demo.id, 0)
+            .expect_err("with keys"),
+    ];
+    for err in refusals {
+        assert_eq!(err.code(), "invalid_input");
+        assert!(
+            err.to_string().contains("Demo service cannot be removed"),
+            "{err}"
+        );
+    }
+    assert_eq!(vault.providers().expect("providers").len(), 1);
+    assert!(keychain
+        .get(&provider_account(&demo.id))
+        .expect("read")
+        .is_some());
+}

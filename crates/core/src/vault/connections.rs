@@ -556,11 +556,9 @@ impl ConnectionOps<'_> {
         self.connect(&record)?.test().await
     }
 
-    /// Removes a connection that holds no keys (one added by mistake, or
-    /// whose service is gone), with its credential in the keychain. A
-    /// connection with keys stays: they, revoked ones included, are its
-    /// history. Audited.
-    pub fn remove_provider(&self, provider_id: &str) -> Result<()> {
+    /// The connection `provider_id` names, unless it is the built-in Demo
+    /// service, which is never removed.
+    fn removable_provider(&self, provider_id: &str) -> Result<ProviderRecord> {
         let record = self.provider_record(provider_id)?;
         if record.is_demo {
             return Err(Error::invalid(
@@ -568,6 +566,15 @@ impl ConnectionOps<'_> {
                 "The built-in Demo service cannot be removed",
             ));
         }
+        Ok(record)
+    }
+
+    /// Removes a connection that holds no keys (one added by mistake, or
+    /// whose service is gone), with its credential in the keychain. A
+    /// connection with keys stays: they, revoked ones included, are its
+    /// history. Audited.
+    pub fn remove_provider(&self, provider_id: &str) -> Result<()> {
+        let record = self.removable_provider(provider_id)?;
         let in_use = |(keys, _creates): (u64, u64)| {
             Error::invalid(
                 "provider",
@@ -612,13 +619,7 @@ impl ConnectionOps<'_> {
     /// than forget a key nobody saw. Refused too while a key is being created
     /// or rotated on the connection. Returns how many keys were forgotten.
     pub fn remove_provider_and_keys(&self, provider_id: &str, expected: usize) -> Result<usize> {
-        let record = self.provider_record(provider_id)?;
-        if record.is_demo {
-            return Err(Error::invalid(
-                "provider",
-                "The built-in Demo service cannot be removed",
-            ));
-        }
+        let record = self.removable_provider(provider_id)?;
         let now = self.now();
         let removal = self.catalog().batch(|c| {
             let removal = c.delete_provider_with_keys(&record.id)?;
