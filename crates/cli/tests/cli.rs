@@ -454,12 +454,31 @@ async fn status_names_the_keys_that_need_attention() {
     let service = key_service(false).await;
     let root = tempfile::tempdir().expect("dir");
     let cli = Cli::new(root.path());
+    // An empty vault is fine, and says where to start (on stderr: stdout is
+    // what scripts read).
+    let empty = cli.run(&["status"]);
+    assert_eq!(empty.code, Some(0), "{empty:#?}");
+    assert_eq!(empty.stdout.trim(), "No keys yet.", "{empty:#?}");
+    assert!(
+        empty.stderr.contains("latchkey providers add"),
+        "{empty:#?}"
+    );
+    let empty = cli.run(&["list"]);
+    assert_eq!(empty.code, Some(0), "{empty:#?}");
+    assert_eq!(
+        empty.stdout.lines().count(),
+        1,
+        "the header alone: {empty:#?}"
+    );
+    assert!(empty.stderr.contains("latchkey import FILE"), "{empty:#?}");
+
     cli.add_provider(&service, "acme", "shop");
     cli.create("acme", "billing", "ACME_KEY");
 
     let fine = cli.run(&["status"]);
     assert_eq!(fine.code, Some(0), "{fine:#?}");
-    assert!(fine.stdout.contains("All 1 keys are fine."), "{fine:#?}");
+    assert_eq!(fine.stdout.trim(), "The one key is fine.", "{fine:#?}");
+    assert!(!fine.stderr.contains("providers add"), "{fine:#?}");
     let fine = cli.run(&["status", "--json"]);
     assert_eq!(fine.code, Some(0), "{fine:#?}");
     let report = fine.json();

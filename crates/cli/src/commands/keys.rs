@@ -6,6 +6,10 @@ use latchkey_core::{Result, Vault};
 
 use crate::output::{self, or_dash, EXIT_CHECK_PROBLEMS, EXIT_OK};
 
+/// Where to start, on standard error (standard output stays the table or
+/// the status line scripts read).
+const NO_KEYS_HINT: &str = "latchkey: add a connection (`latchkey providers add`), make a key there (`latchkey create`), or bring a .env file's keys under management (`latchkey import FILE`). The desktop app also offers its built-in Demo service.";
+
 /// `latchkey status`: the health counts above the app's keys list.
 pub async fn status(vault: &Vault, json: bool) -> Result<u8> {
     let listing = vault.list_keys().await?;
@@ -36,8 +40,18 @@ pub async fn status(vault: &Vault, json: bool) -> Result<u8> {
             "reasons": reasons,
             "unreachable_services": listing.warnings.iter().map(|w| &w.provider_name).collect::<Vec<_>>(),
         }));
+    } else if live == 0 && !health.needs_attention() {
+        println!("No keys yet.");
+        eprintln!("{NO_KEYS_HINT}");
     } else if !health.needs_attention() {
-        println!("All {live} keys are fine.");
+        println!(
+            "{} fine.",
+            if live == 1 {
+                "The one key is".to_owned()
+            } else {
+                format!("All {live} keys are")
+            }
+        );
     } else {
         for (_, label, ids) in health.reasons() {
             let names: Vec<String> = ids
@@ -122,6 +136,9 @@ pub async fn list(vault: &Vault, all: bool, json: bool) -> Result<u8> {
         ],
         &rows,
     );
+    if rows.is_empty() {
+        eprintln!("{NO_KEYS_HINT}");
+    }
     Ok(EXIT_OK)
 }
 
