@@ -58,11 +58,10 @@ fn pair_in(env_path: &Path) -> String {
         .to_owned()
 }
 
-/// The keys list's row of the AWS access key `id` (its preview). Not by
-/// name: IAM keys have no name, the AWS connector lists each under its
-/// access key id, and a sync (`merge_remote`) takes the listed name, so
-/// "deploy bot" shows as its key id once the app has listed the
-/// connection (a known bug, reported; not what this test is about).
+/// The keys list's row of the AWS access key `id` (its preview, the Key
+/// cell's title). Not by name: rotations here make several generations of
+/// one named key, and the access key id tells them apart. (IAM keys have no
+/// names of their own; a listing keeps the one Latchkey gave, a77cb83.)
 fn row_of(id: &str) -> String {
     format!("//div[@role='row' and .//span[@role='cell' and @title='{id}']]")
 }
