@@ -149,9 +149,39 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
     );
     assert!(details.contains(": done (overlap, 1 target)"), "{details}");
     assert!(details.contains("Revoked"), "{details}");
+    // Its activity reads without the rotation's id or working name.
+    assert!(
+        details.contains("verified the new key of the rotation"),
+        "{details}"
+    );
+    assert!(!details.contains("(rotation "), "{details}");
+    assert_eq!(uuids(&details), 0, "{details}");
     assert!(
         app.shown_now(By::xpath("//*[@aria-label=\"Timeline of the key's life\"]"))
             .await
+    );
+    // Created, rotated and today fall on one spot: their labels are one
+    // group, and no label overlaps another or leaves the picture.
+    let collisions = app
+        .execute(
+            "const svg = document.querySelector(\"[aria-label=\\\"Timeline of the key's life\\\"]\");
+             const w = svg.viewBox.baseVal.width;
+             const boxes = [...svg.querySelectorAll('text')].map((t) => {
+               const b = t.getBBox(); return { t: t.textContent, x: b.x, r: b.x + b.width, y: b.y };
+             });
+             const out = boxes.filter((b) => b.x < 0 || b.r > w).map((b) => 'outside: ' + b.t);
+             boxes.forEach((a, i) => boxes.slice(i + 1).forEach((c) => {
+               if (a.y === c.y && a.x < c.r && c.x < a.r) out.push('overlap: ' + a.t + ' / ' + c.t);
+             }));
+             return [out, boxes.map((b) => b.t)];",
+        )
+        .await;
+    assert_eq!(collisions[0], serde_json::json!([]), "{collisions}");
+    assert!(
+        collisions[1].as_array().is_some_and(|l| l.iter().any(|t| t
+            .as_str()
+            .is_some_and(|t| t.contains("created") && t.contains("today")))),
+        "{collisions}"
     );
     app.click(By::xpath("//dialog//button[normalize-space()='Close']"))
         .await;
@@ -169,6 +199,18 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
     );
     app.click(By::xpath("//dialog//button[normalize-space()='Cancel']"))
         .await;
+    // Activity too names the rotation's steps without ids.
+    app.click(By::button("Activity")).await;
+    let log = app
+        .try_text(
+            By::xpath("//table[@aria-label='Audit log' and .//td[contains(., 'old key revoked')]]"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the audit log");
+    assert!(log.contains("rotation done; old key revoked"), "{log}");
+    assert_eq!(uuids(&log), 0, "{log}");
+    assert!(!log.contains("(rotation "), "{log}");
     let after = std::fs::read_to_string(&env_path).expect("read");
     assert!(!after.contains(old.expose_secret()));
     assert!(
@@ -176,4 +218,15 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
             && after.ends_with("\"\nPORT=3000\n")
     );
     app.close().await;
+}
+
+/// How many UUIDs (8-4-4-4-12 hex digits) `text` holds.
+fn uuids(text: &str) -> usize {
+    let groups = [8, 4, 4, 4, 12];
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .filter(|word| {
+            let parts: Vec<&str> = word.split('-').collect();
+            parts.len() == 5 && parts.iter().zip(groups).all(|(p, n)| p.len() == n)
+        })
+        .count()
 }

@@ -185,6 +185,18 @@ async fn a_rotation_replaces_the_key_everywhere_and_revokes_the_old_one() {
         "{live:?}"
     );
 
+    // Activity names the new key as the list does: without the tag.
+    let named: Vec<String> = s
+        .vault
+        .activity(100)
+        .expect("activity")
+        .into_iter()
+        .filter(|r| r.entry.key_id.as_deref() == Some(new.id.as_str()))
+        .map(|r| r.key_name)
+        .collect();
+    assert!(!named.is_empty());
+    assert!(named.iter().all(|n| *n == new.name), "{named:?}");
+
     // The journal: every effect's intent before its result; old revoked
     // only after verify passed.
     let journal = s.vault.rotation_journal(&plan.id).expect("journal");
@@ -393,6 +405,37 @@ async fn a_file_changed_behind_our_back_is_refused_and_left_alone() {
         .expect("rolled back");
     assert_eq!(std::fs::read(&s.env_path).expect("read"), edited);
     assert_eq!(live_names(&s.service).await, vec!["web backend".to_owned()]);
+}
+
+/// A file target whose path was left empty (the wizard's blank row) is
+/// refused by name before anything is planned, not "Could not update :".
+#[tokio::test]
+async fn a_file_target_without_a_path_is_refused_before_planning() {
+    let s = setup(false).await;
+    for path in ["", "  "] {
+        let err = s
+            .vault
+            .plan_rotation(RotationRequest {
+                key_id: s.old.id.clone(),
+                targets: vec![
+                    dotenv_target(&s.env_path),
+                    TargetSpec::Dotenv {
+                        path: path.into(),
+                        var: "WEB_KEY".into(),
+                        follow_symlink: false,
+                    },
+                ],
+            })
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), "invalid_input");
+        assert_eq!(
+            err.to_string(),
+            "Enter the path of the file that should hold WEB_KEY: it is empty"
+        );
+    }
+    assert!(s.vault.rotations().expect("rotations").is_empty());
+    assert_eq!(std::fs::read(&s.env_path).expect("read"), s.env_before);
 }
 
 #[tokio::test]

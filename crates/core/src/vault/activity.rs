@@ -70,7 +70,11 @@ impl ActivityOps<'_> {
         let mut keys: HashMap<String, String> = catalog
             .keys()?
             .into_iter()
-            .map(|k| (k.id, k.name))
+            .map(|k| {
+                // As the Keys list names it: without a rotation's tag.
+                let name = crate::rotation::driver::display_name(&k.name).to_owned();
+                (k.id, name)
+            })
             .collect();
         let mut services: HashMap<String, String> = catalog
             .providers()?

@@ -76,6 +76,12 @@ impl<E: Editor> DeployTarget for FileTarget<E> {
 
     async fn prepare(&self) -> Result<TargetState> {
         let key = E::check_key(&self.key)?;
+        if self.path.trim().is_empty() {
+            return Err(Error::invalid(
+                "path",
+                format!("Enter the path of the file that should hold {key}: it is empty"),
+            ));
+        }
         if let Some(path) = self.to_create() {
             return Ok(TargetState {
                 spec: E::spec(path.display().to_string(), key, self.follow_symlink),
