@@ -78,6 +78,7 @@ base_packages=(build-essential pkg-config curl ca-certificates file
     dbus dbus-x11 gnome-keyring libdbus-1-dev
     libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libayatana-appindicator3-1
     xvfb xauth xclip)
-# End-to-end tests; the shells, appstreamcli and script(1) for the CLI's
-# completions, packaging and NO_COLOR tests.
-test_packages=(webkit2gtk-driver zsh fish appstream bsdutils)
+# End-to-end tests (xdotool answers GTK's file chooser); the shells,
+# appstreamcli and script(1) for the CLI's completions, packaging and
+# NO_COLOR tests.
+test_packages=(webkit2gtk-driver xdotool zsh fish appstream bsdutils)

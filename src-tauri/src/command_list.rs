@@ -28,6 +28,7 @@ macro_rules! with_commands {
             activity,
             key_details,
             scan_folder,
+            pick_path,
             list_services,
             add_service_provider,
             open_service_page,

@@ -276,6 +276,22 @@ pub async fn activity(
         .activity(limit.unwrap_or(500) as usize)?)
 }
 
+/// "Choose…": the system's picker for a folder or a file, over the window;
+/// answers the chosen path, or nothing when the person cancelled.
+#[tauri::command]
+pub async fn pick_path(
+    app: tauri::AppHandle,
+    kind: crate::picker::PickKind,
+    start: Option<String>,
+) -> CommandResult<Option<String>> {
+    crate::picker::pick(&app, kind, start).await.map_err(|e| {
+        CommandError::from(Error::invalid(
+            "picker",
+            format!("The picker could not open: {e}"),
+        ))
+    })
+}
+
 /// Writes the whole audit log as CSV or JSON to the Downloads folder (the
 /// data folder when there is none); answers the file's path.
 #[tauri::command]

@@ -14,6 +14,7 @@ mod commands;
 mod ipc;
 mod navigation;
 mod notify;
+mod picker;
 #[cfg(target_os = "linux")]
 mod single_instance;
 mod tray;
@@ -192,6 +193,9 @@ fn main() {
     // (notify.rs).
     #[cfg(not(target_os = "linux"))]
     let app = app.plugin(tauri_plugin_notification::init());
+    // The pickers (picker.rs), used from Rust only; Linux uses GTK's own.
+    #[cfg(not(target_os = "linux"))]
+    let app = app.plugin(tauri_plugin_dialog::init());
     match app.build(tauri::generate_context!()) {
         Ok(app) => app.run(|_, event| {
             if let tauri::RunEvent::Exit = event {

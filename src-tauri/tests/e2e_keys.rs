@@ -12,7 +12,7 @@ use latchkey_testkit::files::files_containing;
 use serde_json::{json, Value};
 
 mod webdriver;
-use webdriver::{clipboard_text, App, By};
+use webdriver::{answer_file_chooser, clipboard_text, App, By};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_a_key_copies_it_and_revokes_it() {
@@ -154,12 +154,26 @@ async fn creates_a_key_copies_it_and_revokes_it() {
         format!("PORT=1\nDEMO_API_KEY={canary}\n"),
     )
     .expect("write");
+    // The folder comes from the system's picker ("Choose…", GTK's chooser
+    // here): a cancel leaves the field as it was, a choice fills it in.
     app.click(By::button("Find in folder…")).await;
-    app.type_into(
-        By::labelled_input("Folder"),
-        &project.path().display().to_string(),
-    )
-    .await;
+    let folder = project.path().display().to_string();
+    let field = || async { app.property(By::labelled_input("Folder"), "value").await };
+    app.click(By::button("Choose…")).await;
+    answer_file_chooser("Choose a folder to search", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(field().await, json!(""));
+    app.click(By::button("Choose…")).await;
+    answer_file_chooser("Choose a folder to search", Some(&format!("{folder}/"))).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while field().await != json!(folder) {
+        assert!(
+            Instant::now() < deadline,
+            "the chosen folder: {}",
+            field().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.click(By::button("Search")).await;
     let summary = app
         .try_text(

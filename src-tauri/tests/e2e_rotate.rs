@@ -11,7 +11,7 @@ use std::time::Duration;
 use latchkey_core::store::{key_account, KeychainStore, SecretStore};
 
 mod webdriver;
-use webdriver::{key_row, App, By, DOTENV_TEMPLATE};
+use webdriver::{answer_file_chooser, key_row, App, By, DOTENV_TEMPLATE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
@@ -87,17 +87,35 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
         .await
         .is_none());
 
-    // Rotate for real: the .env file only.
+    // Rotate for real: the .env file only, chosen in the system's file
+    // picker ("Choose…"; a .env file is a hidden file there).
     app.click(By::xpath(&format!(
         "{}//button[normalize-space()='Rotate']",
         key_row("rotate me")
     )))
     .await;
-    app.type_into(
-        By::labelled_input(".env file path"),
-        &env_path.display().to_string(),
+    app.click(By::xpath(
+        "//dialog//button[@aria-label='Choose the .env file of target 1']",
+    ))
+    .await;
+    answer_file_chooser(
+        "Choose the file for the new key",
+        Some(&env_path.display().to_string()),
     )
     .await;
+    let chosen = serde_json::json!(env_path.display().to_string());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app
+        .property(By::labelled_input(".env file path"), "value")
+        .await
+        != chosen
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chosen file never reached the field"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     app.click(By::button("Start rotation")).await;
     app.wait_for(
         By::xpath("//p[@data-state='done']"),

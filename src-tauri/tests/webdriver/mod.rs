@@ -98,6 +98,44 @@ pub fn clipboard_text() -> String {
     }
 }
 
+/// Answers GTK's file chooser (a native window, out of WebDriver's reach)
+/// from the keyboard, as a person would: Ctrl+L, the path, Return
+/// (`Some`), or Esc (`None`). `title`: the chooser window's title. Needs
+/// xdotool (Debian package `xdotool`) and the test's X display.
+#[allow(dead_code)]
+pub async fn answer_file_chooser(title: &str, path: Option<&str>) {
+    let xdo =
+        |args: &[&str]| output_within(Command::new("xdotool").args(args), Duration::from_secs(10));
+    let deadline = Instant::now() + WAIT;
+    let window = loop {
+        let found = xdo(&["search", "--name", title]);
+        if let Some(w) = String::from_utf8_lossy(&found.stdout).lines().next() {
+            break w.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no window named {title:?} opened"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let run = |args: &[&str]| {
+        let out = xdo(args);
+        assert!(out.status.success(), "xdotool {args:?}: {out:?}");
+    };
+    run(&["windowfocus", "--sync", &window]);
+    match path {
+        Some(path) => {
+            run(&["key", "ctrl+l"]);
+            run(&["type", "--delay", "10", path]);
+            // GTK may complete the typed path inline (selected text): Delete
+            // drops a completion, then Return chooses.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            run(&["key", "Delete", "Return"]);
+        }
+        None => run(&["key", "Escape"]),
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -11,6 +11,7 @@ import type { ActivityRow } from "./bindings/ActivityRow";
 import type { ExportFormat } from "./bindings/ExportFormat";
 import type { KeyDetails } from "./bindings/KeyDetails";
 import type { ScanReport } from "./bindings/ScanReport";
+import type { PickKind } from "./bindings/PickKind";
 import type { CatalogueService } from "./bindings/CatalogueService";
 import type { Recognised } from "./bindings/Recognised";
 import type { NewServiceProviderInput } from "./bindings/NewServiceProviderInput";
@@ -123,6 +124,8 @@ export const api = {
   openServicePage: (serviceId: string) => call<null>("open_service_page", { serviceId }),
   recogniseKey: (key: string) => call<Recognised[]>("recognise_key", { key }),
   scanFolder: (folder: string) => call<ScanReport>("scan_folder", { folder }),
+  /** The system's picker; null when the person cancelled. */
+  pickPath: (kind: PickKind, start: string) => call<string | null>("pick_path", { kind, start: start.trim() || null }),
   keyDetails: (keyId: string) => call<KeyDetails>("key_details", { keyId }),
   activity: (limit?: number) => call<ActivityRow[]>("activity", { limit: limit ?? null }),
   exportActivity: (format: ExportFormat) => call<string>("export_activity", { format }),
