@@ -146,18 +146,31 @@ async fn creates_a_key_copies_it_and_revokes_it() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // Find in folder: the key in a project's .env is found by fingerprint;
-    // the value never reaches the webview.
+    // Find in folder: the key in a nested .env and in a YAML file git
+    // tracks is found by fingerprint (the value never reaches the webview);
+    // the tracked one is flagged as leaked.
     let project = tempfile::tempdir().expect("project");
-    std::fs::write(
-        project.path().join(".env"),
-        format!("PORT=1\nDEMO_API_KEY={canary}\n"),
-    )
-    .expect("write");
+    let root = std::fs::canonicalize(project.path()).expect("canonical");
+    std::fs::create_dir_all(root.join("app")).expect("mkdir");
+    std::fs::create_dir_all(root.join("deploy")).expect("mkdir");
+    let env_file = root.join("app/.env");
+    let yaml_file = root.join("deploy/values.yaml");
+    std::fs::write(&env_file, format!("PORT=1\nDEMO_API_KEY={canary}\n")).expect("write");
+    std::fs::write(&yaml_file, format!("api:\n  key: \"{canary}\"\n")).expect("write");
+    for args in [&["init", "-q"][..], &["add", "deploy/values.yaml"]] {
+        let out = latchkey_testkit::process::output_within(
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(&root)
+                .args(args),
+            Duration::from_secs(30),
+        );
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
     // The folder comes from the system's picker ("Choose…", GTK's chooser
     // here): a cancel leaves the field as it was, a choice fills it in.
     app.click(By::button("Find in folder…")).await;
-    let folder = project.path().display().to_string();
+    let folder = root.display().to_string();
     let field = || async { app.property(By::labelled_input("Folder"), "value").await };
     app.click(By::button("Choose…")).await;
     answer_file_chooser("Choose a folder to search", None).await;
@@ -182,13 +195,75 @@ async fn creates_a_key_copies_it_and_revokes_it() {
         )
         .await
         .expect("the scan's summary");
-    assert!(summary.starts_with("1 place hold"), "{summary}");
-    let hit = app
-        .text(By::xpath("//ul[@aria-label='Where keys are used']/li"))
+    assert!(summary.starts_with("2 places hold"), "{summary}");
+    let hits = app
+        .text(By::xpath("//ul[@aria-label='Where keys are used']"))
         .await;
+    assert!(!hits.contains(&canary), "{hits}");
+    let env_hit = app
+        .text(By::xpath(
+            "//ul[@aria-label='Where keys are used']/li[contains(., 'app/.env:2')]",
+        ))
+        .await;
+    assert!(env_hit.contains("e2e deploy key"), "{env_hit}");
+    assert!(!env_hit.contains("Leaked"), "{env_hit}");
+    let yaml_hit = "//ul[@aria-label='Where keys are used']/li[contains(., 'values.yaml:2')]";
+    let leaked = app.text(By::xpath(yaml_hit)).await;
+    assert!(leaked.contains("Leaked: git tracks this file"), "{leaked}");
+
+    // "Rotate now" opens the key's rotation, which offers the places found:
+    // the .env file by its variable, the YAML file as a checklist item.
+    app.click(By::xpath(&format!(
+        "{yaml_hit}//button[normalize-space()='Rotate now']"
+    )))
+    .await;
+    app.click(By::button("Add the places found in files")).await;
+    assert_eq!(
+        app.property(By::labelled_input(".env file path"), "value")
+            .await,
+        json!(env_file.display().to_string())
+    );
+    assert_eq!(
+        app.property(By::labelled_input("Variable"), "value").await,
+        json!("DEMO_API_KEY")
+    );
+    let item = app
+        .property(
+            By::xpath("//dialog//label[contains(., 'Where to paste it')]//input"),
+            "value",
+        )
+        .await;
+    assert_eq!(
+        item,
+        json!(format!(
+            "Replace the key in {} (line 2)",
+            yaml_file.display()
+        ))
+    );
+    app.click(By::xpath("//dialog//button[normalize-space()='Cancel']"))
+        .await;
+
+    // The key's details list both places, the tracked one as leaked.
+    app.click(By::xpath(&format!(
+        "{row}//button[@aria-label='Details of e2e deploy key']"
+    )))
+    .await;
+    let found = app
+        .try_text(
+            By::xpath("//ul[@aria-label='Found in files']"),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("the places found");
     assert!(
-        hit.contains(".env:2") && hit.contains("e2e deploy key"),
-        "{hit}"
+        found.contains(&format!("{}:2", env_file.display()))
+            && found.contains(&format!("{}:2", yaml_file.display())),
+        "{found}"
+    );
+    assert_eq!(
+        found.matches("Leaked: git tracks this file").count(),
+        1,
+        "{found}"
     );
     app.click(By::xpath("//dialog//button[normalize-space()='Close']"))
         .await;

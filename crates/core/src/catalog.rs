@@ -21,7 +21,9 @@ use migrations::MIGRATIONS;
 mod audit_report;
 mod creates;
 mod key_targets;
+mod scan_hits;
 pub use audit::{audit_key_account, Actor, AuditCheck, AuditVerification, AUDIT_HEAD_FILE};
+pub use scan_hits::StoredHit;
 mod rotations;
 mod usage;
 pub use creates::{KeyMarks, PendingCreate};
@@ -416,6 +418,7 @@ impl Catalog {
                 format!("DELETE FROM rotations WHERE provider_id = ?1 OR old_key_id IN ({ITS_KEYS})"),
                 format!("DELETE FROM key_targets WHERE key_id IN ({ITS_KEYS})"),
                 format!("DELETE FROM key_usage WHERE key_id IN ({ITS_KEYS})"),
+                format!("DELETE FROM scan_hits WHERE key_id IN ({ITS_KEYS})"),
                 "DELETE FROM keys WHERE provider_id = ?1".to_owned(),
             ] {
                 c.execute(&sql, [id])?;

@@ -15,6 +15,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 
 use serde::Serialize;
 
+use crate::catalog::StoredHit;
 use crate::deploy::gitignore::work_tree;
 use crate::error::{Error, Result};
 use crate::secret::Fingerprinter;
@@ -62,6 +63,33 @@ impl ScanReport {
 }
 
 impl ScanOps<'_> {
+    /// Keeps where the scan found each key (the key's details, its next
+    /// rotation), by absolute path: what an earlier scan found under the
+    /// folder is replaced.
+    fn remember_hits(&self, dir: &Path, report: &ScanReport) -> Result<()> {
+        let folder = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let now = self.now();
+        let hits: Vec<StoredHit> = report
+            .hits
+            .iter()
+            .map(|h| {
+                let path = Path::new(&h.path);
+                let absolute = path
+                    .strip_prefix(dir)
+                    .map_or_else(|_| path.to_path_buf(), |rel| folder.join(rel));
+                StoredHit {
+                    key_id: h.key_id.clone(),
+                    path: absolute.display().to_string(),
+                    line: h.line,
+                    tracked: h.tracked,
+                    found_at: now.clone(),
+                }
+            })
+            .collect();
+        self.catalog()
+            .replace_scan_hits(&folder.display().to_string(), &hits)
+    }
+
     /// Searches `dir` (recursively) for the vault's keys.
     pub fn scan_folder(&self, dir: &Path) -> Result<ScanReport> {
         if !dir.is_dir() {
@@ -124,6 +152,7 @@ impl ScanOps<'_> {
                 });
             }
         }
+        self.remember_hits(dir, &report)?;
         Ok(report)
     }
 }

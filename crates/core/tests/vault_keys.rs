@@ -838,3 +838,79 @@ async fn the_demo_connection_is_never_removed() {
         .expect("read")
         .is_some());
 }
+
+/// A folder scan is kept: the key's details list where it was found, its
+/// next rotation is offered those places (a `.env` line by its variable,
+/// another file as a checklist item), and a later scan of the folder
+/// replaces what the earlier one found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_a_scan_found_a_key_is_kept_for_its_details_and_rotation() {
+    use latchkey_core::catalog::TargetSpec;
+    let service = key_service(false).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = open_vault(dir.path(), Arc::new(MemoryClipboard::default()));
+    let provider = add_provider(&vault, &service);
+    let latchkey_core::vault::CreatedKey { key, reveal_grant } = vault
+        .create_key_revealable(new_key(&provider, "scanned"))
+        .await
+        .expect("created");
+    let secret = vault.reveal_key(&key.id, &reveal_grant).expect("reveal");
+    let project = tempfile::tempdir().expect("project");
+    let root = std::fs::canonicalize(project.path()).expect("canonical");
+    std::fs::create_dir_all(root.join("app")).expect("mkdir");
+    let env = root.join("app/.env");
+    let yaml = root.join("deploy.yaml");
+    std::fs::write(
+        &env,
+        format!(
+            "PORT=1\nexport DEMO_API_KEY=\"{}\"\n",
+            secret.expose_secret()
+        ),
+    )
+    .expect("write");
+    std::fs::write(&yaml, format!("api:\n  key: {}\n", secret.expose_secret())).expect("write");
+
+    vault.scan_folder(project.path()).expect("scan");
+    let details = vault.key_details(&key.id).expect("details");
+    let found: Vec<(String, u32)> = details
+        .found_in
+        .iter()
+        .map(|f| (f.path.clone(), f.line))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (env.display().to_string(), 2),
+            (yaml.display().to_string(), 2)
+        ]
+    );
+    assert!(details
+        .found_in
+        .iter()
+        .all(|f| !f.tracked && !f.older_generation));
+    assert_eq!(
+        details.found_targets,
+        [
+            TargetSpec::Dotenv {
+                path: env.display().to_string(),
+                var: "DEMO_API_KEY".into(),
+                follow_symlink: false
+            },
+            TargetSpec::Manual {
+                items: vec![format!("Replace the key in {} (line 2)", yaml.display())]
+            },
+        ]
+    );
+
+    // Taken out of the YAML file: a new scan of the folder forgets it there.
+    std::fs::write(&yaml, "api:\n  key: elsewhere\n").expect("write");
+    vault.scan_folder(&root.join(".")).expect("scan again");
+    let details = vault.key_details(&key.id).expect("details");
+    assert_eq!(details.found_in.len(), 1, "{:?}", details.found_in);
+    assert_eq!(details.found_targets.len(), 1);
+    // Nothing the scan keeps holds the key.
+    assert_eq!(
+        latchkey_testkit::files::files_containing(dir.path(), secret.expose_secret()),
+        Vec::<String>::new()
+    );
+}

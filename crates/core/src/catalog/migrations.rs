@@ -155,4 +155,18 @@ pub(super) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE keys ADD COLUMN secret_len INTEGER;
     "#,
+    // 11: where folder scans found each key (path and line, never the
+    // value): the key's details list them and its next rotation offers
+    // them as targets. A scan replaces what an earlier one found under
+    // its folder.
+    r#"
+    CREATE TABLE scan_hits (
+        key_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        tracked INTEGER NOT NULL,
+        found_at TEXT NOT NULL,
+        PRIMARY KEY (key_id, path, line)
+    );
+    "#,
 ];

@@ -28,6 +28,7 @@ mod key_path;
 pub mod netlify;
 pub mod remote_value;
 mod spec;
+pub(crate) use spec::is_var_name;
 pub mod toml_file;
 pub mod vercel;
 pub mod yaml;

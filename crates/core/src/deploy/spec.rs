@@ -41,7 +41,7 @@ fn refused(message: impl Into<String>) -> Error {
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: what may follow a path's last colon as a VAR.
-fn is_var_name(s: &str) -> bool {
+pub(crate) fn is_var_name(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
