@@ -178,15 +178,8 @@ async fn creates_a_key_copies_it_and_revokes_it() {
     assert_eq!(field().await, json!(""));
     app.click(By::button("Choose…")).await;
     answer_file_chooser("Choose a folder to search", Some(&format!("{folder}/"))).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while field().await != json!(folder) {
-        assert!(
-            Instant::now() < deadline,
-            "the chosen folder: {}",
-            field().await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_for_property(By::labelled_input("Folder"), "value", &json!(folder))
+        .await;
     app.click(By::button("Search")).await;
     let summary = app
         .try_text(

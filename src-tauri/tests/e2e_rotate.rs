@@ -103,19 +103,12 @@ async fn rotates_a_key_resumes_after_a_restart_and_rolls_back() {
         Some(&env_path.display().to_string()),
     )
     .await;
-    let chosen = serde_json::json!(env_path.display().to_string());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app
-        .property(By::labelled_input(".env file path"), "value")
-        .await
-        != chosen
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the chosen file never reached the field"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_for_property(
+        By::labelled_input(".env file path"),
+        "value",
+        &serde_json::json!(env_path.display().to_string()),
+    )
+    .await;
     app.click(By::button("Start rotation")).await;
     app.wait_for(
         By::xpath("//p[@data-state='done']"),

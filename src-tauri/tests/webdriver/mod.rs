@@ -45,6 +45,7 @@ const SESSION_TIMEOUT: Duration = Duration::from_secs(120);
 const SESSION_ATTEMPTS: usize = 2;
 
 /// How to find an element.
+#[derive(Clone)]
 pub struct By(String);
 
 impl By {
@@ -583,6 +584,21 @@ impl App {
         self.raw("GET", &format!("/element/{id}/property/{name}"), None)
             .await["value"]
             .clone()
+    }
+
+    /// Waits until the DOM property `name` of `by` is `expected` (a field
+    /// filled in from outside the page, e.g. by a native picker).
+    #[allow(dead_code)]
+    pub async fn wait_for_property(&self, by: By, name: &str, expected: &Value) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.property(by.clone(), name).await;
+            if &now == expected {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{name} is {now}, not {expected}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub async fn execute(&self, script: &str) -> Value {
