@@ -41,27 +41,28 @@ impl Catalog {
         })
     }
 
-    /// The places found for any of `key_ids`, by path and line.
+    /// The places found for any of `key_ids`, by path and line (one
+    /// lookup per key, on the table's primary key).
     pub fn scan_hits(&self, key_ids: &[String]) -> Result<Vec<StoredHit>> {
         let mut stmt = self.conn.prepare(
-            "SELECT key_id, path, line, tracked, found_at FROM scan_hits ORDER BY path, line",
+            "SELECT key_id, path, line, tracked, found_at FROM scan_hits WHERE key_id = ?1",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(StoredHit {
-                key_id: r.get(0)?,
-                path: r.get(1)?,
-                line: r.get(2)?,
-                tracked: r.get(3)?,
-                found_at: r.get(4)?,
-            })
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let hit = row?;
-            if key_ids.contains(&hit.key_id) {
-                out.push(hit);
+        for id in key_ids {
+            let rows = stmt.query_map([id], |r| {
+                Ok(StoredHit {
+                    key_id: r.get(0)?,
+                    path: r.get(1)?,
+                    line: r.get(2)?,
+                    tracked: r.get(3)?,
+                    found_at: r.get(4)?,
+                })
+            })?;
+            for row in rows {
+                out.push(row?);
             }
         }
+        out.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
         Ok(out)
     }
 }
